@@ -1,0 +1,10 @@
+//! The pure core of agile_analytics: everything that needs no PostgreSQL. It is tested with plain
+//! `cargo test`; the pgrx crate at the repository root is only glue around it.
+//!
+//! - [`schema`]: the contract of the base tables (names, columns, types) that loaders, the compiler and
+//!   tests rely on; a `#[pg_test]` checks the installed schema against it.
+
+pub mod schema;
+
+/// Version of the extension this core belongs to.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,189 @@
+//! The base tables of schema `analytics` as a contract. Column names are written by loaders and read by
+//! the compiler, so they must not drift: the extension's tests compare the installed tables with this list.
+
+/// A column: name, PostgreSQL type as `format_type` prints it, and whether it may be NULL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub sql_type: &'static str,
+    pub nullable: bool,
+}
+
+/// A base table and whether row-level security scopes it to one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    pub name: &'static str,
+    pub tenant_scoped: bool,
+    pub columns: &'static [Column],
+}
+
+const fn col(name: &'static str, sql_type: &'static str, nullable: bool) -> Column {
+    Column { name, sql_type, nullable }
+}
+
+const NULL: bool = true;
+const NOT_NULL: bool = false;
+
+pub const ISSUES: Table = Table {
+    name: "issues",
+    tenant_scoped: true,
+    columns: &[
+        col("id", "bigint", NOT_NULL),
+        col("tenant_id", "text", NOT_NULL),
+        col("instance_id", "text", NOT_NULL),
+        col("issue_key", "text", NOT_NULL),
+        col("project_key", "text", NULL),
+        col("summary", "text", NULL),
+        col("description", "text", NULL),
+        col("issue_type", "text", NULL),
+        col("status", "text", NULL),
+        col("status_category", "text", NULL),
+        col("priority", "text", NULL),
+        col("assignee", "text", NULL),
+        col("reporter", "text", NULL),
+        col("story_points", "numeric", NULL),
+        col("labels", "text[]", NOT_NULL),
+        col("components", "text[]", NOT_NULL),
+        col("epic_key", "text", NULL),
+        col("created_at", "timestamp with time zone", NOT_NULL),
+        col("updated_at", "timestamp with time zone", NULL),
+        col("resolved_at", "timestamp with time zone", NULL),
+    ],
+};
+
+pub const ISSUE_TRANSITIONS: Table = Table {
+    name: "issue_transitions",
+    tenant_scoped: true,
+    columns: &[
+        col("id", "bigint", NOT_NULL),
+        col("tenant_id", "text", NOT_NULL),
+        col("issue_id", "bigint", NOT_NULL),
+        col("from_status", "text", NULL),
+        col("to_status", "text", NOT_NULL),
+        col("from_category", "text", NULL),
+        col("to_category", "text", NULL),
+        col("changed_at", "timestamp with time zone", NOT_NULL),
+        col("author", "text", NULL),
+    ],
+};
+
+pub const ISSUE_CHANGES: Table = Table {
+    name: "issue_changes",
+    tenant_scoped: true,
+    columns: &[
+        col("id", "bigint", NOT_NULL),
+        col("tenant_id", "text", NOT_NULL),
+        col("issue_id", "bigint", NOT_NULL),
+        col("field", "text", NOT_NULL),
+        col("from_value", "text", NULL),
+        col("to_value", "text", NULL),
+        col("changed_at", "timestamp with time zone", NOT_NULL),
+    ],
+};
+
+pub const ISSUE_COMMENTS: Table = Table {
+    name: "issue_comments",
+    tenant_scoped: true,
+    columns: &[
+        col("id", "bigint", NOT_NULL),
+        col("tenant_id", "text", NOT_NULL),
+        col("issue_id", "bigint", NOT_NULL),
+        col("author", "text", NULL),
+        col("body", "text", NULL),
+        col("created_at", "timestamp with time zone", NOT_NULL),
+    ],
+};
+
+pub const SPRINTS: Table = Table {
+    name: "sprints",
+    tenant_scoped: true,
+    columns: &[
+        col("id", "bigint", NOT_NULL),
+        col("tenant_id", "text", NOT_NULL),
+        col("instance_id", "text", NOT_NULL),
+        col("external_id", "bigint", NULL),
+        col("board", "text", NOT_NULL),
+        col("name", "text", NOT_NULL),
+        col("goal", "text", NULL),
+        col("state", "text", NOT_NULL),
+        col("start_date", "timestamp with time zone", NULL),
+        col("end_date", "timestamp with time zone", NULL),
+        col("complete_date", "timestamp with time zone", NULL),
+    ],
+};
+
+pub const SPRINT_ISSUES: Table = Table {
+    name: "sprint_issues",
+    tenant_scoped: true,
+    columns: &[
+        col("id", "bigint", NOT_NULL),
+        col("tenant_id", "text", NOT_NULL),
+        col("sprint_id", "bigint", NOT_NULL),
+        col("issue_id", "bigint", NOT_NULL),
+        col("added_at", "timestamp with time zone", NOT_NULL),
+        col("removed_at", "timestamp with time zone", NULL),
+    ],
+};
+
+/// Every tenant-scoped base table, parents before children (the order to load or delete them in).
+pub const BASE_TABLES: &[Table] =
+    &[ISSUES, ISSUE_TRANSITIONS, ISSUE_CHANGES, ISSUE_COMMENTS, SPRINTS, SPRINT_ISSUES];
+
+/// The status categories every metric speaks in.
+pub const STATUS_CATEGORIES: &[&str] = &["todo", "in_progress", "done"];
+
+/// Sprint states.
+pub const SPRINT_STATES: &[&str] = &["future", "active", "closed"];
+
+/// Looks a base table up by name.
+pub fn table(name: &str) -> Option<&'static Table> {
+    BASE_TABLES.iter().find(|t| t.name == name)
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_has_id_and_tenant_first() {
+        for t in BASE_TABLES {
+            assert_eq!(t.columns[0], col("id", "bigint", NOT_NULL), "{}", t.name);
+            assert_eq!(t.columns[1], col("tenant_id", "text", NOT_NULL), "{}", t.name);
+            assert!(t.tenant_scoped);
+        }
+    }
+
+    #[test]
+    fn column_names_are_unique_per_table() {
+        for t in BASE_TABLES {
+            let mut names: Vec<_> = t.columns.iter().map(|c| c.name).collect();
+            names.sort();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "duplicate column in {}", t.name);
+        }
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(table("sprints").map(|t| t.name), Some("sprints"));
+        assert!(table("pg_authid").is_none());
+        assert_eq!(ISSUES.column("story_points").map(|c| c.sql_type), Some("numeric"));
+        assert!(ISSUES.column("password").is_none());
+    }
+
+    #[test]
+    fn children_come_after_their_parents() {
+        let pos = |n: &str| BASE_TABLES.iter().position(|t| t.name == n).unwrap();
+        for child in ["issue_transitions", "issue_changes", "issue_comments", "sprint_issues"] {
+            assert!(pos("issues") < pos(child));
+        }
+        assert!(pos("sprints") < pos("sprint_issues"));
+    }
+}

@@ -1,0 +1,3 @@
+//! SQL functions written in Rust, one concept per file.
+
+pub mod version;

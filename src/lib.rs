@@ -1,0 +1,45 @@
+//! agile_analytics — natural-language and SQL analytics over issue-tracker data, as a PostgreSQL
+//! extension. This crate is glue: SQL objects, settings and SQL functions around the pure
+//! `analytics-core` crate (`crates/analytics-core`), which holds all logic that needs no PostgreSQL.
+//!
+//! Table of contents
+//! - `sql/001_tables.sql`    base tables of schema `analytics` (issues, status history, changes,
+//!                           comments, sprints, sprint membership)
+//! - `sql/002_catalog.sql`   the metrics catalog table
+//! - `sql/003_security.sql`  row-level security per tenant, `analytics_grant()`
+//! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
+//! - [`gucs`]                every `analytics.*` setting
+//! - [`api`]                 SQL functions written in Rust
+
+use pgrx::prelude::*;
+
+::pgrx::pg_module_magic!(name, version);
+
+pub mod api;
+pub mod gucs;
+
+// The extension's SQL, in load order. The generated CREATE FUNCTION statements for `api` follow.
+extension_sql_file!("../sql/001_tables.sql", name = "tables", bootstrap);
+extension_sql_file!("../sql/002_catalog.sql", name = "catalog", requires = ["tables"]);
+extension_sql_file!("../sql/003_security.sql", name = "security", requires = ["catalog"]);
+extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
+
+/// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    gucs::init();
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["shared_preload_libraries = 'pg_cron,agile_analytics'", "cron.database_name = 'pgrx_tests'"]
+    }
+}

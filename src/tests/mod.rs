@@ -1,0 +1,6 @@
+//! `#[pg_test]`s: they run inside PostgreSQL, each in its own transaction that is rolled back.
+//! Roles, rows and helper functions they create vanish with it.
+
+mod contract;
+mod rls;
+pub mod support;
