@@ -2,6 +2,11 @@
 -- Every tenant-scoped table carries tenant_id (never empty) and children reference their parent through
 -- (tenant_id, id), so a row can never point at another tenant's issue or sprint.
 -- tenant_id defaults to the session's analytics.tenant_id, so writers may omit it.
+-- The schema is created here (not through the control file) so that it belongs to the extension and
+-- DROP EXTENSION removes it.
+
+CREATE SCHEMA analytics;
+COMMENT ON SCHEMA analytics IS 'agile_analytics: issue-tracker data, metrics catalog and analytics functions.';
 
 CREATE FUNCTION analytics.current_tenant() RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE

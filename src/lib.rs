@@ -18,6 +18,11 @@ use pgrx::prelude::*;
 pub mod api;
 pub mod gucs;
 
+/// Declares schema `analytics` to pgrx, so functions can say `#[pg_extern(schema = "analytics")]`.
+/// The schema itself is created by `sql/001_tables.sql` (so it belongs to the extension).
+#[pg_schema]
+mod analytics {}
+
 // The extension's SQL, in load order. The generated CREATE FUNCTION statements for `api` follow.
 extension_sql_file!("../sql/001_tables.sql", name = "tables", bootstrap);
 extension_sql_file!("../sql/002_catalog.sql", name = "catalog", requires = ["tables"]);

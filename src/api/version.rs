@@ -4,7 +4,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 
 /// Versions of the extension, its pure core, pgrx and the PostgreSQL server, plus the session's tenant.
-#[pg_extern(stable, parallel_safe)]
+#[pg_extern(stable, parallel_safe, schema = "analytics")]
 fn analytics_version() -> JsonB {
     let server = unsafe { std::ffi::CStr::from_ptr(pgrx::pg_sys::PG_VERSION_STR.as_ptr()) }
         .to_string_lossy()

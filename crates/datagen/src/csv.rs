@@ -32,6 +32,19 @@ impl CsvSink {
         Ok(Self { out })
     }
 
+    /// psql commands that load the files of `dir` (in parent-before-child order) with `\copy`.
+    pub fn load_script(dir: &Path) -> String {
+        let order = ["sprints", "issues", "issue_transitions", "issue_changes", "issue_comments", "sprint_issues"];
+        order
+            .iter()
+            .filter_map(|t| TABLES.iter().find(|(name, _)| name == t))
+            .map(|(t, cols)| {
+                let file = dir.join(format!("{t}.csv"));
+                format!("\\copy analytics.{t} ({cols}) FROM '{}' WITH (FORMAT csv)\n", file.display())
+            })
+            .collect()
+    }
+
     pub fn finish(mut self) -> Result<()> {
         for w in &mut self.out {
             w.flush()?;
@@ -130,6 +143,16 @@ mod tests {
     fn timestamps_are_utc() {
         assert_eq!(ts(0), "1970-01-01 00:00:00+00");
         assert_eq!(ts(1_767_225_600), "2026-01-01 00:00:00+00");
+    }
+
+    #[test]
+    fn load_script_copies_every_table_parents_first() {
+        let script = CsvSink::load_script(Path::new("/d"));
+        let lines: Vec<&str> = script.lines().collect();
+        assert_eq!(lines.len(), TABLES.len());
+        assert!(lines[0].starts_with("\\copy analytics.sprints (id,tenant_id,external_id,"));
+        assert!(lines[1].starts_with("\\copy analytics.issues (id,"));
+        assert!(lines[5].ends_with("FROM '/d/sprint_issues.csv' WITH (FORMAT csv)"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `agile-datagen --issues N [--seed S] [--tenants T] [--end YYYY-MM-DD] [--id-offset K] --out DIR`
-//! writes one COPY-ready CSV file per table into DIR and prints a summary line.
+//! writes one COPY-ready CSV file per table into DIR, plus `load.psql` (the psql `\copy` commands that
+//! load them), and prints a summary line.
 
 use agile_datagen::{csv::CsvSink, generate, Config};
 use chrono::NaiveDate;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
     let result = CsvSink::create(&out).and_then(|mut sink| {
         let stats = generate(&cfg, &mut sink)?;
         sink.finish()?;
+        std::fs::write(out.join("load.psql"), CsvSink::load_script(&out))?;
         Ok(stats)
     });
     match result {

@@ -185,7 +185,7 @@ impl<'a, S: Sink> Board<'a, S> {
                 // Work starts on planned issues that are not started yet and were not pulled out.
                 for m in &members {
                     if m.removed_at.is_none() && !self.issues[m.issue].started() {
-                        let t0 = start + secs(&mut self.rng, 0.0, 7.5);
+                        let t0 = start + secs(&mut self.rng, 0.0, 9.0);
                         self.start_work(m.issue, t0);
                     }
                 }
@@ -343,7 +343,7 @@ impl<'a, S: Sink> Board<'a, S> {
         let mut flags: Vec<(i64, i64)> = Vec::new();
         let mut t = t0;
         tl.push(("In Progress", t));
-        let dev = points * rng.random_range(0.3..0.9) + rng.random_range(0.2..1.0);
+        let dev = points * rng.random_range(0.5..1.3) + rng.random_range(0.5..2.0);
         if rng.random_bool(0.12) {
             t += secs(rng, 0.1, dev.max(0.2));
             tl.push(("Blocked", t));

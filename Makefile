@@ -1,0 +1,59 @@
+# agile_analytics. The two commands a new user needs:
+#   make demo   set up, build, install, start a local cluster, load demo data, print answers
+#   make test   set up and run every test tier (CI runs exactly this through .ci/run)
+# Versions (pgrx, PostgreSQL major, pgvector, demo port) come from pgrx.toml.
+
+pin = $(shell sed -n -E 's/^$(1)[[:space:]]*=[[:space:]]*"([^"]*)".*/\1/p' pgrx.toml | head -n1)
+PGRX_VERSION := $(call pin,pgrx)
+PG_MAJOR     := $(call pin,pg_major)
+PGVECTOR     := $(call pin,pgvector)
+DEMO_PORT    := $(call pin,port)
+PG_CONFIG    := /usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config
+
+.PHONY: help setup build install test test-unit test-pg test-regress regress-accept demo demo-stop demo-reset versions clean
+
+help:
+	@echo "make demo        run the demo (PostgreSQL $(PG_MAJOR) on port $(DEMO_PORT))"
+	@echo "make test        run every test tier"
+	@echo "make setup       install PostgreSQL $(PG_MAJOR), pg_cron, pgvector $(PGVECTOR), cargo-pgrx $(PGRX_VERSION)"
+	@echo "make test-unit | test-pg | test-regress   one tier;  make regress-accept  rewrite expected outputs"
+	@echo "make demo-stop | demo-reset"
+
+versions:
+	@echo "pgrx=$(PGRX_VERSION) postgres=$(PG_MAJOR) pgvector=$(PGVECTOR) demo_port=$(DEMO_PORT)"
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cargo build
+
+install: setup
+	cargo pgrx install --release --pg-config $(PG_CONFIG)
+
+test:
+	bash scripts/test.sh
+
+test-unit:
+	cargo test -p analytics-core -p agile-datagen
+
+test-pg: setup
+	bash scripts/pg_test.sh
+
+test-regress: setup
+	bash scripts/regress.sh
+
+regress-accept: setup
+	bash scripts/regress.sh --accept
+
+demo:
+	bash scripts/demo.sh
+
+demo-stop:
+	bash scripts/demo.sh stop
+
+demo-reset:
+	bash scripts/demo.sh reset
+
+clean:
+	cargo clean

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Tier 3: golden SQL regression tests. Each tests/regress/sql/NAME.sql runs through psql in a fresh
+# database of a throwaway cluster (run as `postgres`); the output, with errors printed as
+# "ERROR:  SQLSTATE: message" plus DETAIL and HINT, must equal tests/regress/expected/NAME.out.
+#   scripts/regress.sh [--accept] [NAME...]   --accept: write the results over the expected files
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/cluster.sh"
+cd "$root"
+accept=0
+names=()
+for a in "$@"; do
+  case "$a" in --accept) accept=1 ;; *) names+=("$a") ;; esac
+done
+if [ ${#names[@]} -eq 0 ]; then
+  for f in tests/regress/sql/*.sql; do names+=("$(basename "$f" .sql)"); done
+fi
+
+echo "[regress] installing the extension into PostgreSQL $PG_MAJOR"
+cargo pgrx install --pg-config "$PG_CONFIG" >/dev/null
+
+base="${REGRESS_BASE:-/var/tmp/agile_analytics-regress}"
+port="${REGRESS_PORT:-28817}"
+cluster_stop "$base" || true
+rm -rf "$base"
+cluster_start "$base" "$port" regress_cron
+trap 'cluster_stop "$base"' EXIT
+
+mkdir -p tests/regress/results
+failed=()
+for name in "${names[@]}"; do
+  sql="tests/regress/sql/$name.sql"
+  exp="tests/regress/expected/$name.out"
+  out="tests/regress/results/$name.out"
+  db="regress_$name"
+  cluster_psql "$base" "$port" postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  psql -X -a -h "$base/sock" -p "$port" -U postgres -d "$db" \
+       -v VERBOSITY=verbose -v SHOW_CONTEXT=never < "$sql" 2>&1 | grep -v '^LOCATION:' > "$out" || true
+  if [ "$accept" = 1 ]; then
+    cp "$out" "$exp"
+    echo "[regress] $name: accepted"
+  elif [ -f "$exp" ] && diff -u "$exp" "$out" > "tests/regress/results/$name.diff"; then
+    echo "[regress] $name: ok"
+    rm -f "tests/regress/results/$name.diff"
+  else
+    [ -f "$exp" ] || echo "[regress] $name: no expected output ($exp)"
+    cat "tests/regress/results/$name.diff" 2>/dev/null | head -80
+    echo "[regress] $name: FAILED"
+    failed+=("$name")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "[regress] failed: ${failed[*]}"
+  exit 1
+fi
+echo "[regress] all ${#names[@]} passed"
