@@ -3,7 +3,10 @@
 //!
 //! - [`schema`]: the contract of the base tables (names, columns, types) that loaders, the compiler and
 //!   tests rely on; a `#[pg_test]` checks the installed schema against it.
+//! - [`catalog`]: metric definitions (the shipped catalog in `catalog/*.toml`), their validation, the
+//!   whole-catalog check and the SQL fragments they contribute.
 
+pub mod catalog;
 pub mod schema;
 
 /// Version of the extension this core belongs to.
