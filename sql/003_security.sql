@@ -33,13 +33,13 @@ COMMENT ON TABLE analytics.access_privileges IS 'What analytics_grant() grants f
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges)
 SELECT 'reader', 'table', 'analytics.' || t, 'SELECT'
 FROM unnest(ARRAY['issues', 'issue_transitions', 'issue_changes', 'issue_comments', 'sprints',
-                  'sprint_issues', 'metrics_catalog']) AS t
+                  'sprint_issues', 'metrics_catalog', 'metrics_builtin', 'metrics_user']) AS t
 UNION ALL
 SELECT 'writer', 'table', 'analytics.' || t, 'INSERT, UPDATE, DELETE'
 FROM unnest(ARRAY['issues', 'issue_transitions', 'issue_changes', 'issue_comments', 'sprints',
                   'sprint_issues']) AS t
 UNION ALL
-SELECT 'admin', 'table', 'analytics.metrics_catalog', 'INSERT, UPDATE, DELETE'
+SELECT 'admin', 'table', 'analytics.metrics_user', 'INSERT, UPDATE, DELETE'
 UNION ALL
 SELECT 'reader', 'schema', 'analytics', 'USAGE'
 UNION ALL

@@ -1,7 +1,45 @@
--- Documentation of the SQL functions written in Rust (their CREATE FUNCTION statements are generated).
+-- Runs last: documentation and access for the SQL functions written in Rust (their CREATE FUNCTION
+-- statements are generated), and the shipped metric catalog.
+
 COMMENT ON FUNCTION analytics.analytics_version() IS
   'Versions of agile_analytics, its core, and the PostgreSQL server, plus this session''s tenant: {"extension", "core", "postgres", "tenant_id"}.';
+COMMENT ON FUNCTION analytics.analytics_metric(text) IS
+  'One metric of the effective catalog as jsonb (every definition column plus source). Unknown names fail with 42704 and a "did you mean" hint.';
+COMMENT ON FUNCTION analytics.analytics_metric_upsert(jsonb) IS
+  'Create or edit a metric (admin). The definition is validated on its own and against the whole catalog, and its SQL is planned; the version is bumped when the definition changes. Returns {"name", "version", "changed", "created", "source"}. Invalid definitions fail with 22023, every problem in DETAIL.';
+COMMENT ON FUNCTION analytics.analytics_metric_deprecate(text) IS
+  'Deprecate a metric (admin): it is no longer listed or offered, but stays inspectable. Returns {"name", "is_active", "active_dependents"}.';
+COMMENT ON FUNCTION analytics.analytics_metric_activate(text) IS
+  'Re-activate a deprecated metric (admin).';
+COMMENT ON FUNCTION analytics._catalog_builtin() IS 'Internal: the shipped metric definitions (catalog/*.toml) as jsonb.';
+COMMENT ON FUNCTION analytics._catalog_problems() IS 'Internal: static problems of the metric catalog (analytics_catalog_check adds SQL planning).';
+COMMENT ON FUNCTION analytics._metric_probe(jsonb) IS 'Internal: the probe query analytics_catalog_check plans for a catalog row.';
 
--- Read functions are part of reader access.
-INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges)
-VALUES ('reader', 'function', 'analytics.analytics_version()', 'EXECUTE');
+INSERT INTO analytics.metrics_builtin (name, display_name, description, category, version, entity, kind,
+    base_relation, sql_expression, filter, time_field, parameters, default_aggregation, allowed_aggregations,
+    unit, tags, synonyms, dependencies, weights)
+SELECT d.name, d.display_name, d.description, d.category, d.version, d.entity, d.kind, d.base_relation,
+       d.sql_expression, d.filter, d.time_field, coalesce(d.parameters, '{}'), d.default_aggregation,
+       d.allowed_aggregations, d.unit, coalesce(d.tags, '{}'), coalesce(d.synonyms, '{}'),
+       coalesce(d.dependencies, '{}'), d.weights
+FROM jsonb_to_recordset(analytics._catalog_builtin()) AS d(
+    name text, display_name text, description text, category text, version integer, entity text, kind text,
+    base_relation text, sql_expression text, filter text, time_field text, parameters jsonb,
+    default_aggregation text, allowed_aggregations text[], unit text, tags text[], synonyms text[],
+    dependencies text[], weights jsonb);
+
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_version()', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_metric(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_metrics(text,text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._catalog_builtin()', 'EXECUTE'),
+    ('reader', 'function', 'analytics._catalog_problems()', 'EXECUTE'),
+    ('reader', 'function', 'analytics._metric_probe(jsonb)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._probe_error(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_catalog_check()', 'EXECUTE'),
+    ('admin', 'function', 'analytics.analytics_metric_upsert(jsonb)', 'EXECUTE'),
+    ('admin', 'function', 'analytics.analytics_metric_deprecate(text)', 'EXECUTE'),
+    ('admin', 'function', 'analytics.analytics_metric_activate(text)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_metric_upsert(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.analytics_metric_deprecate(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.analytics_metric_activate(text) FROM PUBLIC;

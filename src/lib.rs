@@ -5,17 +5,23 @@
 //! Table of contents
 //! - `sql/001_tables.sql`    base tables of schema `analytics` (issues, status history, changes,
 //!                           comments, sprints, sprint membership)
-//! - `sql/002_catalog.sql`   the metrics catalog table
+//! - `sql/002_catalog.sql`   the metrics catalog (shipped rows, user rows, effective view)
 //! - `sql/003_security.sql`  row-level security per tenant, `analytics_grant()`
+//! - `sql/010_facts.sql`     `issue_facts` and the as-of helpers (`points_at`, `category_at`, `blocked_hours`)
+//! - `sql/011_sprint_facts.sql` `sprint_facts`: commitment, scope change, completion, velocity, z-scores
+//! - `sql/012_materialized.sql` materialized sprint and comment stats, tenant views, refresh and scheduling
+//! - `sql/013_catalog_api.sql` `analytics_metrics()`, `analytics_catalog_check()`
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
-//! - [`api`]                 SQL functions written in Rust
+//! - [`api`]                 SQL functions written in Rust (`catalog`, `version`)
+//! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
 
 use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod api;
+pub mod error;
 pub mod gucs;
 
 /// Declares schema `analytics` to pgrx, so functions can say `#[pg_extern(schema = "analytics")]`.
@@ -27,6 +33,10 @@ mod analytics {}
 extension_sql_file!("../sql/001_tables.sql", name = "tables", bootstrap);
 extension_sql_file!("../sql/002_catalog.sql", name = "catalog", requires = ["tables"]);
 extension_sql_file!("../sql/003_security.sql", name = "security", requires = ["catalog"]);
+extension_sql_file!("../sql/010_facts.sql", name = "facts", requires = ["security"]);
+extension_sql_file!("../sql/011_sprint_facts.sql", name = "sprint_facts", requires = ["facts"]);
+extension_sql_file!("../sql/012_materialized.sql", name = "materialized", requires = ["sprint_facts"]);
+extension_sql_file!("../sql/013_catalog_api.sql", name = "catalog_api", requires = ["materialized"]);
 extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).

@@ -1,3 +1,4 @@
 //! SQL functions written in Rust, one concept per file.
 
+pub mod catalog;
 pub mod version;

@@ -5,9 +5,11 @@
 //!   tests rely on; a `#[pg_test]` checks the installed schema against it.
 //! - [`catalog`]: metric definitions (the shipped catalog in `catalog/*.toml`), their validation, the
 //!   whole-catalog check and the SQL fragments they contribute.
+//! - [`suggest`]: "did you mean" suggestions for unknown names.
 
 pub mod catalog;
 pub mod schema;
+pub mod suggest;
 
 /// Version of the extension this core belongs to.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

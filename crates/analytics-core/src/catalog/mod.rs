@@ -5,6 +5,7 @@
 pub mod builtin;
 pub mod check;
 pub mod sql;
+pub mod value;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,0 +1,99 @@
+-- analytics.sprint_facts: one row per sprint, the base relation of sprint metrics (definitions in
+-- catalog/sprint_health.toml, throughput.toml, composite.toml). Membership comes from sprint_issues
+-- intervals; estimates and statuses are taken as of the moment that matters (start, add, removal,
+-- completion) from issue_changes and issue_transitions.
+
+CREATE VIEW analytics.sprint_facts WITH (security_invoker = true) AS
+WITH member AS (
+    SELECT si.sprint_id, si.issue_id, si.added_at, si.removed_at, s.start_date, s.complete_date,
+           coalesce(s.complete_date, now()) AS cutoff
+    FROM analytics.sprint_issues si
+    JOIN analytics.sprints s ON s.id = si.sprint_id
+    WHERE s.state <> 'future' AND s.start_date IS NOT NULL
+), flags AS (
+    SELECT m.*,
+           m.added_at <= m.start_date AND (m.removed_at IS NULL OR m.removed_at > m.start_date) AS at_start,
+           m.complete_date IS NOT NULL AND m.added_at <= m.complete_date
+               AND (m.removed_at IS NULL OR m.removed_at > m.complete_date) AS at_complete,
+           m.added_at > m.start_date AND m.added_at < m.cutoff AS added_during,
+           m.removed_at > m.start_date AND m.removed_at < m.cutoff AS removed_during
+    FROM member m
+), per_member AS (
+    SELECT f.sprint_id, f.issue_id, f.at_start, f.at_complete, f.added_during, f.removed_during,
+           CASE WHEN f.at_start THEN analytics.points_at(f.issue_id, f.start_date) END AS start_points,
+           CASE WHEN f.at_complete THEN analytics.points_at(f.issue_id, f.complete_date) END AS complete_points,
+           CASE WHEN f.at_complete THEN analytics.category_at(f.issue_id, f.complete_date) = 'done' END AS done_at_complete,
+           CASE WHEN f.added_during THEN analytics.points_at(f.issue_id, f.added_at) END AS added_points,
+           CASE WHEN f.removed_during THEN analytics.points_at(f.issue_id, f.removed_at) END AS removed_points
+    FROM flags f
+), per_sprint AS (
+    SELECT sprint_id,
+           count(DISTINCT issue_id) FILTER (WHERE at_start) AS planned_issues,
+           sum(start_points) AS planned_sp,
+           sum(added_points) AS added_sp,
+           sum(removed_points) AS removed_sp,
+           count(DISTINCT issue_id) FILTER (WHERE at_complete AND done_at_complete) AS completed_issues,
+           sum(complete_points) FILTER (WHERE done_at_complete) AS completed_sp,
+           sum(complete_points) FILTER (WHERE NOT done_at_complete) AS spilled_sp
+    FROM per_member
+    GROUP BY sprint_id
+), base AS (
+    SELECT s.id AS sprint_id, s.tenant_id, s.instance_id, s.board, s.name, s.state,
+           s.start_date, s.end_date, s.complete_date,
+           CASE WHEN s.state <> 'future' THEN coalesce(p.planned_issues, 0) END AS planned_issues,
+           CASE WHEN s.state <> 'future' THEN coalesce(p.planned_sp, 0) END AS planned_sp,
+           CASE WHEN s.state <> 'future' THEN coalesce(p.added_sp, 0) END AS added_sp,
+           CASE WHEN s.state <> 'future' THEN coalesce(p.removed_sp, 0) END AS removed_sp,
+           CASE WHEN s.state = 'closed' THEN coalesce(p.completed_issues, 0) END AS completed_issues,
+           CASE WHEN s.state = 'closed' THEN coalesce(p.completed_sp, 0) END AS completed_sp,
+           CASE WHEN s.state = 'closed' THEN coalesce(p.spilled_sp, 0) END AS spilled_sp
+    FROM analytics.sprints s
+    LEFT JOIN per_sprint p ON p.sprint_id = s.id
+), ratios AS (
+    SELECT b.*,
+           b.spilled_sp / nullif(b.planned_sp + b.added_sp, 0) AS spillover_ratio,
+           (b.added_sp + b.removed_sp) / nullif(b.planned_sp, 0) AS scope_churn_ratio,
+           CASE WHEN b.state = 'closed' THEN abs(b.completed_sp - b.planned_sp) / nullif(b.planned_sp, 0) END AS accuracy_abs,
+           CASE WHEN b.state = 'closed' THEN
+               avg(b.completed_sp) OVER (PARTITION BY b.tenant_id, b.instance_id, b.board, b.state = 'closed'
+                                         ORDER BY b.complete_date, b.sprint_id
+                                         ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) END AS velocity
+    FROM base b
+), z AS (
+    SELECT r.*,
+           CASE WHEN r.state = 'closed' THEN (r.planned_sp - avg(r.planned_sp) OVER w) / nullif(stddev_samp(r.planned_sp) OVER w, 0) END AS planned_sp_z,
+           CASE WHEN r.state = 'closed' THEN (r.added_sp - avg(r.added_sp) OVER w) / nullif(stddev_samp(r.added_sp) OVER w, 0) END AS added_sp_z,
+           CASE WHEN r.state = 'closed' THEN (r.removed_sp - avg(r.removed_sp) OVER w) / nullif(stddev_samp(r.removed_sp) OVER w, 0) END AS removed_sp_z,
+           CASE WHEN r.state = 'closed' THEN (r.completed_sp - avg(r.completed_sp) OVER w) / nullif(stddev_samp(r.completed_sp) OVER w, 0) END AS completed_sp_z,
+           CASE WHEN r.state = 'closed' THEN (r.spillover_ratio - avg(r.spillover_ratio) OVER w) / nullif(stddev_samp(r.spillover_ratio) OVER w, 0) END AS spillover_ratio_z,
+           CASE WHEN r.state = 'closed' THEN (r.scope_churn_ratio - avg(r.scope_churn_ratio) OVER w) / nullif(stddev_samp(r.scope_churn_ratio) OVER w, 0) END AS scope_churn_ratio_z,
+           CASE WHEN r.state = 'closed' THEN (r.accuracy_abs - avg(r.accuracy_abs) OVER w) / nullif(stddev_samp(r.accuracy_abs) OVER w, 0) END AS accuracy_abs_z,
+           CASE WHEN r.state = 'closed' THEN (r.velocity - avg(r.velocity) OVER w) / nullif(stddev_samp(r.velocity) OVER w, 0) END AS velocity_z
+    FROM ratios r
+    WINDOW w AS (PARTITION BY r.tenant_id, r.instance_id, r.board, r.state = 'closed')
+)
+SELECT z.sprint_id, z.tenant_id, z.instance_id, z.board, z.name, z.state, z.start_date, z.end_date, z.complete_date,
+       z.planned_issues, z.planned_sp, z.added_sp, z.removed_sp, z.completed_issues, z.completed_sp, z.spilled_sp,
+       z.spillover_ratio, z.scope_churn_ratio, z.accuracy_abs, z.velocity,
+       z.planned_sp_z, z.added_sp_z, z.removed_sp_z, z.completed_sp_z, z.spillover_ratio_z,
+       z.scope_churn_ratio_z, z.accuracy_abs_z, z.velocity_z,
+       CASE WHEN z.state = 'closed' THEN
+             coalesce((w.weights ->> 'spillover_ratio')::numeric, 0) * coalesce(z.spillover_ratio_z, 0)
+           + coalesce((w.weights ->> 'scope_churn_ratio')::numeric, 0) * coalesce(z.scope_churn_ratio_z, 0)
+           + coalesce((w.weights ->> 'accuracy_abs')::numeric, 0) * coalesce(z.accuracy_abs_z, 0)
+           - coalesce((w.weights ->> 'completed_sp')::numeric, 0) * coalesce(z.completed_sp_z, 0)
+       END AS sprint_problematic_score
+FROM z
+LEFT JOIN (SELECT weights FROM analytics.metrics_catalog WHERE name = 'sprint_problematic_score') w ON true;
+
+COMMENT ON VIEW analytics.sprint_facts IS 'Base relation of sprint metrics: one row per sprint with planned/added/removed/completed/spilled story points, spillover, scope churn, planning error, velocity, z-scores against the board''s closed sprints and the problem score. Computed live; analytics.sprint_stats serves the materialized copy. Runs as the caller: row-level security applies.';
+COMMENT ON COLUMN analytics.sprint_facts.planned_sp IS 'Points of issues in the sprint at start_date (added at or before it, not removed by then), as estimated at start_date.';
+COMMENT ON COLUMN analytics.sprint_facts.added_sp IS 'Points of issues added after start_date and before complete_date (now, for an active sprint), as estimated when added.';
+COMMENT ON COLUMN analytics.sprint_facts.removed_sp IS 'Points of issues removed after start_date and before complete_date, as estimated when removed.';
+COMMENT ON COLUMN analytics.sprint_facts.completed_sp IS 'Closed sprints: points (as estimated at complete_date) of issues in the sprint at completion and done by then.';
+COMMENT ON COLUMN analytics.sprint_facts.spilled_sp IS 'Closed sprints: points of issues in the sprint at completion and not done.';
+COMMENT ON COLUMN analytics.sprint_facts.spillover_ratio IS 'spilled_sp / (planned_sp + added_sp); NULL when the divisor is 0.';
+COMMENT ON COLUMN analytics.sprint_facts.scope_churn_ratio IS '(added_sp + removed_sp) / planned_sp; NULL when planned_sp is 0.';
+COMMENT ON COLUMN analytics.sprint_facts.accuracy_abs IS 'Closed sprints: |completed_sp - planned_sp| / planned_sp; NULL when planned_sp is 0.';
+COMMENT ON COLUMN analytics.sprint_facts.velocity IS 'Closed sprints: completed_sp averaged over this sprint and the board''s two previous closed sprints.';
+COMMENT ON COLUMN analytics.sprint_facts.sprint_problematic_score IS 'Closed sprints: weighted sum (weights from the catalog) of spillover_ratio_z, scope_churn_ratio_z, accuracy_abs_z and -completed_sp_z; an undefined z counts as 0.';

@@ -1,0 +1,221 @@
+//! The metrics catalog's SQL API written in Rust: the shipped definitions, looking one up, creating or
+//! editing (validated against the whole catalog and by planning its SQL), deprecating and activating,
+//! and the static half of `analytics_catalog_check()`. SQL-only parts are in `sql/013_catalog_api.sql`.
+
+use crate::error::{ApiError, OrReport};
+use analytics_core::catalog::{self, check, MetricDef, Problem};
+use analytics_core::suggest::did_you_mean;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+/// Every row of the effective catalog as (definition or parse error, is_active, raw name).
+fn load_catalog() -> Result<Vec<(Result<MetricDef, String>, bool, String)>, ApiError> {
+    let rows: Option<JsonB> =
+        Spi::get_one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c")?;
+    let rows = rows.map(|j| j.0).unwrap_or(Value::Array(vec![]));
+    Ok(rows
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let active = r.get("is_active").and_then(Value::as_bool).unwrap_or(true);
+            let name = r.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            (MetricDef::from_row(r), active, name)
+        })
+        .collect())
+}
+
+fn unknown_metric(name: &str) -> ApiError {
+    let names: Vec<String> =
+        Spi::get_one::<Vec<String>>("SELECT array_agg(name ORDER BY name) FROM analytics.metrics_catalog")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+    ApiError::UnknownMetric { name: name.to_string(), suggestions: did_you_mean(name, names.iter().map(String::as_str), 3) }
+}
+
+/// The shipped catalog (catalog/*.toml) as a JSON array; loaded into metrics_builtin at CREATE EXTENSION.
+#[pg_extern(immutable, parallel_safe, schema = "analytics", name = "_catalog_builtin")]
+fn catalog_builtin() -> JsonB {
+    catalog::builtin::metrics()
+        .map_err(|e| ApiError::Internal(format!("the shipped catalog does not parse: {e}")))
+        .and_then(|m| serde_json::to_value(m).map_err(|e| ApiError::Internal(e.to_string())))
+        .map(JsonB)
+        .or_report()
+}
+
+/// One metric of the effective catalog as jsonb (every column, plus `source`).
+#[pg_extern(stable, parallel_safe, schema = "analytics")]
+fn analytics_metric(name: Option<&str>) -> JsonB {
+    (|| {
+        let name = name.ok_or(ApiError::NullArgument("name"))?;
+        let row: Option<JsonB> =
+            Spi::get_one_with_args("SELECT (SELECT to_jsonb(c) FROM analytics.metrics_catalog c WHERE c.name = $1)", &[name.into()])?;
+        row.ok_or_else(|| unknown_metric(name))
+    })()
+    .or_report()
+}
+
+/// Problems of the whole catalog: unparseable rows, invalid definitions, missing or inactive
+/// dependencies, cycles, weights. (Planning each metric's SQL is done by analytics_catalog_check.)
+fn catalog_problems() -> Result<Vec<Problem>, ApiError> {
+    let rows = load_catalog()?;
+    let mut problems: Vec<Problem> = rows
+        .iter()
+        .filter_map(|(d, _, name)| d.as_ref().err().map(|e| Problem { metric: name.clone(), code: "invalid_definition", message: e.clone() }))
+        .collect();
+    let defs: Vec<MetricDef> = rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).collect();
+    problems.extend(check::check(&defs));
+    let inactive: Vec<&str> = rows.iter().filter(|(_, a, _)| !a).map(|(_, _, n)| n.as_str()).collect();
+    for (d, active, _) in &rows {
+        let Ok(d) = d else { continue };
+        if *active {
+            for dep in d.dependencies.iter().filter(|dep| inactive.contains(&dep.as_str())) {
+                problems.push(Problem { metric: d.name.clone(), code: "inactive_dependency", message: format!("depends on {dep}, which is deprecated") });
+            }
+        }
+    }
+    Ok(problems)
+}
+
+#[pg_extern(stable, schema = "analytics", name = "_catalog_problems")]
+fn catalog_problems_sql() -> JsonB {
+    catalog_problems().and_then(|p| serde_json::to_value(p).map_err(|e| ApiError::Internal(e.to_string()))).map(JsonB).or_report()
+}
+
+/// The probe query of a catalog row (NULL when the row does not parse: the static check reports it).
+#[pg_extern(immutable, parallel_safe, schema = "analytics", name = "_metric_probe")]
+fn metric_probe(row: JsonB) -> Option<String> {
+    MetricDef::from_row(&row.0).ok().and_then(|d| catalog::sql::probe(&d).ok())
+}
+
+fn invalid(message: impl Into<String>, problems: &[String]) -> ApiError {
+    ApiError::InvalidDefinition { message: message.into(), detail: problems.join("\n") }
+}
+
+/// Creates or updates a user definition. Returns {"name", "version", "changed", "created", "source"}.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_metric_upsert(definition: Option<JsonB>) -> JsonB {
+    (|| {
+        let definition = definition.ok_or(ApiError::NullArgument("definition"))?;
+        let mut def = MetricDef::from_json(&definition.0).map_err(|e| invalid("invalid metric definition", &[e]))?;
+        let rows = load_catalog()?;
+        let existing = rows.iter().find(|(_, _, n)| *n == def.name);
+        let existing_def = existing.and_then(|(d, _, _)| d.as_ref().ok());
+        if let Some(old) = existing_def {
+            if def.version == 0 || def.version == old.version {
+                def.version = old.version;
+                if def.same_definition(old) {
+                    return Ok(json!({"name": def.name, "version": old.version, "changed": false, "created": false}));
+                }
+            }
+            def.version = def.version.max(old.version + 1);
+        } else {
+            def.version = def.version.max(1);
+        }
+
+        let before: Vec<Problem> = check::check(&rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).collect::<Vec<_>>());
+        let mut after_defs: Vec<MetricDef> =
+            rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).filter(|d| d.name != def.name).collect();
+        after_defs.push(def.clone());
+        let new_problems: Vec<String> = check::check(&after_defs)
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .map(|p| format!("{}: {} ({})", p.metric, p.message, p.code))
+            .collect();
+        if !new_problems.is_empty() {
+            return Err(invalid(format!("metric \"{}\" is not valid", def.name), &new_problems));
+        }
+        let probe = catalog::sql::probe(&def).map_err(|e| invalid("invalid metric definition", &[e]))?;
+        let sql_error: Option<String> = Spi::get_one_with_args("SELECT analytics._probe_error($1)", &[probe.into()])?;
+        if let Some(e) = sql_error {
+            return Err(invalid(format!("the SQL of metric \"{}\" does not plan", def.name), &[e]));
+        }
+
+        let is_active = existing.map(|(_, a, _)| *a).unwrap_or(true);
+        let params = serde_json::to_value(&def.parameters).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let weights = def.weights.as_ref().map(|w| serde_json::to_value(w).map(JsonB)).transpose().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let aggs: Vec<String> = def.allowed_aggregations.iter().map(|a| a.as_str().to_string()).collect();
+        let kind = serde_json::to_value(def.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        Spi::run_with_args(
+            "INSERT INTO analytics.metrics_user AS m (name, display_name, description, category, version, entity, kind,
+                 base_relation, sql_expression, filter, time_field, parameters, default_aggregation, allowed_aggregations,
+                 unit, tags, synonyms, dependencies, weights, is_active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+             ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, description = excluded.description,
+                 category = excluded.category, version = excluded.version, entity = excluded.entity, kind = excluded.kind,
+                 base_relation = excluded.base_relation, sql_expression = excluded.sql_expression, filter = excluded.filter,
+                 time_field = excluded.time_field, parameters = excluded.parameters,
+                 default_aggregation = excluded.default_aggregation, allowed_aggregations = excluded.allowed_aggregations,
+                 unit = excluded.unit, tags = excluded.tags, synonyms = excluded.synonyms,
+                 dependencies = excluded.dependencies, weights = excluded.weights,
+                 updated_at = now(), updated_by = current_user",
+            &[
+                def.name.clone().into(),
+                def.display_name.clone().into(),
+                def.description.clone().into(),
+                def.category.clone().into(),
+                (def.version as i32).into(),
+                def.entity.as_str().into(),
+                kind.into(),
+                def.base_relation.clone().into(),
+                def.sql_expression.clone().into(),
+                def.filter.clone().into(),
+                def.time_field.clone().into(),
+                JsonB(params).into(),
+                def.default_aggregation.as_str().into(),
+                aggs.into(),
+                def.unit.as_str().into(),
+                def.tags.clone().into(),
+                def.synonyms.clone().into(),
+                def.dependencies.clone().into(),
+                weights.into(),
+                is_active.into(),
+            ],
+        )?;
+        Ok(json!({"name": def.name, "version": def.version, "changed": true, "created": existing.is_none(), "source": "user"}))
+    })()
+    .map(JsonB)
+    .or_report()
+}
+
+fn set_active(name: Option<&str>, active: bool) -> Result<Value, ApiError> {
+    let name = name.ok_or(ApiError::NullArgument("name"))?;
+    let exists: Option<bool> =
+        Spi::get_one_with_args("SELECT EXISTS (SELECT FROM analytics.metrics_catalog WHERE name = $1)", &[name.into()])?;
+    if exists != Some(true) {
+        return Err(unknown_metric(name));
+    }
+    Spi::run_with_args(
+        "WITH u AS (UPDATE analytics.metrics_user SET is_active = $2, updated_at = now(), updated_by = current_user
+                    WHERE name = $1 RETURNING 1)
+         INSERT INTO analytics.metrics_user (name, display_name, description, category, version, entity, kind,
+                 base_relation, sql_expression, filter, time_field, parameters, default_aggregation,
+                 allowed_aggregations, unit, tags, synonyms, dependencies, weights, is_active)
+         SELECT name, display_name, description, category, version, entity, kind, base_relation, sql_expression,
+                filter, time_field, parameters, default_aggregation, allowed_aggregations, unit, tags, synonyms,
+                dependencies, weights, $2
+         FROM analytics.metrics_builtin WHERE name = $1 AND NOT EXISTS (SELECT FROM u)",
+        &[name.into(), active.into()],
+    )?;
+    let dependents: Option<Vec<String>> = Spi::get_one_with_args(
+        "SELECT array_agg(name ORDER BY name) FROM analytics.metrics_catalog WHERE $1 = ANY (dependencies) AND is_active",
+        &[name.into()],
+    )?;
+    Ok(json!({"name": name, "is_active": active, "active_dependents": dependents.unwrap_or_default()}))
+}
+
+/// Marks a metric deprecated: it stays inspectable but is no longer offered. Returns
+/// {"name", "is_active": false, "active_dependents"}.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_metric_deprecate(name: Option<&str>) -> JsonB {
+    set_active(name, false).map(JsonB).or_report()
+}
+
+/// Re-activates a deprecated metric.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_metric_activate(name: Option<&str>) -> JsonB {
+    set_active(name, true).map(JsonB).or_report()
+}

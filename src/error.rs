@@ -1,0 +1,82 @@
+//! Errors of the SQL API: one enum, each variant with its SQLSTATE, message, DETAIL and HINT.
+//! Functions return `Result<_, ApiError>` internally and call [`ApiError::report`] at the boundary, so
+//! no Rust panic reaches the user.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// A metric definition that does not parse or validate (22023).
+    InvalidDefinition { message: String, detail: String },
+    /// A metric name that is not in the catalog (42704).
+    UnknownMetric { name: String, suggestions: Vec<String> },
+    /// A NULL where a value is required (22004).
+    NullArgument(&'static str),
+    /// Something that should not happen: an SPI failure or a broken shipped catalog (XX000).
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (PgSqlErrorCode, String, Option<String>, Option<String>) {
+        match self {
+            ApiError::InvalidDefinition { message, detail } => (
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                message.clone(),
+                Some(detail.clone()),
+                Some("See analytics_metric('<an existing metric>') for a complete, valid definition.".into()),
+            ),
+            ApiError::UnknownMetric { name, suggestions } => (
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("unknown metric \"{name}\""),
+                None,
+                Some(if suggestions.is_empty() {
+                    "SELECT name FROM analytics.analytics_metrics() lists the metrics.".into()
+                } else {
+                    format!("Did you mean {}?", suggestions.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(" or "))
+                }),
+            ),
+            ApiError::NullArgument(what) => (
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                format!("{what} must not be null"),
+                None,
+                None,
+            ),
+            ApiError::Internal(message) => (PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message.clone(), None, None),
+        }
+    }
+
+    /// Raises this error as a PostgreSQL ERROR. Does not return.
+    pub fn report(self) -> ! {
+        let (code, message, detail, hint) = self.parts();
+        let mut report = ErrorReport::new(code, message, "agile_analytics");
+        if let Some(d) = detail {
+            report = report.set_detail(d);
+        }
+        if let Some(h) = hint {
+            report = report.set_hint(h);
+        }
+        report.report(PgLogLevel::ERROR);
+        unreachable!("ERROR does not return")
+    }
+}
+
+impl From<pgrx::spi::Error> for ApiError {
+    fn from(e: pgrx::spi::Error) -> Self {
+        ApiError::Internal(format!("SPI: {e}"))
+    }
+}
+
+/// Unwraps a result at the SQL boundary, raising the error.
+pub trait OrReport<T> {
+    fn or_report(self) -> T;
+}
+
+impl<T> OrReport<T> for Result<T, ApiError> {
+    fn or_report(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => e.report(),
+        }
+    }
+}
