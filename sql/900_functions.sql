@@ -11,6 +11,8 @@ COMMENT ON FUNCTION analytics.analytics_metric_deprecate(text) IS
   'Deprecate a metric (admin): it is no longer listed or offered, but stays inspectable. Returns {"name", "is_active", "active_dependents"}.';
 COMMENT ON FUNCTION analytics.analytics_metric_activate(text) IS
   'Re-activate a deprecated metric (admin).';
+COMMENT ON FUNCTION analytics.analytics_metric_value(text, jsonb, timestamptz, timestamptz) IS
+  'The value of one metric for the session''s tenant, over all its rows or those whose time field is in [date_from, date_to); params (jsonb) override parameter defaults, e.g. analytics_metric_value(''stuck_count'', ''{"days": 3}''). Runs as the caller under row-level security.';
 COMMENT ON FUNCTION analytics._catalog_builtin() IS 'Internal: the shipped metric definitions (catalog/*.toml) as jsonb.';
 COMMENT ON FUNCTION analytics._catalog_problems() IS 'Internal: static problems of the metric catalog (analytics_catalog_check adds SQL planning).';
 COMMENT ON FUNCTION analytics._metric_probe(jsonb) IS 'Internal: the probe query analytics_catalog_check plans for a catalog row.';
@@ -32,6 +34,7 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics.analytics_version()', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_metric(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_metrics(text,text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_metric_value(text,jsonb,timestamptz,timestamptz)', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_builtin()', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_problems()', 'EXECUTE'),
     ('reader', 'function', 'analytics._metric_probe(jsonb)', 'EXECUTE'),

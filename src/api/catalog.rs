@@ -3,11 +3,13 @@
 //! and the static half of `analytics_catalog_check()`. SQL-only parts are in `sql/013_catalog_api.sql`.
 
 use crate::error::{ApiError, OrReport};
+use analytics_core::catalog::value::{value_query, Bound, Window};
 use analytics_core::catalog::{self, check, MetricDef, Problem};
 use analytics_core::suggest::did_you_mean;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// Every row of the effective catalog as (definition or parse error, is_active, raw name).
 fn load_catalog() -> Result<Vec<(Result<MetricDef, String>, bool, String)>, ApiError> {
@@ -218,4 +220,56 @@ fn analytics_metric_deprecate(name: Option<&str>) -> JsonB {
 #[pg_extern(volatile, schema = "analytics")]
 fn analytics_metric_activate(name: Option<&str>) -> JsonB {
     set_active(name, true).map(JsonB).or_report()
+}
+
+/// Binds core [`Bound`] values as SPI arguments.
+pub fn datums(params: &[Bound]) -> Vec<pgrx::datum::DatumWithOid<'static>> {
+    params
+        .iter()
+        .map(|b| match b {
+            Bound::Text(s) => s.clone().into(),
+            Bound::TextArray(v) => v.clone().into(),
+            Bound::Integer(i) => (*i).into(),
+        })
+        .collect()
+}
+
+fn ts_text(ts: Option<pgrx::datum::TimestampWithTimeZone>) -> Result<Option<String>, ApiError> {
+    match ts {
+        None => Ok(None),
+        Some(t) => Ok(Spi::get_one_with_args::<String>("SELECT $1::text", &[t.into()])?),
+    }
+}
+
+/// The value of one metric for the session's tenant: over all its rows, or those whose time field is in
+/// [date_from, date_to); `params` override the metric's parameter defaults.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_metric_value(
+    name: Option<&str>,
+    params: default!(Option<JsonB>, "'{}'"),
+    date_from: default!(Option<pgrx::datum::TimestampWithTimeZone>, "NULL"),
+    date_to: default!(Option<pgrx::datum::TimestampWithTimeZone>, "NULL"),
+) -> Option<pgrx::AnyNumeric> {
+    (|| {
+        let name = name.ok_or(ApiError::NullArgument("name"))?;
+        let rows = load_catalog()?;
+        let defs: Vec<MetricDef> = rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).collect();
+        let def = defs.iter().find(|d| d.name == name).ok_or_else(|| unknown_metric(name))?;
+        let params: BTreeMap<String, Value> = match params.map(|p| p.0) {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(m)) => m.into_iter().collect(),
+            Some(other) => return Err(invalid("params must be a JSON object", &[format!("got {other}")])),
+        };
+        if let Some(unknown) = params.keys().find(|k| !def.parameters.contains_key(*k) && !def.dependencies.iter().any(|d| defs.iter().any(|m| &m.name == d && m.parameters.contains_key(*k)))) {
+            let known: Vec<&str> = def.parameters.keys().map(String::as_str).collect();
+            return Err(invalid(
+                format!("metric \"{name}\" has no parameter \"{unknown}\""),
+                &[if known.is_empty() { "It takes no parameters.".into() } else { format!("Its parameters: {}.", known.join(", ")) }],
+            ));
+        }
+        let window = Window { from: ts_text(date_from)?, to: ts_text(date_to)? };
+        let q = value_query(def, &defs, &params, &window).map_err(|e| invalid(format!("cannot compute metric \"{name}\""), &[e]))?;
+        Ok(Spi::get_one_with_args::<pgrx::AnyNumeric>(&q.sql, &datums(&q.params))?)
+    })()
+    .or_report()
 }

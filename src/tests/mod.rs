@@ -2,5 +2,6 @@
 //! Roles, rows and helper functions they create vanish with it.
 
 mod contract;
+mod metrics;
 mod rls;
 pub mod support;

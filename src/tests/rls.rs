@@ -145,9 +145,9 @@ mod tests {
             assert_eq!(sqlstate_of(&insert_sql(t.name, A, a_issue, a_sprint)).as_deref(), Some("42501"), "reader inserts into {}", t.name);
             assert_eq!(sqlstate_of(&format!("DELETE FROM analytics.{}", t.name)).as_deref(), Some("42501"));
         }
-        assert_eq!(int("SELECT count(*) FROM analytics.metrics_catalog"), 0);
+        assert_eq!(int("SELECT count(*) FROM analytics.metrics_catalog"), 27, "the catalog is shared by all tenants");
         assert_eq!(
-            sqlstate_of("INSERT INTO analytics.metrics_catalog (name, display_name, description, category, entity, base_relation, sql_expression, default_aggregation, allowed_aggregations, unit) VALUES ('x','x','x','x','issue','x','x','count','{count}','count')").as_deref(),
+            sqlstate_of("INSERT INTO analytics.metrics_user (name, display_name, description, category, version, entity, base_relation, sql_expression, default_aggregation, allowed_aggregations, unit) VALUES ('x','x','x','x',1,'issue','x','x','count','{count}','count')").as_deref(),
             Some("42501"),
             "only admins edit the catalog"
         );
@@ -159,7 +159,7 @@ mod tests {
         install_sqlstate_helper();
         make_role("rls_test_role", "admin");
         let has = |privilege: &str| {
-            int(&format!("SELECT has_table_privilege('rls_test_role', 'analytics.metrics_catalog', '{privilege}')::int::bigint"))
+            int(&format!("SELECT has_table_privilege('rls_test_role', 'analytics.metrics_user', '{privilege}')::int::bigint"))
         };
         assert_eq!(has("INSERT"), 1);
         exec("SELECT analytics.analytics_grant('rls_test_role', 'reader')");

@@ -16,8 +16,8 @@ SET analytics.tennant_id = 'acme';
 -- DROP EXTENSION removes everything it created (pgvector, installed by CASCADE, stays).
 DROP EXTENSION agile_analytics CASCADE;
 SELECT count(*) AS analytics_schemas FROM pg_namespace WHERE nspname = 'analytics';
-SELECT count(*) AS leftover_objects FROM pg_class WHERE relname IN ('issues', 'issue_transitions', 'issue_changes', 'issue_comments', 'sprints', 'sprint_issues', 'metrics_catalog', 'access_privileges');
-SELECT count(*) AS leftover_functions FROM pg_proc WHERE proname LIKE 'analytics%' OR proname = 'current_tenant';
+SELECT count(*) AS leftover_objects FROM pg_class WHERE relname IN ('issues', 'issue_transitions', 'issue_changes', 'issue_comments', 'sprints', 'sprint_issues', 'metrics_catalog', 'metrics_builtin', 'metrics_user', 'access_privileges', 'issue_facts', 'sprint_facts', 'mv_sprint_stats_enriched', 'mv_issue_comment_stats', 'sprint_stats', 'issue_comment_stats', 'view_refreshes');
+SELECT count(*) AS leftover_functions FROM pg_proc WHERE proname LIKE 'analytics%' OR proname IN ('current_tenant', 'to_points', 'points_at', 'category_at', 'blocked_hours', '_probe_error', '_metric_probe', '_catalog_builtin', '_catalog_problems');
 SELECT extname FROM pg_extension ORDER BY 1;
 -- And it installs again.
 CREATE EXTENSION agile_analytics;
