@@ -10,7 +10,7 @@ PGVECTOR     := $(call pin,pgvector)
 DEMO_PORT    := $(call pin,port)
 PG_CONFIG    := /usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config
 
-.PHONY: help setup build install test test-unit test-pg test-regress regress-accept demo demo-stop demo-reset versions clean
+.PHONY: help setup build install test test-unit test-pg test-regress regress-accept demo demo-stop demo-reset bench versions clean
 
 help:
 	@echo "make demo        run the demo (PostgreSQL $(PG_MAJOR) on port $(DEMO_PORT))"
@@ -57,3 +57,6 @@ demo-reset:
 
 clean:
 	cargo clean
+
+bench:
+	bash scripts/bench.sh

@@ -2,6 +2,7 @@
 # Tier 3: golden SQL regression tests. Each tests/regress/sql/NAME.sql runs through psql in a fresh
 # database of a throwaway cluster (run as `postgres`); the output, with errors printed as
 # "ERROR:  SQLSTATE: message" plus DETAIL and HINT, must equal tests/regress/expected/NAME.out.
+# tests/regress/setup/NAME.sh, if present, prepares the database first. Then a pg_dump/restore check.
 #   scripts/regress.sh [--accept] [NAME...]   --accept: write the results over the expected files
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,7 +24,8 @@ base="${REGRESS_BASE:-/var/tmp/agile_analytics-regress}"
 port="${REGRESS_PORT:-28817}"
 cluster_stop "$base" || true
 rm -rf "$base"
-cluster_start "$base" "$port" regress_cron
+cluster_start "$base" "$port" regress_cron \
+  "analytics.worker_database = 'regress_06_worker'" "analytics.refresh_interval = 1"
 trap 'cluster_stop "$base"' EXIT
 
 mkdir -p tests/regress/results
@@ -33,7 +35,10 @@ for name in "${names[@]}"; do
   exp="tests/regress/expected/$name.out"
   out="tests/regress/results/$name.out"
   db="regress_$name"
-  cluster_psql "$base" "$port" postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  cluster_psql "$base" "$port" postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  if [ -f "tests/regress/setup/$name.sh" ]; then
+    PGHOST="$base/sock" PGPORT="$port" PGDATABASE="$db" PGUSER=postgres bash "tests/regress/setup/$name.sh"
+  fi
   psql -X -a -h "$base/sock" -p "$port" -U postgres -d "$db" \
        -v VERBOSITY=verbose -v SHOW_CONTEXT=never < "$sql" 2>&1 | grep -v '^LOCATION:' > "$out" || true
   if [ "$accept" = 1 ]; then
@@ -49,6 +54,15 @@ for name in "${names[@]}"; do
     failed+=("$name")
   fi
 done
+# pg_dump/restore keeps user-created and edited metric definitions (tests/regress/dump_restore.sh).
+if [ "$accept" = 0 ] && [ "${#names[@]}" -gt 1 ]; then
+  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres PG_BIN="$PG_BIN" bash tests/regress/dump_restore.sh; then
+    echo "[regress] dump_restore: ok"
+  else
+    echo "[regress] dump_restore: FAILED"
+    failed+=("dump_restore")
+  fi
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "[regress] failed: ${failed[*]}"
   exit 1

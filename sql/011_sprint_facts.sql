@@ -1,11 +1,12 @@
 -- analytics.sprint_facts: one row per sprint, the base relation of sprint metrics (definitions in
 -- catalog/sprint_health.toml, throughput.toml, composite.toml). Membership comes from sprint_issues
 -- intervals; estimates and statuses are taken as of the moment that matters (start, add, removal,
--- completion) from issue_changes and issue_transitions.
+-- completion) from issue_changes and issue_transitions, with the same rules as analytics.points_at and
+-- analytics.category_at, written as joins so that a full refresh does not call a function per member.
 
 CREATE VIEW analytics.sprint_facts WITH (security_invoker = true) AS
 WITH member AS (
-    SELECT si.sprint_id, si.issue_id, si.added_at, si.removed_at, s.start_date, s.complete_date,
+    SELECT s.tenant_id, si.sprint_id, si.issue_id, si.added_at, si.removed_at, s.start_date, s.complete_date,
            coalesce(s.complete_date, now()) AS cutoff
     FROM analytics.sprint_issues si
     JOIN analytics.sprints s ON s.id = si.sprint_id
@@ -19,15 +20,52 @@ WITH member AS (
            m.removed_at > m.start_date AND m.removed_at < m.cutoff AS removed_during
     FROM member m
 ), per_member AS (
-    SELECT f.sprint_id, f.issue_id, f.at_start, f.at_complete, f.added_during, f.removed_during,
-           CASE WHEN f.at_start THEN analytics.points_at(f.issue_id, f.start_date) END AS start_points,
-           CASE WHEN f.at_complete THEN analytics.points_at(f.issue_id, f.complete_date) END AS complete_points,
-           CASE WHEN f.at_complete THEN analytics.category_at(f.issue_id, f.complete_date) = 'done' END AS done_at_complete,
-           CASE WHEN f.added_during THEN analytics.points_at(f.issue_id, f.added_at) END AS added_points,
-           CASE WHEN f.removed_during THEN analytics.points_at(f.issue_id, f.removed_at) END AS removed_points
+    SELECT f.tenant_id, f.sprint_id, f.issue_id, f.at_start, f.at_complete, f.added_during, f.removed_during,
+           CASE WHEN f.at_start THEN
+               CASE WHEN ps.found THEN analytics.to_points(ps.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
+           END AS start_points,
+           CASE WHEN f.at_complete THEN
+               CASE WHEN pc.found THEN analytics.to_points(pc.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
+           END AS complete_points,
+           CASE WHEN f.at_complete THEN
+               CASE WHEN cc.found THEN cc.cat WHEN ft.found THEN coalesce(ft.cat, 'todo') ELSE i.status_category END = 'done'
+           END AS done_at_complete,
+           CASE WHEN f.added_during THEN
+               CASE WHEN pa.found THEN analytics.to_points(pa.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
+           END AS added_points,
+           CASE WHEN f.removed_during THEN
+               CASE WHEN pr.found THEN analytics.to_points(pr.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
+           END AS removed_points
     FROM flags f
+    JOIN analytics.issues i ON i.id = f.issue_id
+    -- The first estimate change: before it, its from_value was in force.
+    LEFT JOIN LATERAL (SELECT true AS found, c.from_value AS v FROM analytics.issue_changes c
+                       WHERE c.issue_id = f.issue_id AND c.field = 'story_points'
+                       ORDER BY c.changed_at, c.id LIMIT 1) fc ON true
+    -- The first transition: before it, its from_category held.
+    LEFT JOIN LATERAL (SELECT true AS found, t.from_category AS cat FROM analytics.issue_transitions t
+                       WHERE t.issue_id = f.issue_id AND t.changed_at > f.complete_date AND f.at_complete
+                       ORDER BY t.changed_at, t.id LIMIT 1) ft ON true
+    -- The last estimate change at or before each moment that matters.
+    LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                       WHERE f.at_start AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.start_date
+                       ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) ps ON true
+    LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                       WHERE f.at_complete AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.complete_date
+                       ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pc ON true
+    LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                       WHERE f.added_during AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.added_at
+                       ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pa ON true
+    LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                       WHERE f.removed_during AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.removed_at
+                       ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pr ON true
+    -- The status category at completion: the last transition at or before it.
+    LEFT JOIN LATERAL (SELECT true AS found, t.to_category AS cat FROM analytics.issue_transitions t
+                       WHERE f.at_complete AND t.issue_id = f.issue_id AND t.changed_at <= f.complete_date
+                       ORDER BY t.changed_at DESC, t.id DESC LIMIT 1) cc ON true
 ), per_sprint AS (
-    SELECT sprint_id,
+    -- Grouped by tenant too, so a filter on the tenant reaches the membership scan.
+    SELECT tenant_id, sprint_id,
            count(DISTINCT issue_id) FILTER (WHERE at_start) AS planned_issues,
            sum(start_points) AS planned_sp,
            sum(added_points) AS added_sp,
@@ -36,7 +74,7 @@ WITH member AS (
            sum(complete_points) FILTER (WHERE done_at_complete) AS completed_sp,
            sum(complete_points) FILTER (WHERE NOT done_at_complete) AS spilled_sp
     FROM per_member
-    GROUP BY sprint_id
+    GROUP BY tenant_id, sprint_id
 ), base AS (
     SELECT s.id AS sprint_id, s.tenant_id, s.instance_id, s.board, s.name, s.state,
            s.start_date, s.end_date, s.complete_date,
@@ -48,7 +86,7 @@ WITH member AS (
            CASE WHEN s.state = 'closed' THEN coalesce(p.completed_sp, 0) END AS completed_sp,
            CASE WHEN s.state = 'closed' THEN coalesce(p.spilled_sp, 0) END AS spilled_sp
     FROM analytics.sprints s
-    LEFT JOIN per_sprint p ON p.sprint_id = s.id
+    LEFT JOIN per_sprint p ON p.tenant_id = s.tenant_id AND p.sprint_id = s.id
 ), ratios AS (
     SELECT b.*,
            b.spilled_sp / nullif(b.planned_sp + b.added_sp, 0) AS spillover_ratio,

@@ -80,6 +80,21 @@ COMMENT ON FUNCTION analytics.analytics_refresh_views(boolean) IS
   'Refresh the materialized statistics (sprint stats with z-scores, issue comment stats) for all tenants; returns each view with its refresh time in ms. concurrently (default true) does not block readers. Admin access.';
 REVOKE ALL ON FUNCTION analytics.analytics_refresh_views(boolean) FROM PUBLIC;
 
+-- For the background worker: refresh, and report an error as text instead of raising it.
+CREATE FUNCTION analytics._refresh_views_for_worker() RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM analytics.analytics_refresh_views(true);
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+COMMENT ON FUNCTION analytics._refresh_views_for_worker() IS 'Internal: the background worker''s refresh; returns the error (SQLSTATE: message) or NULL.';
+REVOKE ALL ON FUNCTION analytics._refresh_views_for_worker() FROM PUBLIC;
+
 CREATE FUNCTION analytics.analytics_schedule_refresh(schedule text DEFAULT '*/15 * * * *') RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp

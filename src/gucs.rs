@@ -3,6 +3,8 @@
 //! | setting | type | default | who may set | meaning |
 //! |---|---|---|---|---|
 //! | `analytics.tenant_id` | text | empty | anyone | the tenant this session works for; empty = none (sees nothing) |
+//! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | the worker refreshes the materialized views this often; 0 = off |
+//! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database the background worker works in |
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
@@ -11,7 +13,31 @@ use std::ffi::CString;
 /// even in sessions that never load this library (PostgreSQL then keeps it as a placeholder setting).
 pub static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// Seconds between refreshes of the materialized views by the background worker; 0 = off.
+pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
+
+/// The database the background worker connects to.
+pub static WORKER_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
+
 pub fn init() {
+    GucRegistry::define_int_guc(
+        c"analytics.refresh_interval",
+        c"Seconds between refreshes of the materialized views by the agile_analytics background worker (0: off).",
+        c"Needs agile_analytics in shared_preload_libraries. Alternatives: analytics_schedule_refresh() with pg_cron, or analytics_refresh_views() by hand.",
+        &REFRESH_INTERVAL,
+        0,
+        7 * 24 * 3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.worker_database",
+        c"The database the agile_analytics background worker connects to.",
+        c"The worker refreshes the materialized views of the extension installed in this database.",
+        &WORKER_DATABASE,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
     GucRegistry::define_string_guc(
         c"analytics.tenant_id",
         c"The tenant this session reads and writes (empty: none, and every tenant-scoped table looks empty).",
@@ -22,6 +48,14 @@ pub fn init() {
     );
     // Typos such as `SET analytics.tennant_id` become errors instead of silent placeholders.
     unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"analytics".as_ptr()) };
+}
+
+pub fn refresh_interval() -> i32 {
+    REFRESH_INTERVAL.get()
+}
+
+pub fn worker_database() -> String {
+    WORKER_DATABASE.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty()).unwrap_or_else(|| "postgres".into())
 }
 
 /// The current tenant, or `None` when unset or empty.

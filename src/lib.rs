@@ -14,6 +14,7 @@
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `version`)
+//! - [`worker`]              the background worker (periodic refresh of the materialized views)
 //! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
 
 use pgrx::prelude::*;
@@ -23,6 +24,7 @@ use pgrx::prelude::*;
 pub mod api;
 pub mod error;
 pub mod gucs;
+pub mod worker;
 
 /// Declares schema `analytics` to pgrx, so functions can say `#[pg_extern(schema = "analytics")]`.
 /// The schema itself is created by `sql/001_tables.sql` (so it belongs to the extension).
@@ -43,6 +45,7 @@ extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::init();
+    worker::register();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

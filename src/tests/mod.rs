@@ -2,6 +2,7 @@
 //! Roles, rows and helper functions they create vanish with it.
 
 mod contract;
+mod jam;
 mod metrics;
 mod rls;
 pub mod support;

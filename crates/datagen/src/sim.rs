@@ -198,7 +198,7 @@ impl<'a, S: Sink> Board<'a, S> {
                     }
                     let ty = if self.rng.random_bool(0.5) { Some("Bug") } else { None };
                     let idx = self.new_issue(created, ty);
-                    let added = created + self.rng.random_range(60..3600);
+                    let added = created + self.rng.random_range(900..3600);
                     if added > self.end {
                         continue;
                     }
@@ -306,7 +306,7 @@ impl<'a, S: Sink> Board<'a, S> {
             points_now: points,
         };
         if let Some(p) = points {
-            let at = created + secs(rng, 0.0, 0.5);
+            let at = created + rng.random_range(0..600);
             sim.changes.push(("story_points", None, Some(p.to_string()), at));
         }
         if rng.random_bool(0.03) {

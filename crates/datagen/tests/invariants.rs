@@ -126,6 +126,14 @@ fn data_has_the_shapes_metrics_care_about() {
     eprintln!("closed-sprint memberships {total}: removed {removed}, added mid-sprint {added_mid}, spilled {spilled}");
     assert!(share(spilled) > 0.10 && share(spilled) < 0.35, "spilled {spilled}/{total}");
 
+    // Issues added mid-sprint are estimated by the time they are added (so added_sp is not all zeros).
+    let estimated_when_added = closed_members
+        .iter()
+        .filter(|m| m.added_at > sprints[&m.sprint_id].start_date)
+        .filter(|m| d.changes.iter().any(|c| c.issue_id == m.issue_id && c.field == "story_points" && c.changed_at <= m.added_at))
+        .count();
+    assert!(estimated_when_added * 2 > added_mid, "{estimated_when_added} of {added_mid} estimated when added");
+
     let reopens = d.transitions.iter().filter(|t| t.from_status == Some("Done")).count();
     let blocked = d.transitions.iter().filter(|t| t.to_status == "Blocked").count();
     let reviews = d.transitions.iter().filter(|t| t.to_status == "In Review").count();

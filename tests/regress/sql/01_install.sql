@@ -7,7 +7,7 @@ SELECT (SELECT count(*) FROM pg_roles) = :roles_before AS creates_no_roles;
 SELECT relname, relkind, relrowsecurity AS rls, relforcerowsecurity AS forced, obj_description(oid, 'pg_class') IS NOT NULL AS documented FROM pg_class WHERE relnamespace = 'analytics'::regnamespace AND relkind IN ('r', 'v', 'm') ORDER BY relname;
 SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies WHERE schemaname = 'analytics' ORDER BY tablename;
 -- Functions, each documented.
-SELECT p.oid::regprocedure AS function, p.provolatile AS volatility, obj_description(p.oid, 'pg_proc') IS NOT NULL AS documented FROM pg_proc p WHERE p.pronamespace = 'analytics'::regnamespace ORDER BY 1::text;
+SELECT p.oid::regprocedure AS function, p.provolatile AS volatility, obj_description(p.oid, 'pg_proc') IS NOT NULL AS documented FROM pg_proc p WHERE p.pronamespace = 'analytics'::regnamespace ORDER BY p.oid::regprocedure::text;
 SELECT key FROM jsonb_each(analytics.analytics_version()) ORDER BY key;
 SELECT analytics.analytics_version() ->> 'extension' AS version;
 -- Settings the extension defines; the analytics prefix is reserved, so a typo is an error.

@@ -1,0 +1,12 @@
+-- The background worker refreshes the materialized views on its own (this cluster runs with
+-- analytics.worker_database = 'regress_06_worker' and analytics.refresh_interval = 1).
+SELECT name, setting FROM pg_settings WHERE name IN ('analytics.refresh_interval', 'analytics.worker_database') ORDER BY name;
+CREATE EXTENSION agile_analytics CASCADE;
+BEGIN;
+\i tests/fixtures/metrics_fixture.sql
+COMMIT;
+DO $$ BEGIN FOR i IN 1..120 LOOP EXIT WHEN (SELECT count(*) FROM analytics.mv_sprint_stats_enriched) > 0; PERFORM pg_sleep(0.25); END LOOP; END $$;
+SELECT view_name, concurrent FROM analytics.view_refreshes ORDER BY view_name;
+SELECT count(*) AS workers_here FROM pg_stat_activity WHERE backend_type = 'agile_analytics' AND datname = current_database();
+SET analytics.tenant_id = 'fx';
+SELECT name, planned_sp, completed_sp, round(spillover_ratio, 4) AS spillover_ratio FROM analytics.sprint_stats ORDER BY sprint_id;
