@@ -26,6 +26,6 @@ status=0
 [ "$users" = 3 ] || { echo "expected 3 user definitions after restore, found $users"; status=1; }
 [ "$builtin" = 27 ] || { echo "expected 27 shipped definitions after restore, found $builtin"; status=1; }
 [ "$problems" = 0 ] || { echo "catalog check finds $problems problems after restore"; status=1; }
-grep -q "velocity v2 user active=true: Our own wording of velocity." <<<"$dst" || { echo "edited velocity lost: $dst"; status=1; }
+grep -q "velocity v2 user active=t: Our own wording of velocity." <<<"$dst" || { echo "edited velocity lost: $dst"; status=1; }
 psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE dr_src" -c "DROP DATABASE dr_dst"
 exit $status
