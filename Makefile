@@ -17,7 +17,7 @@ help:
 	@echo "make test        run every test tier"
 	@echo "make setup       install PostgreSQL $(PG_MAJOR), pg_cron, pgvector $(PGVECTOR), cargo-pgrx $(PGRX_VERSION)"
 	@echo "make test-unit | test-pg | test-regress   one tier;  make regress-accept  rewrite expected outputs"
-	@echo "make demo-stop | demo-reset"
+	@echo "make demo-stop | demo-reset;  make bench  benchmarks at 1M issues (not a test)"
 
 versions:
 	@echo "pgrx=$(PGRX_VERSION) postgres=$(PG_MAJOR) pgvector=$(PGVECTOR) demo_port=$(DEMO_PORT)"

@@ -22,7 +22,8 @@ bash scripts/setup.sh
 cluster_stop "$base"
 echo "[demo] building and installing the extension (release)"
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
-cluster_start "$base" "$DEMO_PORT" "$DEMO_DB"
+cluster_start "$base" "$DEMO_PORT" "$DEMO_DB" \
+  "analytics.worker_database = '$DEMO_DB'" "analytics.refresh_interval = 900"
 echo "[demo] PostgreSQL $PG_MAJOR running on port $DEMO_PORT (data in $base/data)"
 
 psql_su() { cluster_psql "$base" "$DEMO_PORT" "$@"; }
@@ -50,6 +51,9 @@ SQL
 echo "[demo] loading demo data (${DEMO_ISSUES:-20000} issues)"
 PGHOST="$base/sock" PGPORT="$DEMO_PORT" PGDATABASE="$DEMO_DB" PGUSER=postgres \
   bash scripts/load_data.sh --issues "${DEMO_ISSUES:-20000}" --end "$(date -u -d yesterday +%F)"
+
+echo "[demo] refreshing the materialized sprint statistics (the background worker repeats this every 15 minutes)"
+psql_su "$DEMO_DB" -At -c "SELECT format('  %s: %s ms', view_name, refresh_ms) FROM analytics.analytics_refresh_views()"
 
 echo
 echo "================ agile_analytics demo: answers for tenant acme, as role agile_reader ================"

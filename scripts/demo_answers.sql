@@ -11,31 +11,32 @@ SET analytics.tenant_id = '';
 SELECT count(*) AS issues_visible_without_tenant FROM analytics.issues;
 RESET analytics.tenant_id;
 
-\echo '-- Which sprints spilled over most last quarter? (points still open at completion / points in the sprint)'
-WITH closed AS (
-    SELECT id, board, name, complete_date
-    FROM analytics.sprints
-    WHERE state = 'closed'
-      AND complete_date >= date_trunc('quarter', now()) - interval '3 months'
-      AND complete_date < date_trunc('quarter', now())
-), members AS (
-    SELECT c.id AS sprint_id, coalesce(i.story_points, 0) AS sp,
-           (si.removed_at IS NULL OR si.removed_at > c.complete_date) AS at_completion,
-           (SELECT t.to_category FROM analytics.issue_transitions t
-             WHERE t.issue_id = si.issue_id AND t.changed_at <= c.complete_date
-             ORDER BY t.changed_at DESC LIMIT 1) AS category_at_completion
-    FROM closed c
-    JOIN analytics.sprint_issues si ON si.sprint_id = c.id
-    JOIN analytics.issues i ON i.id = si.issue_id
-)
-SELECT c.board, c.name AS sprint, c.complete_date::date AS completed,
-       sum(m.sp) AS points_in_sprint,
-       sum(m.sp) FILTER (WHERE m.at_completion AND m.category_at_completion IS DISTINCT FROM 'done') AS points_spilled,
-       round(sum(m.sp) FILTER (WHERE m.at_completion AND m.category_at_completion IS DISTINCT FROM 'done')
-             / nullif(sum(m.sp), 0), 2) AS spillover_ratio
-FROM closed c JOIN members m ON m.sprint_id = c.id
-GROUP BY c.id, c.board, c.name, c.complete_date
-ORDER BY spillover_ratio DESC NULLS LAST, c.complete_date
+\echo '-- Key numbers of the last 90 days, from the metrics catalog (analytics_metric_value):'
+SELECT name AS metric, unit,
+       round(analytics.analytics_metric_value(name, '{}', now() - interval '90 days', now()), 2) AS value
+FROM analytics.metrics_catalog
+WHERE name IN ('created', 'closed', 'throughput_ratio', 'lead_time_p50', 'lead_time_p90', 'cycle_time',
+               'reopen_rate', 'escaped_defects', 'wip', 'stuck_count', 'first_response_hours')
+ORDER BY array_position(ARRAY['created', 'closed', 'throughput_ratio', 'lead_time_p50', 'lead_time_p90',
+                              'cycle_time', 'reopen_rate', 'escaped_defects', 'wip', 'stuck_count',
+                              'first_response_hours'], name);
+
+\echo '-- The most problematic closed sprints (z-scores against their board; analytics.sprint_stats):'
+SELECT board, name AS sprint, complete_date::date AS completed, planned_sp, completed_sp,
+       round(spillover_ratio, 2) AS spillover, round(scope_churn_ratio, 2) AS churn,
+       round(sprint_problematic_score, 2) AS problem_score
+FROM analytics.sprint_stats
+WHERE state = 'closed'
+ORDER BY sprint_problematic_score DESC NULLS LAST
+LIMIT 5;
+
+\echo '-- Which sprints spilled over most last quarter? (spillover_ratio = points open at completion / (planned + added))'
+SELECT board, name AS sprint, complete_date::date AS completed, planned_sp, added_sp, spilled_sp,
+       round(spillover_ratio, 2) AS spillover_ratio
+FROM analytics.sprint_stats
+WHERE complete_date >= date_trunc('quarter', now()) - interval '3 months'
+  AND complete_date < date_trunc('quarter', now())
+ORDER BY spillover_ratio DESC NULLS LAST, complete_date
 LIMIT 5;
 
 \echo '-- Lead time (created -> resolved) of issues resolved in the last 90 days, by project'

@@ -35,7 +35,7 @@ for name in "${names[@]}"; do
   exp="tests/regress/expected/$name.out"
   out="tests/regress/results/$name.out"
   db="regress_$name"
-  cluster_psql "$base" "$port" postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  cluster_psql "$base" "$port" postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
   if [ -f "tests/regress/setup/$name.sh" ]; then
     PGHOST="$base/sock" PGPORT="$port" PGDATABASE="$db" PGUSER=postgres bash "tests/regress/setup/$name.sh"
   fi
