@@ -5,10 +5,13 @@
 //!   tests rely on; a `#[pg_test]` checks the installed schema against it.
 //! - [`catalog`]: metric definitions (the shipped catalog in `catalog/*.toml`), their validation, the
 //!   whole-catalog check and the SQL fragments they contribute.
+//! - [`spec`]: the AnalyticsSpec: validation with paths and suggestions, canonical form and hash,
+//!   compilation to one parameterized query.
 //! - [`suggest`]: "did you mean" suggestions for unknown names.
 
 pub mod catalog;
 pub mod schema;
+pub mod spec;
 pub mod suggest;
 
 /// Version of the extension this core belongs to.

@@ -1,0 +1,252 @@
+//! A validated [`Spec`] to one parameterized SQL query. Identifiers come only from the catalog and the
+//! dimension whitelist (and are quoted where they name output columns); every value from the spec is a
+//! `$n` parameter. The query filters `f.tenant_id = $1` explicitly and runs as the caller, so row-level
+//! security applies as well.
+
+use super::dims::{self, Kind as DimKind};
+use super::model::*;
+use crate::catalog::sql::{aggregate, render};
+use crate::catalog::value::{bound_param, Bound, Query};
+use crate::catalog::{Aggregation, Entity, Kind, MetricDef};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Column {
+    pub name: String,
+    /// `dimension` or `metric`.
+    pub role: &'static str,
+    /// The metric's unit (metrics only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricVersion {
+    pub name: String,
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<Bound>,
+    pub columns: Vec<Column>,
+    /// Every catalog definition the query uses (a formula's dependencies included), with versions.
+    pub metrics: Vec<MetricVersion>,
+}
+
+fn find<'c>(catalog: &'c [MetricDef], name: &str) -> Result<&'c MetricDef, String> {
+    catalog.iter().find(|m| m.name == name).ok_or_else(|| format!("metric {name} vanished from the catalog"))
+}
+
+/// The time-window condition on `column` for the spec's date range (None: no window).
+fn window(range: &Option<DateRange>, column: &str, q: &mut Query) -> Option<String> {
+    match range {
+        Some(DateRange::Absolute { from, to, .. }) => {
+            let mut c = Vec::new();
+            if let Some(f) = from {
+                c.push(format!("f.{column} >= {}", q.bind(Bound::Text(f.clone()), "timestamptz")));
+            }
+            if let Some(t) = to {
+                c.push(format!("f.{column} < {}", q.bind(Bound::Text(t.clone()), "timestamptz")));
+            }
+            (!c.is_empty()).then(|| c.join(" AND "))
+        }
+        Some(DateRange::Relative { n, unit, .. }) => {
+            Some(format!("f.{column} >= now() - {}", q.bind(Bound::Text(unit.interval(*n)), "interval")))
+        }
+        _ => None,
+    }
+}
+
+fn range_field(range: &Option<DateRange>) -> Option<&str> {
+    match range {
+        Some(DateRange::Absolute { field: Some(f), .. }) | Some(DateRange::Relative { field: Some(f), .. }) => Some(f),
+        _ => None,
+    }
+}
+
+/// The aggregate of one measure or snapshot metric: its value, its own filter, and (when the spec's
+/// date range names no field) its own time window.
+fn measure(def: &MetricDef, agg: Aggregation, params: &BTreeMap<String, serde_json::Value>, range: &Option<DateRange>, q: &mut Query) -> Result<String, String> {
+    let mut values = BTreeMap::new();
+    for (name, p) in &def.parameters {
+        let v = params.get(name).unwrap_or(&p.default);
+        values.insert(name.clone(), q.bind(bound_param(name, p.param_type, v)?, p.param_type.sql_type()));
+    }
+    let value = render(&def.sql_expression, &values)?;
+    let mut conds = Vec::new();
+    if let Some(f) = &def.filter {
+        conds.push(format!("({})", render(f, &values)?));
+    }
+    if range_field(range).is_none() {
+        if let Some(t) = &def.time_field {
+            if let Some(w) = window(range, t, q) {
+                conds.push(w);
+            }
+        }
+    }
+    let filter = (!conds.is_empty()).then(|| conds.join(" AND "));
+    Ok(aggregate(agg, &value, filter.as_deref()))
+}
+
+fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<String, String> {
+    let dim = dims::find(entity, &f.field).ok_or_else(|| format!("unknown dimension {}", f.field))?;
+    let col = format!("f.{}", dim.column);
+    let one = |q: &mut Query, s: &str, t: &str| q.bind(Bound::Text(s.to_string()), t);
+    let sql = match (dim.kind, f.op, &f.value) {
+        (_, Op::IsNull, _) if dim.kind == DimKind::TextArray => format!("cardinality({col}) = 0"),
+        (_, Op::IsNotNull, _) if dim.kind == DimKind::TextArray => format!("cardinality({col}) > 0"),
+        (_, Op::IsNull, _) => format!("{col} IS NULL"),
+        (_, Op::IsNotNull, _) => format!("{col} IS NOT NULL"),
+        (DimKind::Text, op, FilterValue::One(v)) => {
+            let p = one(q, v, "text");
+            match op {
+                Op::Eq => format!("{col} = {p}"),
+                Op::Ne => format!("{col} IS DISTINCT FROM {p}"),
+                Op::Gt => format!("{col} > {p}"),
+                Op::Gte => format!("{col} >= {p}"),
+                Op::Lt => format!("{col} < {p}"),
+                Op::Lte => format!("{col} <= {p}"),
+                Op::Contains => format!("strpos(lower({col}), lower({p})) > 0"),
+                other => return Err(format!("operator {} with one value", other.as_str())),
+            }
+        }
+        (DimKind::Text, Op::In, FilterValue::Many(vs)) => format!("{col} = ANY ({})", q.bind(Bound::TextArray(vs.clone()), "text[]")),
+        (DimKind::Text, Op::NotIn, FilterValue::Many(vs)) => {
+            format!("({col} IS NULL OR NOT ({col} = ANY ({})))", q.bind(Bound::TextArray(vs.clone()), "text[]"))
+        }
+        (DimKind::Text, Op::Between, FilterValue::Two(a, b)) => {
+            let (pa, pb) = (one(q, a, "text"), one(q, b, "text"));
+            format!("{col} BETWEEN {pa} AND {pb}")
+        }
+        (DimKind::TextArray, op, FilterValue::One(v)) => {
+            let p = one(q, v, "text");
+            match op {
+                Op::Eq => format!("{p} = ANY ({col})"),
+                Op::Ne => format!("NOT ({p} = ANY ({col}))"),
+                Op::Contains => format!("EXISTS (SELECT FROM unnest({col}) AS x(v) WHERE strpos(lower(x.v), lower({p})) > 0)"),
+                other => return Err(format!("operator {} on a list", other.as_str())),
+            }
+        }
+        (DimKind::TextArray, Op::In, FilterValue::Many(vs)) => format!("{col} && {}", q.bind(Bound::TextArray(vs.clone()), "text[]")),
+        (DimKind::TextArray, Op::NotIn, FilterValue::Many(vs)) => format!("NOT ({col} && {})", q.bind(Bound::TextArray(vs.clone()), "text[]")),
+        (DimKind::Timestamp, op, FilterValue::One(v)) => {
+            let p = one(q, v, "timestamptz");
+            match op {
+                Op::Eq => format!("({col} >= {p} AND {col} < {p} + interval '1 day')"),
+                Op::Ne => format!("NOT ({col} >= {p} AND {col} < {p} + interval '1 day')"),
+                Op::Gt => format!("{col} > {p}"),
+                Op::Gte => format!("{col} >= {p}"),
+                Op::Lt => format!("{col} < {p}"),
+                Op::Lte => format!("{col} <= {p}"),
+                other => return Err(format!("operator {} on a date", other.as_str())),
+            }
+        }
+        (DimKind::Timestamp, Op::Between, FilterValue::Two(a, b)) => {
+            let (pa, pb) = (one(q, a, "timestamptz"), one(q, b, "timestamptz"));
+            format!("({col} >= {pa} AND {col} < {pb})")
+        }
+        (_, op, _) => return Err(format!("operator {} with this value on {}", op.as_str(), f.field)),
+    };
+    Ok(sql)
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Compiles a validated spec for `tenant` against the catalog it was validated with.
+pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
+    let mut q = Query::default();
+    let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
+    let base = spec.entity.base_relation();
+
+    let mut select = Vec::new();
+    let mut joins = Vec::new();
+    let mut columns = Vec::new();
+    for (i, g) in spec.group_by.iter().enumerate() {
+        let dim = dims::find(spec.entity, &g.field).ok_or_else(|| format!("unknown dimension {}", g.field))?;
+        let expr = match (dim.kind, &g.interval) {
+            (DimKind::TextArray, _) => {
+                // An issue counts once per label; issues without any get a NULL group.
+                joins.push(format!(
+                    "CROSS JOIN LATERAL unnest(CASE WHEN cardinality(f.{c}) = 0 THEN ARRAY[NULL::text] ELSE f.{c} END) AS g{i}(v)",
+                    c = dim.column
+                ));
+                format!("g{i}.v")
+            }
+            (DimKind::Timestamp, Some(iv)) => {
+                let iv = dims::INTERVALS.iter().find(|x| *x == iv).ok_or_else(|| format!("interval {iv}"))?;
+                format!("date_trunc('{iv}', f.{})::date", dim.column)
+            }
+            _ => format!("f.{}", dim.column),
+        };
+        select.push(format!("{expr} AS {}", quote(&g.column())));
+        columns.push(Column { name: g.column(), role: "dimension", unit: None });
+    }
+
+    let mut used: Vec<MetricVersion> = Vec::new();
+    let mut note = |d: &MetricDef| {
+        if !used.iter().any(|u| u.name == d.name) {
+            used.push(MetricVersion { name: d.name.clone(), version: d.version });
+        }
+    };
+    for m in &spec.metrics {
+        let def = find(catalog, &m.name)?;
+        note(def);
+        let expr = if def.kind == Kind::Formula {
+            let mut deps = BTreeMap::new();
+            for d in &def.dependencies {
+                let dd = find(catalog, d)?;
+                note(dd);
+                deps.insert(d.clone(), measure(dd, dd.default_aggregation, &m.params, &spec.date_range, &mut q)?);
+            }
+            render(&def.sql_expression, &deps)?
+        } else {
+            let agg = m.aggregation.unwrap_or(def.default_aggregation);
+            measure(def, agg, &m.params, &spec.date_range, &mut q)?
+        };
+        select.push(format!("{expr} AS {}", quote(&m.alias)));
+        columns.push(Column { name: m.alias.clone(), role: "metric", unit: Some(def.unit.as_str()) });
+    }
+
+    let mut wheres = vec![format!("f.tenant_id = {tenant_param}")];
+    for f in &spec.filters {
+        wheres.push(filter_sql(f, spec.entity, &mut q)?);
+    }
+    if let Some(field) = range_field(&spec.date_range) {
+        let dim = dims::find(spec.entity, field).ok_or_else(|| format!("unknown date field {field}"))?;
+        if let Some(w) = window(&spec.date_range, dim.column, &mut q) {
+            wheres.push(w);
+        }
+    }
+    if let Some(DateRange::LastSprints(n)) = spec.date_range {
+        let p = q.bind(Bound::Integer(n as i32), "integer");
+        wheres.push(format!(
+            "f.sprint_id IN (SELECT r.id FROM (SELECT s.id, row_number() OVER (PARTITION BY s.instance_id, s.board ORDER BY s.complete_date DESC, s.id DESC) AS rn \
+             FROM analytics.sprints s WHERE s.tenant_id = {tenant_param} AND s.state = 'closed') AS r WHERE r.rn <= {p})"
+        ));
+    }
+
+    let group = if spec.group_by.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", (1..=spec.group_by.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
+    };
+    let order: Vec<String> = if spec.sort_by.is_empty() {
+        spec.group_by.iter().map(|g| format!("{} ASC NULLS LAST", quote(&g.column()))).collect()
+    } else {
+        spec.sort_by.iter().map(|s| format!("{} {} NULLS LAST", quote(&s.field), if s.descending { "DESC" } else { "ASC" })).collect()
+    };
+    let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
+    let limit = q.bind(Bound::Integer(spec.limit as i32), "integer");
+    let joins = if joins.is_empty() { String::new() } else { format!(" {}", joins.join(" ")) };
+    q.sql = format!(
+        "SELECT {} FROM {base} AS f{joins} WHERE {}{group}{order} LIMIT {limit}",
+        select.join(", "),
+        wheres.join(" AND ")
+    );
+    Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used })
+}

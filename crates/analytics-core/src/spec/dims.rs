@@ -1,0 +1,95 @@
+//! The dimensions a spec may group and filter by: a whitelist per entity. Each maps to SQL over the
+//! base relation (alias `f`); nothing else from a spec ever becomes an identifier in SQL.
+
+use crate::catalog::Entity;
+
+/// How a dimension is stored, which decides how it groups and filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A text column.
+    Text,
+    /// A text array (labels, components): grouping unnests it, `eq` means "has".
+    TextArray,
+    /// A timestamp: groups by an interval, filters by dates.
+    Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dimension {
+    /// The name a spec uses, and the output column name.
+    pub name: &'static str,
+    /// The base-relation column (a constant from this list, never from a spec).
+    pub column: &'static str,
+    pub kind: Kind,
+    pub description: &'static str,
+}
+
+const fn d(name: &'static str, column: &'static str, kind: Kind, description: &'static str) -> Dimension {
+    Dimension { name, column, kind, description }
+}
+
+pub const ISSUE_DIMENSIONS: &[Dimension] = &[
+    d("project", "project_key", Kind::Text, "project key, e.g. PAY"),
+    d("issue_type", "issue_type", Kind::Text, "Story, Bug, Task, ..."),
+    d("status", "status", Kind::Text, "current status name"),
+    d("status_category", "status_category", Kind::Text, "todo, in_progress or done"),
+    d("priority", "priority", Kind::Text, "Highest, High, Medium, Low, Lowest"),
+    d("assignee", "assignee", Kind::Text, "current assignee"),
+    d("reporter", "reporter", Kind::Text, "reporter"),
+    d("label", "labels", Kind::TextArray, "one of the issue's labels (an issue counts once per label)"),
+    d("component", "components", Kind::TextArray, "one of the issue's components (an issue counts once per component)"),
+    d("epic", "epic_key", Kind::Text, "key of the parent epic"),
+    d("board", "board", Kind::Text, "board of the sprint the issue was last added to"),
+    d("sprint", "sprint", Kind::Text, "sprint the issue was last added to"),
+    d("created_at", "created_at", Kind::Timestamp, "when the issue was created"),
+    d("updated_at", "updated_at", Kind::Timestamp, "when the issue last changed"),
+    d("resolved_at", "resolved_at", Kind::Timestamp, "when the issue was resolved"),
+];
+
+pub const SPRINT_DIMENSIONS: &[Dimension] = &[
+    d("board", "board", Kind::Text, "the sprint's board"),
+    d("sprint", "name", Kind::Text, "sprint name"),
+    d("state", "state", Kind::Text, "future, active or closed"),
+    d("start_date", "start_date", Kind::Timestamp, "when the sprint started"),
+    d("end_date", "end_date", Kind::Timestamp, "planned end"),
+    d("complete_date", "complete_date", Kind::Timestamp, "when the sprint was completed"),
+];
+
+pub fn dimensions(entity: Entity) -> &'static [Dimension] {
+    match entity {
+        Entity::Issue => ISSUE_DIMENSIONS,
+        Entity::Sprint => SPRINT_DIMENSIONS,
+    }
+}
+
+pub fn find(entity: Entity, name: &str) -> Option<&'static Dimension> {
+    dimensions(entity).iter().find(|d| d.name == name)
+}
+
+/// Date intervals for grouping by a timestamp dimension.
+pub const INTERVALS: &[&str] = &["day", "week", "month", "quarter", "year"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dimension_is_a_column_of_its_base_relation() {
+        for e in [Entity::Issue, Entity::Sprint] {
+            for dim in dimensions(e) {
+                assert!(e.columns().contains(&dim.column), "{}.{}", e.as_str(), dim.column);
+            }
+        }
+    }
+
+    #[test]
+    fn the_required_dimensions_exist() {
+        for n in ["project", "issue_type", "status", "status_category", "priority", "assignee", "reporter", "label", "component", "epic", "board", "sprint", "created_at", "resolved_at"] {
+            assert!(find(Entity::Issue, n).is_some(), "{n}");
+        }
+        for n in ["board", "sprint", "state", "start_date", "complete_date"] {
+            assert!(find(Entity::Sprint, n).is_some(), "{n}");
+        }
+        assert!(find(Entity::Issue, "tenant_id").is_none(), "tenant_id is never a dimension");
+    }
+}

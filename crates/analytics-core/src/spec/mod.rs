@@ -1,0 +1,17 @@
+//! AnalyticsSpec: the small JSON document an LLM or a person writes instead of SQL.
+//! - [`parse`]: untrusted JSON -> a validated [`Spec`], or every problem with its path and suggestions;
+//! - [`model`]: the validated spec, its canonical form and SHA-256 hash;
+//! - [`dims`]: the dimension whitelist per entity;
+//! - [`compile`]: a validated spec -> one parameterized SQL query.
+
+pub mod compile;
+pub mod dims;
+pub mod model;
+pub mod parse;
+
+pub use compile::{compile, Compiled};
+pub use model::Spec;
+pub use parse::{parse, SpecError};
+
+#[cfg(test)]
+mod tests;

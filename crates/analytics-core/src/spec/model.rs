@@ -1,0 +1,220 @@
+//! A validated AnalyticsSpec, its canonical JSON form and its hash. Only `parse` builds one, so every
+//! name in it is known to the catalog or the dimension whitelist and every value has the right shape.
+
+use crate::catalog::{Aggregation, Entity};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSel {
+    pub name: String,
+    /// None for formula metrics (they combine their dependencies' own aggregations).
+    pub aggregation: Option<Aggregation>,
+    pub alias: String,
+    /// Every parameter of the metric (and of a formula's dependencies), defaults filled in.
+    pub params: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupBy {
+    pub field: String,
+    /// For timestamp dimensions: day, week, month, quarter or year.
+    pub interval: Option<String>,
+}
+
+impl GroupBy {
+    /// The output column name: the dimension, or `<field>_<interval>` for date groups.
+    pub fn column(&self) -> String {
+        match &self.interval {
+            Some(i) => format!("{}_{}", self.field, i),
+            None => self.field.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    In,
+    NotIn,
+    Between,
+    Contains,
+    IsNull,
+    IsNotNull,
+}
+
+impl Op {
+    pub const ALL: [Op; 12] =
+        [Op::Eq, Op::Ne, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::In, Op::NotIn, Op::Between, Op::Contains, Op::IsNull, Op::IsNotNull];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "eq",
+            Op::Ne => "ne",
+            Op::Gt => "gt",
+            Op::Gte => "gte",
+            Op::Lt => "lt",
+            Op::Lte => "lte",
+            Op::In => "in",
+            Op::NotIn => "not_in",
+            Op::Between => "between",
+            Op::Contains => "contains",
+            Op::IsNull => "is_null",
+            Op::IsNotNull => "is_not_null",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Op> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// A filter value, already checked against the operator and the dimension's kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterValue {
+    None,
+    One(String),
+    Many(Vec<String>),
+    Two(String, String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub field: String,
+    pub op: Op,
+    pub value: FilterValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelUnit {
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl RelUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelUnit::Day => "days",
+            RelUnit::Week => "weeks",
+            RelUnit::Month => "months",
+            RelUnit::Quarter => "quarters",
+            RelUnit::Year => "years",
+        }
+    }
+    /// As a PostgreSQL interval text (PostgreSQL has no quarter unit).
+    pub fn interval(self, n: u32) -> String {
+        match self {
+            RelUnit::Quarter => format!("{} months", n * 3),
+            other => format!("{n} {}", other.as_str()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DateRange {
+    /// Half-open [from, to); either side may be open. `field` None: each metric's own time field.
+    Absolute { field: Option<String>, from: Option<String>, to: Option<String> },
+    /// The last `n` units up to now.
+    Relative { field: Option<String>, n: u32, unit: RelUnit },
+    /// Sprint entity: each board's last `n` closed sprints.
+    LastSprints(u32),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    pub field: String,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub entity: Entity,
+    pub metrics: Vec<MetricSel>,
+    pub group_by: Vec<GroupBy>,
+    pub filters: Vec<Filter>,
+    pub date_range: Option<DateRange>,
+    pub sort_by: Vec<Sort>,
+    pub limit: u32,
+}
+
+pub const DEFAULT_LIMIT: u32 = 100;
+
+fn filter_value_json(v: &FilterValue) -> Value {
+    match v {
+        FilterValue::None => Value::Null,
+        FilterValue::One(s) => json!(s),
+        FilterValue::Many(v) => json!(v),
+        FilterValue::Two(a, b) => json!([a, b]),
+    }
+}
+
+impl Spec {
+    /// The canonical form: every default filled in, metric entries as objects, keys sorted (serde_json's
+    /// map is ordered). Two specs that mean the same have the same canonical form.
+    pub fn canonical(&self) -> Value {
+        let metrics: Vec<Value> = self
+            .metrics
+            .iter()
+            .map(|m| {
+                let mut o = Map::new();
+                o.insert("name".into(), json!(m.name));
+                o.insert("alias".into(), json!(m.alias));
+                o.insert("aggregation".into(), m.aggregation.map(|a| json!(a.as_str())).unwrap_or(json!("formula")));
+                o.insert("params".into(), Value::Object(m.params.clone().into_iter().collect()));
+                Value::Object(o)
+            })
+            .collect();
+        let group_by: Vec<Value> = self
+            .group_by
+            .iter()
+            .map(|g| match &g.interval {
+                Some(i) => json!({"field": g.field, "interval": i}),
+                None => json!({"field": g.field}),
+            })
+            .collect();
+        let filters: Vec<Value> = self
+            .filters
+            .iter()
+            .map(|f| json!({"field": f.field, "operator": f.op.as_str(), "value": filter_value_json(&f.value)}))
+            .collect();
+        let date_range = match &self.date_range {
+            None => Value::Null,
+            Some(DateRange::Absolute { field, from, to }) => json!({"field": field, "from": from, "to": to}),
+            Some(DateRange::Relative { field, n, unit }) => json!({"field": field, "last": format!("{n} {}", unit.as_str())}),
+            Some(DateRange::LastSprints(n)) => json!({"last_sprints": n}),
+        };
+        let sort_by: Vec<Value> = self
+            .sort_by
+            .iter()
+            .map(|s| json!({"field": s.field, "direction": if s.descending { "desc" } else { "asc" }}))
+            .collect();
+        json!({
+            "entity": self.entity.as_str(),
+            "metrics": metrics,
+            "group_by": group_by,
+            "filters": filters,
+            "date_range": date_range,
+            "sort_by": sort_by,
+            "limit": self.limit,
+        })
+    }
+
+    /// SHA-256 (hex) of the compact canonical JSON.
+    pub fn hash(&self) -> String {
+        let text = self.canonical().to_string();
+        let digest = Sha256::digest(text.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Output column names, in order: group columns, then metric aliases.
+    pub fn columns(&self) -> Vec<String> {
+        self.group_by.iter().map(GroupBy::column).chain(self.metrics.iter().map(|m| m.alias.clone())).collect()
+    }
+}

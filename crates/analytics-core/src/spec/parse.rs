@@ -1,0 +1,766 @@
+//! From untrusted JSON to a [`Spec`]: every problem is collected with its JSON path, a code, a message,
+//! a hint and "did you mean" suggestions (what the LLM retry loop feeds back). Nothing is trusted: names
+//! must be in the catalog or the dimension whitelist, values are checked against their operator and
+//! field, sizes are bounded.
+
+use super::dims::{self, Kind as DimKind, INTERVALS};
+use super::model::*;
+use crate::catalog::{is_identifier, is_timestamp_text, Aggregation, Entity, Kind, MetricDef};
+use crate::suggest::did_you_mean;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub const MAX_METRICS: usize = 20;
+pub const MAX_GROUP_BY: usize = 4;
+pub const MAX_FILTERS: usize = 20;
+pub const MAX_SORT: usize = 4;
+pub const MAX_LIST: usize = 1000;
+pub const MAX_TEXT: usize = 500;
+pub const MAX_LIMIT: u64 = 1000;
+pub const MAX_LAST_SPRINTS: u64 = 100;
+pub const MAX_RELATIVE: u64 = 3650;
+
+const TOP_KEYS: &[&str] = &["entity", "metrics", "group_by", "filters", "date_range", "sort_by", "limit"];
+const METRIC_KEYS: &[&str] = &["name", "aggregation", "alias", "params"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpecError {
+    pub path: String,
+    pub code: &'static str,
+    pub message: String,
+    pub hint: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+struct Ctx<'a> {
+    errors: Vec<SpecError>,
+    catalog: &'a [MetricDef],
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, path: &str, code: &'static str, message: impl Into<String>) -> &mut SpecError {
+        self.errors.push(SpecError { path: path.to_string(), code, message: message.into(), hint: None, suggestions: vec![] });
+        self.errors.last_mut().expect("just pushed")
+    }
+}
+
+trait Decorate {
+    fn hint(&mut self, h: impl Into<String>) -> &mut Self;
+    fn suggest(&mut self, s: Vec<String>) -> &mut Self;
+}
+
+impl Decorate for SpecError {
+    fn hint(&mut self, h: impl Into<String>) -> &mut Self {
+        self.hint = Some(h.into());
+        self
+    }
+    fn suggest(&mut self, s: Vec<String>) -> &mut Self {
+        self.suggestions = s;
+        self
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A short, safe rendering of a value for messages (never more than 60 characters).
+fn shown(v: &str) -> String {
+    let clean: String = v.chars().map(|c| if c.is_control() { '?' } else { c }).take(60).collect();
+    if v.chars().count() > 60 { format!("{clean}…") } else { clean }
+}
+
+fn check_text(ctx: &mut Ctx, path: &str, s: &str) -> bool {
+    if s.len() > MAX_TEXT {
+        ctx.err(path, "too_long", format!("value is {} bytes long; the limit is {MAX_TEXT}", s.len()));
+        return false;
+    }
+    if s.chars().any(|c| c == '\0') {
+        ctx.err(path, "invalid_value", "value contains a NUL character");
+        return false;
+    }
+    true
+}
+
+fn unknown_keys(ctx: &mut Ctx, path: &str, obj: &Map<String, Value>, known: &[&str]) {
+    for k in obj.keys() {
+        if !known.contains(&k.as_str()) {
+            let s = did_you_mean(k, known.iter().copied(), 3);
+            ctx.err(&format!("{path}.{}", shown(k)), "unknown_key", format!("unknown key \"{}\"", shown(k)))
+                .hint(format!("Allowed keys: {}.", known.join(", ")))
+                .suggest(s);
+        }
+    }
+}
+
+fn array<'v>(ctx: &mut Ctx, path: &str, v: &'v Value, max: usize) -> Option<&'v Vec<Value>> {
+    match v {
+        Value::Array(a) if a.len() > max => {
+            ctx.err(path, "too_many", format!("{} entries; at most {max} are allowed", a.len()));
+            None
+        }
+        Value::Array(a) => Some(a),
+        other => {
+            ctx.err(path, "wrong_type", format!("must be an array, not {}", type_name(other)));
+            None
+        }
+    }
+}
+
+/// Validates a spec against the active catalog. Returns the spec, or every problem found.
+pub fn parse(input: &Value, catalog: &[MetricDef]) -> Result<Spec, Vec<SpecError>> {
+    let mut ctx = Ctx { errors: Vec::new(), catalog };
+    let spec = parse_inner(&mut ctx, input);
+    match spec {
+        Some(s) if ctx.errors.is_empty() => Ok(s),
+        _ => {
+            if ctx.errors.is_empty() {
+                ctx.err("$", "invalid_spec", "the spec is not valid");
+            }
+            Err(ctx.errors)
+        }
+    }
+}
+
+fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
+    let Value::Object(top) = input else {
+        ctx.err("$", "wrong_type", format!("a spec must be a JSON object, not {}", type_name(input)))
+            .hint(r#"For example {"metrics": ["lead_time_p50"], "group_by": ["priority"]}."#);
+        return None;
+    };
+    unknown_keys(ctx, "$", top, TOP_KEYS);
+
+    let declared = match top.get("entity") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "issue" => Some(Entity::Issue),
+        Some(Value::String(s)) if s == "sprint" => Some(Entity::Sprint),
+        Some(Value::String(s)) => {
+            let sug = did_you_mean(s, ["issue", "sprint"], 2);
+            ctx.err("$.entity", "invalid_value", format!("unknown entity \"{}\"", shown(s))).hint("Use \"issue\" or \"sprint\".").suggest(sug);
+            None
+        }
+        Some(other) => {
+            ctx.err("$.entity", "wrong_type", format!("entity must be a string, not {}", type_name(other)));
+            None
+        }
+    };
+
+    let metric_defs = parse_metric_names(ctx, top.get("metrics"));
+    let entity = declared.or_else(|| metric_defs.iter().flatten().map(|(d, _)| d.entity).next()).unwrap_or(Entity::Issue);
+    for (i, m) in metric_defs.iter().enumerate() {
+        if let Some((d, _)) = m {
+            if d.entity != entity {
+                let path = format!("$.metrics[{i}]");
+                ctx.err(&path, "entity_mismatch", format!("metric \"{}\" is measured on {}s, but this spec is about {}s", d.name, d.entity.as_str(), entity.as_str()))
+                    .hint("Put metrics of one entity in a spec; ask a second spec for the others.");
+            }
+        }
+    }
+
+    let group_by = parse_group_by(ctx, top.get("group_by"), entity);
+    let filters = parse_filters(ctx, top.get("filters"), entity);
+    let date_range = parse_date_range(ctx, top.get("date_range"), entity);
+    let metrics = finish_metrics(ctx, &metric_defs, top.get("metrics"), &group_by, &date_range);
+    let sort_by = parse_sort(ctx, top.get("sort_by"), &group_by, &metrics);
+    let limit = parse_limit(ctx, top.get("limit"));
+
+    Some(Spec { entity, metrics, group_by, filters, date_range, sort_by, limit })
+}
+
+/// First pass over `metrics`: resolve each entry's name to an active catalog definition.
+fn parse_metric_names<'c, 'v>(ctx: &mut Ctx<'c>, v: Option<&'v Value>) -> Vec<Option<(&'c MetricDef, Option<&'v Map<String, Value>>)>> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        ctx.err("$.metrics", "missing_key", "metrics is required").hint(r#"List at least one metric, e.g. "metrics": ["cycle_time"]."#);
+        return vec![];
+    };
+    let Some(items) = array(ctx, "$.metrics", v, MAX_METRICS) else { return vec![] };
+    if items.is_empty() {
+        ctx.err("$.metrics", "missing_key", "metrics must not be empty");
+    }
+    let catalog = ctx.catalog;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let path = format!("$.metrics[{i}]");
+            let (name, obj) = match item {
+                Value::String(s) => (s.as_str(), None),
+                Value::Object(o) => {
+                    unknown_keys(ctx, &path, o, METRIC_KEYS);
+                    match o.get("name") {
+                        Some(Value::String(s)) => (s.as_str(), Some(o)),
+                        Some(other) => {
+                            ctx.err(&format!("{path}.name"), "wrong_type", format!("name must be a string, not {}", type_name(other)));
+                            return None;
+                        }
+                        None => {
+                            ctx.err(&format!("{path}.name"), "missing_key", "a metric object needs a name");
+                            return None;
+                        }
+                    }
+                }
+                other => {
+                    ctx.err(&path, "wrong_type", format!("a metric is a name or an object, not {}", type_name(other)));
+                    return None;
+                }
+            };
+            if !check_text(ctx, &path, name) {
+                return None;
+            }
+            match catalog.iter().find(|d| d.name == name) {
+                Some(d) => Some((d, obj)),
+                None => {
+                    let mut cands: Vec<&str> = catalog.iter().map(|d| d.name.as_str()).collect();
+                    let mut sug = did_you_mean(name, cands.iter().copied(), 3);
+                    // Words people use for a metric also count ("spillover" -> spillover_ratio).
+                    for d in catalog {
+                        if d.synonyms.iter().any(|s| s.eq_ignore_ascii_case(name.trim())) && !sug.contains(&d.name) {
+                            sug.insert(0, d.name.clone());
+                        }
+                    }
+                    sug.truncate(3);
+                    cands.clear();
+                    ctx.err(&format!("{path}{}", if obj.is_some() { ".name" } else { "" }), "unknown_metric", format!("unknown metric \"{}\"", shown(name)))
+                        .hint("analytics_metrics() lists the metrics.")
+                        .suggest(sug);
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn json_type_fits(t: crate::catalog::ParamType, v: &Value) -> bool {
+    t.accepts(v) && match v {
+        Value::String(s) => s.len() <= MAX_TEXT,
+        Value::Array(a) => a.len() <= MAX_LIST && a.iter().all(|x| x.as_str().is_some_and(|s| s.len() <= MAX_TEXT)),
+        _ => true,
+    }
+}
+
+/// Second pass: aggregations, aliases and parameters, once grouping and the date range are known.
+fn finish_metrics(
+    ctx: &mut Ctx,
+    defs: &[Option<(&MetricDef, Option<&Map<String, Value>>)>],
+    _raw: Option<&Value>,
+    group_by: &[GroupBy],
+    date_range: &Option<DateRange>,
+) -> Vec<MetricSel> {
+    let mut out: Vec<MetricSel> = Vec::new();
+    let group_columns: Vec<String> = group_by.iter().map(GroupBy::column).collect();
+    for (i, entry) in defs.iter().enumerate() {
+        let Some((def, obj)) = entry else { continue };
+        let path = format!("$.metrics[{i}]");
+        // Aggregation.
+        let aggregation = match obj.and_then(|o| o.get("aggregation")).filter(|v| !v.is_null()) {
+            None => (def.kind != Kind::Formula).then_some(def.default_aggregation),
+            Some(Value::String(a)) => match Aggregation::parse(a).filter(|a| *a != Aggregation::Formula) {
+                Some(agg) if def.kind == Kind::Formula => {
+                    ctx.err(&format!("{path}.aggregation"), "aggregation_not_allowed", format!("\"{}\" is a formula over other metrics; it takes no aggregation ({})", def.name, agg.as_str()))
+                        .hint("Leave out aggregation.");
+                    None
+                }
+                Some(agg) if !def.allowed_aggregations.contains(&agg) => {
+                    let allowed: Vec<&str> = def.allowed_aggregations.iter().map(|a| a.as_str()).collect();
+                    ctx.err(&format!("{path}.aggregation"), "aggregation_not_allowed", format!("metric \"{}\" cannot be aggregated with {}", def.name, agg.as_str()))
+                        .hint(format!("Allowed: {}.", allowed.join(", ")))
+                        .suggest(allowed.iter().map(|s| s.to_string()).collect());
+                    None
+                }
+                Some(agg) => Some(agg),
+                None => {
+                    let all = ["count", "sum", "avg", "min", "max", "p50", "p75", "p90", "p95"];
+                    let sug = did_you_mean(a, all, 3);
+                    ctx.err(&format!("{path}.aggregation"), "invalid_value", format!("unknown aggregation \"{}\"", shown(a)))
+                        .hint(format!("Use one of {}.", all.join(", ")))
+                        .suggest(sug);
+                    None
+                }
+            },
+            Some(other) => {
+                ctx.err(&format!("{path}.aggregation"), "wrong_type", format!("aggregation must be a string, not {}", type_name(other)));
+                None
+            }
+        };
+        // Alias.
+        let alias = match obj.and_then(|o| o.get("alias")).filter(|v| !v.is_null()) {
+            None => def.name.clone(),
+            Some(Value::String(a)) if is_identifier(a) => a.clone(),
+            Some(Value::String(a)) => {
+                ctx.err(&format!("{path}.alias"), "invalid_value", format!("alias \"{}\" must be snake_case: a lower-case letter, then letters, digits or _ (at most 63)", shown(a)));
+                def.name.clone()
+            }
+            Some(other) => {
+                ctx.err(&format!("{path}.alias"), "wrong_type", format!("alias must be a string, not {}", type_name(other)));
+                def.name.clone()
+            }
+        };
+        if out.iter().any(|m| m.alias == alias) || group_columns.contains(&alias) {
+            ctx.err(&format!("{path}{}", if obj.is_some_and(|o| o.contains_key("alias")) { ".alias" } else { "" }), "duplicate_alias", format!("the column \"{alias}\" appears twice in the result"))
+                .hint("Give one of them an alias.");
+        }
+        // Parameters: the metric's own, and for formulas its dependencies'.
+        let mut declared: BTreeMap<String, (crate::catalog::ParamType, Value)> =
+            def.parameters.iter().map(|(k, p)| (k.clone(), (p.param_type, p.default.clone()))).collect();
+        if def.kind == Kind::Formula {
+            for dep in &def.dependencies {
+                if let Some(dd) = ctx.catalog.iter().find(|m| &m.name == dep) {
+                    for (k, p) in &dd.parameters {
+                        declared.entry(k.clone()).or_insert((p.param_type, p.default.clone()));
+                    }
+                }
+            }
+        }
+        let mut params: BTreeMap<String, Value> = declared.iter().map(|(k, (_, d))| (k.clone(), d.clone())).collect();
+        // A snapshot is taken at the end of an absolute period.
+        if let (Some(DateRange::Absolute { to: Some(to), .. }), true) = (date_range, declared.contains_key("as_of")) {
+            params.insert("as_of".into(), Value::String(to.clone()));
+        }
+        match obj.and_then(|o| o.get("params")).filter(|v| !v.is_null()) {
+            None => {}
+            Some(Value::Object(given)) => {
+                for (k, v) in given {
+                    let ppath = format!("{path}.params.{}", shown(k));
+                    match declared.get(k) {
+                        None => {
+                            let names: Vec<&str> = declared.keys().map(String::as_str).collect();
+                            ctx.err(&ppath, "unknown_parameter", format!("metric \"{}\" has no parameter \"{}\"", def.name, shown(k)))
+                                .hint(if names.is_empty() { "It takes no parameters.".to_string() } else { format!("Its parameters: {}.", names.join(", ")) })
+                                .suggest(did_you_mean(k, names.iter().copied(), 3));
+                        }
+                        Some((t, _)) if !json_type_fits(*t, v) => {
+                            ctx.err(&ppath, "wrong_type", format!("parameter \"{k}\" must be {} (strings at most {MAX_TEXT} bytes, lists at most {MAX_LIST} items)", t.sql_type()));
+                        }
+                        Some(_) => {
+                            params.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            Some(other) => {
+                ctx.err(&format!("{path}.params"), "wrong_type", format!("params must be an object, not {}", type_name(other)));
+            }
+        }
+        if def.kind == Kind::Snapshot {
+            if let Some(g) = group_by.iter().find(|g| g.interval.is_some()) {
+                ctx.err(&path, "snapshot_by_date", format!("\"{}\" is measured at one moment (the end of the period), so it cannot be grouped by {}", def.name, g.column()))
+                    .hint("Drop the date grouping, or ask for each period with its own date_range.");
+            }
+        }
+        out.push(MetricSel { name: def.name.clone(), aggregation, alias, params });
+    }
+    out
+}
+
+fn parse_group_by(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Vec<GroupBy> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return vec![] };
+    let Some(items) = array(ctx, "$.group_by", v, MAX_GROUP_BY) else { return vec![] };
+    let mut out: Vec<GroupBy> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("$.group_by[{i}]");
+        let (field, interval) = match item {
+            Value::String(s) => (s.as_str(), None),
+            Value::Object(o) => {
+                unknown_keys(ctx, &path, o, &["field", "interval"]);
+                let field = match o.get("field") {
+                    Some(Value::String(s)) => s.as_str(),
+                    Some(other) => {
+                        ctx.err(&format!("{path}.field"), "wrong_type", format!("field must be a string, not {}", type_name(other)));
+                        continue;
+                    }
+                    None => {
+                        ctx.err(&format!("{path}.field"), "missing_key", "a group needs a field");
+                        continue;
+                    }
+                };
+                let interval = match o.get("interval") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => Some(s.as_str()),
+                    Some(other) => {
+                        ctx.err(&format!("{path}.interval"), "wrong_type", format!("interval must be a string, not {}", type_name(other)));
+                        continue;
+                    }
+                };
+                (field, interval)
+            }
+            other => {
+                ctx.err(&path, "wrong_type", format!("a group is a dimension name or {{\"field\", \"interval\"}}, not {}", type_name(other)));
+                continue;
+            }
+        };
+        if !check_text(ctx, &path, field) {
+            continue;
+        }
+        let Some(dim) = dims::find(entity, field) else {
+            unknown_dimension(ctx, &path, field, entity);
+            continue;
+        };
+        let interval = match (dim.kind, interval) {
+            (DimKind::Timestamp, None) => {
+                ctx.err(&path, "missing_key", format!("grouping by {field} needs an interval"))
+                    .hint(format!(r#"Use {{"field": "{field}", "interval": "month"}} (day, week, month, quarter, year)."#));
+                continue;
+            }
+            (DimKind::Timestamp, Some(iv)) if INTERVALS.contains(&iv) => Some(iv.to_string()),
+            (DimKind::Timestamp, Some(iv)) => {
+                ctx.err(&format!("{path}.interval"), "invalid_value", format!("unknown interval \"{}\"", shown(iv)))
+                    .hint("Use day, week, month, quarter or year.")
+                    .suggest(did_you_mean(iv, INTERVALS.iter().copied(), 2));
+                continue;
+            }
+            (_, Some(_)) => {
+                ctx.err(&format!("{path}.interval"), "invalid_value", format!("{field} is not a date; only date fields take an interval"));
+                continue;
+            }
+            (_, None) => None,
+        };
+        let g = GroupBy { field: field.to_string(), interval };
+        if out.iter().any(|o| o.column() == g.column()) {
+            ctx.err(&path, "duplicate_group", format!("{} is grouped twice", g.column()));
+            continue;
+        }
+        out.push(g);
+    }
+    out
+}
+
+fn unknown_dimension(ctx: &mut Ctx, path: &str, field: &str, entity: Entity) {
+    let names: Vec<&str> = dims::dimensions(entity).iter().map(|d| d.name).collect();
+    let forbidden = field.eq_ignore_ascii_case("tenant_id") || field.eq_ignore_ascii_case("tenant");
+    let e = ctx.err(
+        path,
+        if forbidden { "forbidden_field" } else { "unknown_dimension" },
+        if forbidden {
+            "the tenant cannot be chosen in a spec: every spec runs for the session's tenant".to_string()
+        } else {
+            format!("unknown {} dimension \"{}\"", entity.as_str(), shown(field))
+        },
+    );
+    e.hint(format!("{} dimensions: {}.", entity.as_str(), names.join(", ")));
+    if !forbidden {
+        e.suggest(did_you_mean(field, names.iter().copied(), 3));
+    }
+}
+
+fn scalar_text(ctx: &mut Ctx, path: &str, v: Option<&Value>, kind: DimKind) -> Option<String> {
+    match v {
+        Some(Value::String(s)) => {
+            if !check_text(ctx, path, s) {
+                return None;
+            }
+            if kind == DimKind::Timestamp && !(is_timestamp_text(s) && s != "now") {
+                ctx.err(path, "invalid_date", format!("\"{}\" is not a date", shown(s))).hint("Use YYYY-MM-DD or an ISO timestamp.");
+                return None;
+            }
+            Some(s.clone())
+        }
+        Some(Value::Number(n)) if kind != DimKind::Timestamp => Some(n.to_string()),
+        Some(Value::Bool(b)) if kind != DimKind::Timestamp => Some(b.to_string()),
+        Some(other) => {
+            ctx.err(path, "wrong_type", format!("value must be a string, not {}", type_name(other)));
+            None
+        }
+        None => {
+            ctx.err(path, "missing_key", "this operator needs a value");
+            None
+        }
+    }
+}
+
+fn parse_filters(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Vec<Filter> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return vec![] };
+    let Some(items) = array(ctx, "$.filters", v, MAX_FILTERS) else { return vec![] };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("$.filters[{i}]");
+        let Value::Object(o) = item else {
+            ctx.err(&path, "wrong_type", format!("a filter is an object {{\"field\", \"operator\", \"value\"}}, not {}", type_name(item)));
+            continue;
+        };
+        unknown_keys(ctx, &path, o, &["field", "operator", "value"]);
+        let field = match o.get("field") {
+            Some(Value::String(s)) if check_text(ctx, &format!("{path}.field"), s) => s.as_str(),
+            Some(Value::String(_)) => continue,
+            Some(other) => {
+                ctx.err(&format!("{path}.field"), "wrong_type", format!("field must be a string, not {}", type_name(other)));
+                continue;
+            }
+            None => {
+                ctx.err(&format!("{path}.field"), "missing_key", "a filter needs a field");
+                continue;
+            }
+        };
+        let op = match o.get("operator") {
+            Some(Value::String(s)) => match Op::parse(s) {
+                Some(op) => Some(op),
+                None => {
+                    let all: Vec<&str> = Op::ALL.iter().map(|o| o.as_str()).collect();
+                    let symbolic = match s.as_str() { "=" | "==" => Some("eq"), "!=" | "<>" => Some("ne"), ">" => Some("gt"), ">=" => Some("gte"), "<" => Some("lt"), "<=" => Some("lte"), _ => None };
+                    let mut sug = did_you_mean(s, all.iter().copied(), 3);
+                    if let Some(sym) = symbolic { sug = vec![sym.to_string()]; }
+                    ctx.err(&format!("{path}.operator"), "invalid_operator", format!("unknown operator \"{}\"", shown(s)))
+                        .hint(format!("Use one of {}.", all.join(", ")))
+                        .suggest(sug);
+                    None
+                }
+            },
+            Some(other) => {
+                ctx.err(&format!("{path}.operator"), "wrong_type", format!("operator must be a string, not {}", type_name(other)));
+                None
+            }
+            None => {
+                ctx.err(&format!("{path}.operator"), "missing_key", "a filter needs an operator");
+                None
+            }
+        };
+        let Some(dim) = dims::find(entity, field) else {
+            unknown_dimension(ctx, &format!("{path}.field"), field, entity);
+            continue;
+        };
+        let Some(op) = op else { continue };
+        let vpath = format!("{path}.value");
+        let raw = o.get("value").filter(|v| !v.is_null());
+        let allowed = match dim.kind {
+            DimKind::Text => true,
+            DimKind::TextArray => !matches!(op, Op::Gt | Op::Gte | Op::Lt | Op::Lte | Op::Between),
+            DimKind::Timestamp => !matches!(op, Op::In | Op::NotIn | Op::Contains),
+        };
+        if !allowed {
+            ctx.err(&format!("{path}.operator"), "invalid_operator", format!("operator {} does not apply to {field}", op.as_str()));
+            continue;
+        }
+        let value = match op {
+            Op::IsNull | Op::IsNotNull => {
+                if raw.is_some() {
+                    ctx.err(&vpath, "invalid_value", format!("{} takes no value", op.as_str()));
+                    continue;
+                }
+                FilterValue::None
+            }
+            Op::In | Op::NotIn => {
+                let Some(list) = raw else {
+                    ctx.err(&vpath, "missing_key", format!("{} needs a list of values", op.as_str()));
+                    continue;
+                };
+                let Some(items) = array(ctx, &vpath, list, MAX_LIST) else { continue };
+                if items.is_empty() {
+                    ctx.err(&vpath, "invalid_value", "the list of values is empty");
+                    continue;
+                }
+                let mut vals = Vec::new();
+                for (j, x) in items.iter().enumerate() {
+                    if let Some(s) = scalar_text(ctx, &format!("{vpath}[{j}]"), Some(x), dim.kind) {
+                        vals.push(s);
+                    }
+                }
+                FilterValue::Many(vals)
+            }
+            Op::Between => {
+                let pair = match raw {
+                    Some(Value::Array(a)) if a.len() == 2 => a,
+                    _ => {
+                        ctx.err(&vpath, "invalid_value", "between needs [low, high]");
+                        continue;
+                    }
+                };
+                let (Some(a), Some(b)) = (scalar_text(ctx, &format!("{vpath}[0]"), pair.first(), dim.kind), scalar_text(ctx, &format!("{vpath}[1]"), pair.get(1), dim.kind)) else { continue };
+                if dim.kind == DimKind::Timestamp && a >= b {
+                    ctx.err(&vpath, "inverted_range", format!("between {a} and {b} is empty: the first must come before the second"));
+                    continue;
+                }
+                FilterValue::Two(a, b)
+            }
+            _ => match scalar_text(ctx, &vpath, raw, dim.kind) {
+                Some(s) => FilterValue::One(s),
+                None => continue,
+            },
+        };
+        out.push(Filter { field: field.to_string(), op, value });
+    }
+    out
+}
+
+fn parse_relative(s: &str) -> Option<(u32, RelUnit)> {
+    let mut parts = s.split_whitespace();
+    let n: u64 = parts.next()?.parse().ok()?;
+    let unit = match parts.next()?.trim_end_matches('s') {
+        "day" => RelUnit::Day,
+        "week" => RelUnit::Week,
+        "month" => RelUnit::Month,
+        "quarter" => RelUnit::Quarter,
+        "year" => RelUnit::Year,
+        _ => return None,
+    };
+    if parts.next().is_some() || n == 0 || n > MAX_RELATIVE {
+        return None;
+    }
+    Some((n as u32, unit))
+}
+
+fn parse_date_range(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Option<DateRange> {
+    let v = v.filter(|v| !v.is_null())?;
+    let Value::Object(o) = v else {
+        ctx.err("$.date_range", "wrong_type", format!("date_range must be an object, not {}", type_name(v)));
+        return None;
+    };
+    unknown_keys(ctx, "$.date_range", o, &["field", "from", "to", "last", "last_sprints"]);
+    if let Some(n) = o.get("last_sprints") {
+        if entity != Entity::Sprint {
+            ctx.err("$.date_range.last_sprints", "invalid_value", "last_sprints applies to sprint metrics only")
+                .hint(r#"For issues use {"last": "90 days"} or from/to."#);
+            return None;
+        }
+        if o.keys().any(|k| k != "last_sprints") {
+            ctx.err("$.date_range", "invalid_value", "last_sprints cannot be combined with field, from, to or last");
+            return None;
+        }
+        return match n.as_u64() {
+            Some(k) if (1..=MAX_LAST_SPRINTS).contains(&k) => Some(DateRange::LastSprints(k as u32)),
+            _ => {
+                ctx.err("$.date_range.last_sprints", "invalid_value", format!("last_sprints must be a whole number from 1 to {MAX_LAST_SPRINTS}"));
+                None
+            }
+        };
+    }
+    let field = match o.get("field") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(f)) => match dims::find(entity, f) {
+            Some(d) if d.kind == DimKind::Timestamp => Some(f.clone()),
+            Some(_) => {
+                ctx.err("$.date_range.field", "invalid_value", format!("{f} is not a date field"));
+                return None;
+            }
+            None => {
+                let dates: Vec<&str> = dims::dimensions(entity).iter().filter(|d| d.kind == DimKind::Timestamp).map(|d| d.name).collect();
+                ctx.err("$.date_range.field", "unknown_dimension", format!("unknown date field \"{}\"", shown(f)))
+                    .hint(format!("Date fields: {}.", dates.join(", ")))
+                    .suggest(did_you_mean(f, dates.iter().copied(), 3));
+                return None;
+            }
+        },
+        Some(other) => {
+            ctx.err("$.date_range.field", "wrong_type", format!("field must be a string, not {}", type_name(other)));
+            return None;
+        }
+    };
+    if let Some(last) = o.get("last") {
+        if o.contains_key("from") || o.contains_key("to") {
+            ctx.err("$.date_range", "invalid_value", "use either last or from/to, not both");
+            return None;
+        }
+        return match last.as_str().and_then(parse_relative) {
+            Some((n, unit)) => Some(DateRange::Relative { field, n, unit }),
+            None => {
+                ctx.err("$.date_range.last", "invalid_value", "last must look like \"90 days\"")
+                    .hint(format!("A whole number from 1 to {MAX_RELATIVE}, then days, weeks, months, quarters or years."));
+                None
+            }
+        };
+    }
+    let mut bound = |key: &str| -> Result<Option<String>, ()> {
+        match o.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if is_timestamp_text(s) && s != "now" && s.len() <= 40 => Ok(Some(s.clone())),
+            Some(Value::String(s)) => {
+                ctx.err(&format!("$.date_range.{key}"), "invalid_date", format!("\"{}\" is not a date", shown(s))).hint("Use YYYY-MM-DD or an ISO timestamp.");
+                Err(())
+            }
+            Some(other) => {
+                ctx.err(&format!("$.date_range.{key}"), "wrong_type", format!("{key} must be a date string, not {}", type_name(other)));
+                Err(())
+            }
+        }
+    };
+    let (from, to) = (bound("from"), bound("to"));
+    let (Ok(from), Ok(to)) = (from, to) else { return None };
+    if from.is_none() && to.is_none() {
+        ctx.err("$.date_range", "missing_key", "date_range needs from and/or to, last, or last_sprints");
+        return None;
+    }
+    if let (Some(a), Some(b)) = (&from, &to) {
+        if a >= b {
+            ctx.err("$.date_range", "inverted_range", format!("from {a} is not before to {b}: the range is empty"))
+                .hint("The range is half-open: from is included, to is not.");
+            return None;
+        }
+    }
+    Some(DateRange::Absolute { field, from, to })
+}
+
+fn parse_sort(ctx: &mut Ctx, v: Option<&Value>, group_by: &[GroupBy], metrics: &[MetricSel]) -> Vec<Sort> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return vec![] };
+    let Some(items) = array(ctx, "$.sort_by", v, MAX_SORT) else { return vec![] };
+    let columns: Vec<String> = group_by.iter().map(GroupBy::column).chain(metrics.iter().map(|m| m.alias.clone())).collect();
+    let metric_names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("$.sort_by[{i}]");
+        let (field, dir) = match item {
+            Value::String(s) => (s.as_str(), None),
+            Value::Object(o) => {
+                unknown_keys(ctx, &path, o, &["field", "direction"]);
+                let Some(f) = o.get("field").and_then(Value::as_str) else {
+                    ctx.err(&format!("{path}.field"), "missing_key", "a sort needs a field (a string)");
+                    continue;
+                };
+                (f, o.get("direction"))
+            }
+            other => {
+                ctx.err(&path, "wrong_type", format!("a sort is a column name or {{\"field\", \"direction\"}}, not {}", type_name(other)));
+                continue;
+            }
+        };
+        if !check_text(ctx, &path, field) {
+            continue;
+        }
+        // A metric's name sorts by it even when it has an alias.
+        let column = if columns.iter().any(|c| c == field) {
+            field.to_string()
+        } else if let Some(m) = metrics.iter().find(|m| m.name == field) {
+            m.alias.clone()
+        } else {
+            let cands: Vec<&str> = columns.iter().map(String::as_str).chain(metric_names.iter().copied()).collect();
+            ctx.err(&format!("{path}{}", if item.is_object() { ".field" } else { "" }), "unknown_sort_field", format!("cannot sort by \"{}\": it is not a column of the result", shown(field)))
+                .hint(format!("Sort by one of: {}.", columns.join(", ")))
+                .suggest(did_you_mean(field, cands, 3));
+            continue;
+        };
+        let is_metric = metrics.iter().any(|m| m.alias == column);
+        let descending = match dir {
+            None | Some(Value::Null) => is_metric,
+            Some(Value::String(d)) if d.eq_ignore_ascii_case("desc") => true,
+            Some(Value::String(d)) if d.eq_ignore_ascii_case("asc") => false,
+            Some(_) => {
+                ctx.err(&format!("{path}.direction"), "invalid_value", "direction must be \"asc\" or \"desc\"");
+                continue;
+            }
+        };
+        out.push(Sort { field: column, descending });
+    }
+    out
+}
+
+fn parse_limit(ctx: &mut Ctx, v: Option<&Value>) -> u32 {
+    match v {
+        None | Some(Value::Null) => DEFAULT_LIMIT,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(k) if (1..=MAX_LIMIT).contains(&k) => k as u32,
+            _ => {
+                ctx.err("$.limit", "limit_out_of_range", format!("limit must be a whole number from 1 to {MAX_LIMIT}, not {n}"));
+                DEFAULT_LIMIT
+            }
+        },
+        Some(other) => {
+            ctx.err("$.limit", "wrong_type", format!("limit must be a number, not {}", type_name(other)));
+            DEFAULT_LIMIT
+        }
+    }
+}

@@ -1,0 +1,204 @@
+use super::*;
+use crate::catalog::{builtin, MetricDef};
+use serde_json::{json, Value};
+
+fn catalog() -> Vec<MetricDef> {
+    builtin::metrics().unwrap()
+}
+
+fn ok(v: Value) -> Spec {
+    parse(&v, &catalog()).unwrap_or_else(|e| panic!("{v}: {e:#?}"))
+}
+
+fn errs(v: Value) -> Vec<SpecError> {
+    parse(&v, &catalog()).expect_err(&format!("{v} should be invalid"))
+}
+
+fn codes(v: Value) -> Vec<(String, &'static str)> {
+    errs(v).into_iter().map(|e| (e.path, e.code)).collect()
+}
+
+#[test]
+fn the_example_from_the_issue_compiles() {
+    let spec = ok(json!({ "entity": "issue",
+        "metrics": ["lead_time_p90", {"name": "bug_count", "alias": "bugs"}],
+        "group_by": ["board", {"field": "resolved_at", "interval": "month"}],
+        "filters": [{"field": "issue_type", "operator": "in", "value": ["Bug", "Story"]}],
+        "date_range": {"field": "resolved_at", "from": "2025-01-01", "to": "2025-04-01"},
+        "sort_by": [{"field": "bugs", "direction": "desc"}],
+        "limit": 20 }));
+    assert_eq!(spec.columns(), vec!["board", "resolved_at_month", "lead_time_p90", "bugs"]);
+    let c = compile(&spec, &catalog(), "acme").unwrap();
+    assert_eq!(
+        c.sql,
+        "SELECT f.board AS \"board\", date_trunc('month', f.resolved_at)::date AS \"resolved_at_month\", \
+         percentile_cont(0.9) WITHIN GROUP (ORDER BY (f.lead_time_days)) FILTER (WHERE (f.lead_time_days IS NOT NULL)) AS \"lead_time_p90\", \
+         count(f.id) FILTER (WHERE (f.issue_type = 'Bug')) AS \"bugs\" \
+         FROM analytics.issue_facts AS f \
+         WHERE f.tenant_id = $1::text AND f.issue_type = ANY ($2::text[]) AND f.resolved_at >= $3::timestamptz AND f.resolved_at < $4::timestamptz \
+         GROUP BY 1, 2 ORDER BY \"bugs\" DESC NULLS LAST LIMIT $5::integer"
+    );
+    use crate::catalog::value::Bound;
+    assert_eq!(
+        c.params,
+        vec![
+            Bound::Text("acme".into()),
+            Bound::TextArray(vec!["Bug".into(), "Story".into()]),
+            Bound::Text("2025-01-01".into()),
+            Bound::Text("2025-04-01".into()),
+            Bound::Integer(20)
+        ]
+    );
+    assert_eq!(c.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["lead_time_p90", "bug_count"]);
+}
+
+#[test]
+fn canonical_form_and_hash_ignore_spelling() {
+    let a = ok(json!({"metrics": ["cycle_time"]}));
+    let b = ok(json!({"metrics": [{"name": "cycle_time"}], "entity": "issue", "limit": 100}));
+    let c = ok(json!({"limit": 100, "metrics": [{"aggregation": "p50", "alias": "cycle_time", "name": "cycle_time"}]}));
+    assert_eq!(a.canonical(), b.canonical());
+    assert_eq!(a.hash(), b.hash());
+    assert_eq!(a.hash(), c.hash());
+    assert_eq!(a.hash().len(), 64);
+    let d = ok(json!({"metrics": [{"name": "cycle_time", "aggregation": "p90"}]}));
+    assert_ne!(a.hash(), d.hash());
+    let canon = a.canonical();
+    assert_eq!(canon["metrics"][0]["aggregation"], "p50");
+    assert_eq!(canon["limit"], 100);
+    // Keys come out sorted.
+    let text = canon.to_string();
+    assert!(text.find("\"date_range\"").unwrap() < text.find("\"entity\"").unwrap());
+}
+
+#[test]
+fn entity_is_inferred_and_mixing_is_refused() {
+    assert_eq!(ok(json!({"metrics": ["velocity"]})).entity, crate::catalog::Entity::Sprint);
+    let e = codes(json!({"metrics": ["velocity", "bug_count"]}));
+    assert_eq!(e, vec![("$.metrics[1]".to_string(), "entity_mismatch")]);
+}
+
+#[test]
+fn every_error_is_reported_with_path_and_suggestions() {
+    let e = errs(json!({
+        "metrics": ["lead_tme_p50", {"name": "bug_count", "aggregation": "sum"}],
+        "group_by": ["priorty"],
+        "filters": [{"field": "tenant_id", "operator": "eq", "value": "other"}],
+        "sort_by": ["nothing"],
+        "limit": 0,
+        "colour": "red"}));
+    let got: Vec<(&str, &str)> = e.iter().map(|x| (x.path.as_str(), x.code)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("$.colour", "unknown_key"),
+            ("$.metrics[0]", "unknown_metric"),
+            ("$.group_by[0]", "unknown_dimension"),
+            ("$.filters[0].field", "forbidden_field"),
+            ("$.metrics[1].aggregation", "aggregation_not_allowed"),
+            ("$.sort_by[0]", "unknown_sort_field"),
+            ("$.limit", "limit_out_of_range"),
+        ]
+    );
+    assert_eq!(e[1].suggestions, vec!["lead_time_p50", "lead_time_p90", "lead_time_avg"]);
+    assert_eq!(e[2].suggestions, vec!["priority"]);
+    assert!(e[4].hint.as_deref().unwrap().contains("count"));
+}
+
+#[test]
+fn synonyms_are_suggested_for_unknown_metrics() {
+    let e = errs(json!({"metrics": ["spillover"]}));
+    assert_eq!(e[0].suggestions[0], "spillover_ratio");
+}
+
+#[test]
+fn formulas_take_no_aggregation_and_expand() {
+    let e = codes(json!({"metrics": [{"name": "throughput_ratio", "aggregation": "avg"}]}));
+    assert_eq!(e, vec![("$.metrics[0].aggregation".to_string(), "aggregation_not_allowed")]);
+    let c = compile(&ok(json!({"metrics": ["throughput_ratio"], "date_range": {"last": "1 quarter"}})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("count(f.id) FILTER (WHERE (f.resolved_at IS NOT NULL) AND f.resolved_at >= now() - $2::interval)"), "{}", c.sql);
+    assert!(c.sql.contains("f.created_at >= now() - $3::interval"), "each metric keeps its own time field: {}", c.sql);
+    assert_eq!(c.params[1], crate::catalog::value::Bound::Text("3 months".into()));
+    assert_eq!(c.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["throughput_ratio", "closed", "created"]);
+}
+
+#[test]
+fn snapshots_take_the_end_of_the_period_and_refuse_date_groups() {
+    let s = ok(json!({"metrics": ["wip"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}}));
+    assert_eq!(s.metrics[0].params["as_of"], json!("2025-02-01"));
+    let e = codes(json!({"metrics": ["wip"], "group_by": [{"field": "created_at", "interval": "week"}]}));
+    assert_eq!(e, vec![("$.metrics[0]".to_string(), "snapshot_by_date")]);
+}
+
+#[test]
+fn last_sprints_is_for_sprints_only() {
+    let c = compile(&ok(json!({"metrics": ["velocity"], "group_by": ["board"], "date_range": {"last_sprints": 6}})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("r.rn <= $2::integer"), "{}", c.sql);
+    assert_eq!(codes(json!({"metrics": ["created"], "date_range": {"last_sprints": 6}})), vec![("$.date_range.last_sprints".to_string(), "invalid_value")]);
+}
+
+#[test]
+fn filters_are_checked_against_their_field() {
+    assert_eq!(codes(json!({"metrics": ["created"], "filters": [{"field": "label", "operator": "gt", "value": "x"}]})), vec![("$.filters[0].operator".to_string(), "invalid_operator")]);
+    assert_eq!(codes(json!({"metrics": ["created"], "filters": [{"field": "created_at", "operator": "eq", "value": "yesterday"}]})), vec![("$.filters[0].value".to_string(), "invalid_date")]);
+    assert_eq!(codes(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "in", "value": []}]})), vec![("$.filters[0].value".to_string(), "invalid_value")]);
+    assert_eq!(codes(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "=", "value": "High"}]}))[0].1, "invalid_operator");
+    assert_eq!(errs(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "=", "value": "High"}]}))[0].suggestions, vec!["eq"]);
+    let c = compile(&ok(json!({"metrics": ["created"], "filters": [{"field": "label", "operator": "eq", "value": "production"}, {"field": "assignee", "operator": "is_null"}]})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("$2::text = ANY (f.labels) AND f.assignee IS NULL"), "{}", c.sql);
+}
+
+#[test]
+fn date_ranges_are_checked() {
+    assert_eq!(codes(json!({"metrics": ["created"], "date_range": {"from": "2025-04-01", "to": "2025-01-01"}})), vec![("$.date_range".to_string(), "inverted_range")]);
+    assert_eq!(codes(json!({"metrics": ["created"], "date_range": {"last": "ninety days"}})), vec![("$.date_range.last".to_string(), "invalid_value")]);
+    assert_eq!(codes(json!({"metrics": ["created"], "date_range": {"field": "sprint", "from": "2025-01-01"}})), vec![("$.date_range.field".to_string(), "invalid_value")]);
+    assert!(ok(json!({"metrics": ["created"], "date_range": {"last": "2 weeks"}})).date_range.is_some());
+}
+
+#[test]
+fn aliases_must_be_identifiers_and_unique() {
+    assert_eq!(codes(json!({"metrics": [{"name": "created", "alias": "x\"; DROP TABLE y; --"}]})), vec![("$.metrics[0].alias".to_string(), "invalid_value")]);
+    assert_eq!(codes(json!({"metrics": ["created", "created"]})), vec![("$.metrics[1]".to_string(), "duplicate_alias")]);
+    assert_eq!(codes(json!({"metrics": [{"name": "created", "alias": "priority"}], "group_by": ["priority"]})), vec![("$.metrics[0].alias".to_string(), "duplicate_alias")]);
+}
+
+#[test]
+fn labels_group_one_row_per_label() {
+    let c = compile(&ok(json!({"metrics": ["bug_count"], "group_by": ["label"]})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("CROSS JOIN LATERAL unnest(CASE WHEN cardinality(f.labels) = 0 THEN ARRAY[NULL::text] ELSE f.labels END) AS g0(v)"), "{}", c.sql);
+    assert!(c.sql.starts_with("SELECT g0.v AS \"label\""), "{}", c.sql);
+}
+
+#[test]
+fn no_spec_text_ever_reaches_the_sql() {
+    let evil = "Robert'); DROP TABLE analytics.issues; --";
+    let spec = ok(json!({
+        "metrics": [{"name": "escaped_defects", "params": {"labels": [evil]}}],
+        "group_by": ["priority"],
+        "filters": [{"field": "assignee", "operator": "eq", "value": evil}, {"field": "project", "operator": "contains", "value": evil}],
+        "date_range": {"from": "2025-01-01", "to": "2025-12-31 23:59:59+00"}}));
+    let c = compile(&spec, &catalog(), evil).unwrap();
+    assert!(!c.sql.contains("Robert") && !c.sql.contains("DROP") && !c.sql.contains("2025"), "{}", c.sql);
+}
+
+#[test]
+fn hostile_shapes_never_panic() {
+    let deep = (0..200).fold(json!(1), |acc, _| json!([acc]));
+    let long = "x".repeat(1 << 20);
+    for v in [
+        json!(null), json!(1), json!("metrics"), json!([]), json!({}), json!({"metrics": null}), json!({"metrics": {}}),
+        json!({"metrics": [null, 1, true, [], {}]}), json!({"metrics": [{"name": 5}]}), json!({"metrics": deep.clone()}),
+        json!({"metrics": ["created"], "group_by": deep}), json!({"metrics": [long.clone()]}),
+        json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "in", "value": vec!["a"; 10_000]}]}),
+        json!({"metrics": vec!["created"; 10_000]}), json!({"metrics": ["created"], "limit": -5}), json!({"metrics": ["created"], "limit": 1e300}),
+        json!({"metrics": ["created"], "limit": 18446744073709551615u64}), json!({"metrics": ["created"], "sort_by": [{"field": 1}]}),
+        json!({"metrics": ["created"], "date_range": {"last": "99999999999999999999 days"}}),
+        json!({"metrics": [{"name": "stuck_count", "params": {"days": 1e12}}]}), json!({"metrics": ["créé\u{202e}"]}),
+    ] {
+        let r = parse(&v, &catalog());
+        if let Ok(s) = r {
+            let _ = compile(&s, &catalog(), "t");
+        }
+    }
+}
