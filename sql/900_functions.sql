@@ -13,6 +13,16 @@ COMMENT ON FUNCTION analytics.analytics_metric_activate(text) IS
   'Re-activate a deprecated metric (admin).';
 COMMENT ON FUNCTION analytics.analytics_metric_value(text, jsonb, timestamptz, timestamptz) IS
   'The value of one metric for the session''s tenant, over all its rows or those whose time field is in [date_from, date_to); params (jsonb) override parameter defaults, e.g. analytics_metric_value(''stuck_count'', ''{"days": 3}''). Runs as the caller under row-level security.';
+COMMENT ON FUNCTION analytics.analytics_validate(jsonb) IS
+  'Validate an AnalyticsSpec against the catalog and the dimension whitelist: {"valid", "errors": [{"path", "code", "message", "hint", "suggestions"}]}, every problem at once.';
+COMMENT ON FUNCTION analytics.analytics_compile(jsonb) IS
+  'Compile an AnalyticsSpec to one parameterized query: {"sql", "params", "spec_hash", "columns", "metrics": [{"name", "version"}]}. Every value is a $n parameter; identifiers come only from the catalog and whitelists. Invalid specs fail with 22023 and every problem (JSON) in DETAIL.';
+COMMENT ON FUNCTION analytics.analytics_run(jsonb) IS
+  'Run an AnalyticsSpec for the session''s tenant, as the caller (row-level security applies): {"columns", "rows", "row_count", "query_ms", "cached", "spec_hash", "sql", "tenant_id", "metrics"}. Limited by analytics.statement_timeout (57014 with a HINT).';
+COMMENT ON FUNCTION analytics.analytics_rows(jsonb) IS
+  'The rows of an AnalyticsSpec, one jsonb object per row, for clients that stream.';
+COMMENT ON FUNCTION analytics.analytics_explain(jsonb) IS
+  'How an AnalyticsSpec is answered: canonical spec and hash, SQL and parameters, metric definitions with versions, the tenant scope and the PostgreSQL plan.';
 COMMENT ON FUNCTION analytics._catalog_builtin() IS 'Internal: the shipped metric definitions (catalog/*.toml) as jsonb.';
 COMMENT ON FUNCTION analytics._catalog_problems() IS 'Internal: static problems of the metric catalog (analytics_catalog_check adds SQL planning).';
 COMMENT ON FUNCTION analytics._metric_probe(jsonb) IS 'Internal: the probe query analytics_catalog_check plans for a catalog row.';
@@ -36,6 +46,11 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics.analytics_metrics(text,text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_metric_value(text,jsonb,timestamptz,timestamptz)', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_builtin()', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_validate(jsonb)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_compile(jsonb)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_run(jsonb)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_rows(jsonb)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_explain(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_problems()', 'EXECUTE'),
     ('reader', 'function', 'analytics._metric_probe(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics._probe_error(text)', 'EXECUTE'),

@@ -11,6 +11,12 @@ pub enum ApiError {
     InvalidDefinition { message: String, detail: String },
     /// A metric name that is not in the catalog (42704).
     UnknownMetric { name: String, suggestions: Vec<String> },
+    /// A spec that does not validate (22023): every problem as JSON in DETAIL.
+    InvalidSpec(Vec<analytics_core::spec::SpecError>),
+    /// No tenant in the session (42501).
+    NoTenant,
+    /// A spec query ran past analytics.statement_timeout (57014).
+    Timeout(i32),
     /// A NULL where a value is required (22004).
     NullArgument(&'static str),
     /// Something that should not happen: an SPI failure or a broken shipped catalog (XX000).
@@ -35,6 +41,39 @@ impl ApiError {
                 } else {
                     format!("Did you mean {}?", suggestions.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(" or "))
                 }),
+            ),
+            ApiError::InvalidSpec(errors) => {
+                let first = errors.first();
+                let n = errors.len();
+                let message = match first {
+                    Some(e) if n == 1 => format!("invalid analytics spec: {} (at {})", e.message, e.path),
+                    Some(e) => format!("invalid analytics spec: {n} problems; the first: {} (at {})", e.message, e.path),
+                    None => "invalid analytics spec".to_string(),
+                };
+                let hint = first.map(|e| match (&e.hint, e.suggestions.is_empty()) {
+                    (Some(h), true) => h.clone(),
+                    (Some(h), false) => format!("{h} Did you mean {}?", e.suggestions.join(" or ")),
+                    (None, false) => format!("Did you mean {}?", e.suggestions.join(" or ")),
+                    (None, true) => "analytics_validate(spec) lists every problem.".to_string(),
+                });
+                (
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    message,
+                    Some(serde_json::to_string(errors).unwrap_or_default()),
+                    hint,
+                )
+            }
+            ApiError::NoTenant => (
+                PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                "no tenant is set for this session".into(),
+                Some("Every analytics query runs for one tenant, the setting analytics.tenant_id.".into()),
+                Some("SET analytics.tenant_id = 'your_tenant';".into()),
+            ),
+            ApiError::Timeout(ms) => (
+                PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+                format!("the analytics query ran longer than analytics.statement_timeout ({ms} ms) and was canceled"),
+                None,
+                Some("Narrow the spec (date_range, filters, fewer groups), raise analytics.statement_timeout, or run it as an async job.".into()),
             ),
             ApiError::NullArgument(what) => (
                 PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,

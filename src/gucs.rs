@@ -3,6 +3,7 @@
 //! | setting | type | default | who may set | meaning |
 //! |---|---|---|---|---|
 //! | `analytics.tenant_id` | text | empty | anyone | the tenant this session works for; empty = none (sees nothing) |
+//! | `analytics.statement_timeout` | integer (ms) | 30000 | anyone | longest a spec query may run; 0 = no limit of ours |
 //! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | the worker refreshes the materialized views this often; 0 = off |
 //! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database the background worker works in |
 
@@ -13,6 +14,9 @@ use std::ffi::CString;
 /// even in sessions that never load this library (PostgreSQL then keeps it as a placeholder setting).
 pub static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// Longest a compiled spec may run, in milliseconds (0: no limit of ours).
+pub static STATEMENT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+
 /// Seconds between refreshes of the materialized views by the background worker; 0 = off.
 pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
 
@@ -20,6 +24,16 @@ pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
 pub static WORKER_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 pub fn init() {
+    GucRegistry::define_int_guc(
+        c"analytics.statement_timeout",
+        c"Longest an analytics query (analytics_run, analytics_rows) may run, in milliseconds (0: no limit of ours).",
+        c"Longer questions belong in async jobs. A session statement_timeout, when one is running, governs instead.",
+        &STATEMENT_TIMEOUT,
+        0,
+        24 * 3600 * 1000,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
+    );
     GucRegistry::define_int_guc(
         c"analytics.refresh_interval",
         c"Seconds between refreshes of the materialized views by the agile_analytics background worker (0: off).",
@@ -48,6 +62,10 @@ pub fn init() {
     );
     // Typos such as `SET analytics.tennant_id` become errors instead of silent placeholders.
     unsafe { pgrx::pg_sys::MarkGUCPrefixReserved(c"analytics".as_ptr()) };
+}
+
+pub fn statement_timeout() -> i32 {
+    STATEMENT_TIMEOUT.get()
 }
 
 pub fn refresh_interval() -> i32 {

@@ -15,6 +15,7 @@
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `version`)
 //! - [`worker`]              the background worker (periodic refresh of the materialized views)
+//! - [`timeout`]             the statement timer around analytics queries
 //! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
 
 use pgrx::prelude::*;
@@ -24,6 +25,7 @@ use pgrx::prelude::*;
 pub mod api;
 pub mod error;
 pub mod gucs;
+pub mod timeout;
 pub mod worker;
 
 /// Declares schema `analytics` to pgrx, so functions can say `#[pg_extern(schema = "analytics")]`.

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Every row of the effective catalog as (definition or parse error, is_active, raw name).
-fn load_catalog() -> Result<Vec<(Result<MetricDef, String>, bool, String)>, ApiError> {
+pub(crate) fn load_catalog() -> Result<Vec<(Result<MetricDef, String>, bool, String)>, ApiError> {
     let rows: Option<JsonB> =
         Spi::get_one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c")?;
     let rows = rows.map(|j| j.0).unwrap_or(Value::Array(vec![]));
@@ -223,7 +223,7 @@ fn analytics_metric_activate(name: Option<&str>) -> JsonB {
 }
 
 /// Binds core [`Bound`] values as SPI arguments.
-pub fn datums(params: &[Bound]) -> Vec<pgrx::datum::DatumWithOid<'static>> {
+pub(crate) fn datums(params: &[Bound]) -> Vec<pgrx::datum::DatumWithOid<'static>> {
     params
         .iter()
         .map(|b| match b {

@@ -1,4 +1,5 @@
 //! SQL functions written in Rust, one concept per file.
 
 pub mod catalog;
+pub mod spec;
 pub mod version;

@@ -129,13 +129,11 @@ mod tests {
         assert_eq!(int("SELECT count(*) FROM analytics.sprint_facts WHERE tenant_id = 'fx'"), 4);
     }
 
-    #[pg_test]
-    fn every_catalog_metric_has_its_hand_computed_value() {
-        load_fixture();
-        set_tenant(Some("fx"));
+    /// Every shipped metric with its parameters and hand-computed value on the fixture (tenant fx).
+    fn expected_values() -> Vec<(&'static str, &'static str, Option<f64>)> {
         let mean = |v: [f64; 3]| v.iter().sum::<f64>() / 3.0;
         let snapshot = r#"{"as_of": "2025-02-20 00:00+00"}"#;
-        let expected: Vec<(&str, &str, Option<f64>)> = vec![
+        vec![
             ("created", "{}", Some(10.0)),
             ("closed", "{}", Some(7.0)),
             ("throughput_ratio", "{}", Some(0.7)),
@@ -163,20 +161,48 @@ mod tests {
             ("comments_per_issue", "{}", Some(0.3)),
             ("first_response_hours", "{}", Some(30.0)),
             ("sprint_problematic_score", "{}", Some(0.0)),
-        ];
-        for (name, params, want) in &expected {
-            assert_close(name, value(name, params), *want);
-        }
-        // No catalog metric goes untested.
-        let names: Vec<String> = Spi::connect(|c| {
+        ]
+    }
+
+    fn catalog_names() -> Vec<String> {
+        Spi::connect(|c| {
             c.select("SELECT name FROM analytics.metrics_catalog ORDER BY name", None, &[])?
                 .map(|r| r.get::<String>(1).map(|n| n.unwrap_or_default()))
                 .collect::<Result<Vec<_>, _>>()
         })
-        .unwrap();
-        for n in &names {
+        .unwrap()
+    }
+
+    #[pg_test]
+    fn every_catalog_metric_has_its_hand_computed_value() {
+        load_fixture();
+        set_tenant(Some("fx"));
+        let expected = expected_values();
+        for (name, params, want) in &expected {
+            assert_close(name, value(name, params), *want);
+        }
+        // No catalog metric goes untested.
+        for n in &catalog_names() {
             assert!(expected.iter().any(|(e, _, _)| e == n), "no hand-computed value for metric {n}");
         }
+    }
+
+    #[pg_test]
+    fn analytics_run_gives_every_hand_computed_value() {
+        load_fixture();
+        set_tenant(Some("fx"));
+        for (name, params, want) in expected_values() {
+            let spec = format!(r#"{{"metrics": [{{"name": "{name}", "params": {params}}}]}}"#);
+            let got = Spi::get_one_with_args::<f64>(
+                "SELECT (analytics.analytics_run($1::jsonb) -> 'rows' -> 0 ->> $2)::float8",
+                &[spec.as_str().into(), name.into()],
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_close(&format!("analytics_run {name}"), got, want);
+        }
+        // The same through a date range: snapshots are taken at its end.
+        let got = Spi::get_one::<f64>(r#"SELECT (analytics.analytics_run('{"metrics": ["wip"], "date_range": {"to": "2025-02-20"}}') -> 'rows' -> 0 ->> 'wip')::float8"#).unwrap();
+        assert_close("wip at the end of a range", got, Some(2.0));
     }
 
     #[pg_test]

@@ -1,0 +1,182 @@
+//! The AnalyticsSpec SQL API: validate, compile, run (with a statement timeout), stream rows, explain.
+//! Parsing and compilation are in `analytics_core::spec`; this is the glue that loads the active
+//! catalog, binds the parameters and runs the query as the caller (row-level security applies).
+
+use crate::api::catalog::{datums, load_catalog};
+use crate::error::{ApiError, OrReport};
+use crate::{gucs, timeout};
+use analytics_core::catalog::value::Bound;
+use analytics_core::catalog::MetricDef;
+use analytics_core::spec::{compile, parse, Compiled, Spec};
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+use serde_json::{json, Value};
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+/// The active metric definitions.
+pub(crate) fn active_catalog() -> Result<Vec<MetricDef>, ApiError> {
+    Ok(load_catalog()?.into_iter().filter(|(_, active, _)| *active).filter_map(|(d, _, _)| d.ok()).collect())
+}
+
+pub(crate) fn parse_spec(spec: Option<JsonB>, catalog: &[MetricDef]) -> Result<Spec, ApiError> {
+    let spec = spec.ok_or(ApiError::NullArgument("spec"))?;
+    parse(&spec.0, catalog).map_err(ApiError::InvalidSpec)
+}
+
+fn tenant() -> Result<String, ApiError> {
+    gucs::tenant_id().ok_or(ApiError::NoTenant)
+}
+
+fn params_json(params: &[Bound]) -> Value {
+    Value::Array(
+        params
+            .iter()
+            .map(|b| match b {
+                Bound::Text(s) => json!(s),
+                Bound::TextArray(v) => json!(v),
+                Bound::Integer(i) => json!(i),
+            })
+            .collect(),
+    )
+}
+
+fn compiled_json(spec: &Spec, c: &Compiled) -> Value {
+    json!({
+        "sql": c.sql,
+        "params": params_json(&c.params),
+        "spec_hash": spec.hash(),
+        "columns": c.columns,
+        "metrics": c.metrics,
+    })
+}
+
+/// Every problem of a spec: {"valid": bool, "errors": [{"path", "code", "message", "hint", "suggestions"}]}.
+#[pg_extern(stable, schema = "analytics")]
+fn analytics_validate(spec: Option<JsonB>) -> JsonB {
+    (|| {
+        let catalog = active_catalog()?;
+        let spec = spec.ok_or(ApiError::NullArgument("spec"))?;
+        Ok(match parse(&spec.0, &catalog) {
+            Ok(_) => json!({"valid": true, "errors": []}),
+            Err(errors) => json!({"valid": false, "errors": errors}),
+        })
+    })()
+    .map(JsonB)
+    .or_report()
+}
+
+/// The SQL a spec compiles to, with its parameters: {"sql", "params", "spec_hash", "columns", "metrics"}.
+/// Without a tenant in the session the tenant parameter is '' (the query would return nothing).
+#[pg_extern(stable, schema = "analytics")]
+fn analytics_compile(spec: Option<JsonB>) -> JsonB {
+    (|| {
+        let catalog = active_catalog()?;
+        let spec = parse_spec(spec, &catalog)?;
+        let tenant = gucs::tenant_id().unwrap_or_default();
+        let c = compile(&spec, &catalog, &tenant).map_err(ApiError::Internal)?;
+        Ok(compiled_json(&spec, &c))
+    })()
+    .map(JsonB)
+    .or_report()
+}
+
+/// Runs a compiled query's rows through `jsonb_agg`, under analytics.statement_timeout.
+pub(crate) fn execute(c: &Compiled) -> Result<(Value, f64), ApiError> {
+    let wrapped = format!("SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]'::jsonb) FROM ({}) AS q", c.sql);
+    let args = datums(&c.params);
+    let limit_ms = gucs::statement_timeout();
+    let armed = timeout::arm(limit_ms);
+    let started = Instant::now();
+    let rows = PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_one_with_args::<JsonB>(&wrapped, &args)))
+        .catch_when(PgSqlErrorCode::ERRCODE_QUERY_CANCELED, |cause| {
+            timeout::disarm(armed);
+            let by_timer = match &cause {
+                pg_sys::panic::CaughtError::PostgresError(e) | pg_sys::panic::CaughtError::ErrorReport(e) => e.message().contains("statement timeout"),
+                _ => false,
+            };
+            if armed && by_timer {
+                ApiError::Timeout(limit_ms).report()
+            }
+            cause.rethrow()
+        })
+        .finally(|| timeout::disarm(armed))
+        .execute()?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok((rows.map(|j| j.0).unwrap_or(Value::Array(vec![])), (ms * 1000.0).round() / 1000.0))
+}
+
+/// Runs a spec for the session's tenant: {"columns", "rows", "row_count", "query_ms", "cached",
+/// "spec_hash", "sql", "tenant_id", "metrics"}.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_run(spec: Option<JsonB>) -> JsonB {
+    (|| {
+        let catalog = active_catalog()?;
+        let spec = parse_spec(spec, &catalog)?;
+        let tenant = tenant()?;
+        let c = compile(&spec, &catalog, &tenant).map_err(ApiError::Internal)?;
+        let (rows, ms) = execute(&c)?;
+        let count = rows.as_array().map(Vec::len).unwrap_or(0);
+        Ok(json!({
+            "columns": c.columns,
+            "rows": rows,
+            "row_count": count,
+            "query_ms": ms,
+            "cached": false,
+            "spec_hash": spec.hash(),
+            "sql": c.sql,
+            "tenant_id": tenant,
+            "metrics": c.metrics,
+        }))
+    })()
+    .map(JsonB)
+    .or_report()
+}
+
+/// The rows of a spec, one jsonb object per row, for clients that stream.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_rows(spec: Option<JsonB>) -> SetOfIterator<'static, JsonB> {
+    let rows = (|| {
+        let catalog = active_catalog()?;
+        let spec = parse_spec(spec, &catalog)?;
+        let c = compile(&spec, &catalog, &tenant()?).map_err(ApiError::Internal)?;
+        Ok(execute(&c)?.0)
+    })()
+    .or_report();
+    let items: Vec<JsonB> = match rows {
+        Value::Array(a) => a.into_iter().map(JsonB).collect(),
+        _ => vec![],
+    };
+    SetOfIterator::new(items)
+}
+
+/// Everything about how a spec is answered: the canonical spec and its hash, the SQL and parameters,
+/// the metric definitions with versions, the tenant scope, and PostgreSQL's plan.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_explain(spec: Option<JsonB>) -> JsonB {
+    (|| {
+        let catalog = active_catalog()?;
+        let spec = parse_spec(spec, &catalog)?;
+        let tenant = tenant()?;
+        let c = compile(&spec, &catalog, &tenant).map_err(ApiError::Internal)?;
+        let plan = Spi::explain_with_args(&c.sql, &datums(&c.params))?;
+        let definitions: Vec<Value> = c
+            .metrics
+            .iter()
+            .filter_map(|m| catalog.iter().find(|d| d.name == m.name))
+            .map(|d| serde_json::to_value(d).unwrap_or(Value::Null))
+            .collect();
+        let mut out = compiled_json(&spec, &c);
+        out["spec"] = spec.canonical();
+        out["definitions"] = Value::Array(definitions);
+        out["tenant_id"] = json!(tenant);
+        out["tenant_scope"] = json!(format!(
+            "rows of tenant {tenant} only: the query filters tenant_id = $1 and runs as {} under row-level security",
+            "the calling role"
+        ));
+        out["plan"] = serde_json::to_value(plan.0).unwrap_or(Value::Null);
+        Ok(out)
+    })()
+    .map(JsonB)
+    .or_report()
+}
