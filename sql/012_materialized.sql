@@ -74,6 +74,8 @@ BEGIN
             SET refreshed_at = excluded.refreshed_at, refresh_ms = excluded.refresh_ms, concurrent = excluded.concurrent;
         RETURN NEXT;
     END LOOP;
+    -- Cached results may read the refreshed views: invalidate them all.
+    UPDATE analytics.data_versions SET version = version + 1, changed_at = now() WHERE tenant_id = '';
 END
 $$;
 COMMENT ON FUNCTION analytics.analytics_refresh_views(boolean) IS

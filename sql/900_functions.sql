@@ -23,6 +23,10 @@ COMMENT ON FUNCTION analytics.analytics_rows(jsonb) IS
   'The rows of an AnalyticsSpec, one jsonb object per row, for clients that stream.';
 COMMENT ON FUNCTION analytics.analytics_explain(jsonb) IS
   'How an AnalyticsSpec is answered: canonical spec and hash, SQL and parameters, metric definitions with versions, the tenant scope and the PostgreSQL plan.';
+COMMENT ON FUNCTION analytics.analytics_cache_stats() IS
+  'The result cache: {"hits", "misses", "hit_ratio" (since server start when preloaded, else this session), "entries", "bytes" (the session tenant''s live entries; all tenants'' without a tenant), "ttl_seconds"}.';
+COMMENT ON FUNCTION analytics.analytics_cache_clear() IS
+  'Delete cached results: the session tenant''s, or every tenant''s when no tenant is set. Returns how many. Admin access.';
 COMMENT ON FUNCTION analytics._catalog_builtin() IS 'Internal: the shipped metric definitions (catalog/*.toml) as jsonb.';
 COMMENT ON FUNCTION analytics._catalog_problems() IS 'Internal: static problems of the metric catalog (analytics_catalog_check adds SQL planning).';
 COMMENT ON FUNCTION analytics._metric_probe(jsonb) IS 'Internal: the probe query analytics_catalog_check plans for a catalog row.';
@@ -55,9 +59,12 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics._metric_probe(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics._probe_error(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_catalog_check()', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_cache_stats()', 'EXECUTE'),
+    ('admin', 'function', 'analytics.analytics_cache_clear()', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_upsert(jsonb)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_deprecate(text)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_activate(text)', 'EXECUTE');
 REVOKE ALL ON FUNCTION analytics.analytics_metric_upsert(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.analytics_cache_clear() FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_metric_deprecate(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_metric_activate(text) FROM PUBLIC;

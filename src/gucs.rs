@@ -4,6 +4,7 @@
 //! |---|---|---|---|---|
 //! | `analytics.tenant_id` | text | empty | anyone | the tenant this session works for; empty = none (sees nothing) |
 //! | `analytics.statement_timeout` | integer (ms) | 30000 | anyone | longest a spec query may run; 0 = no limit of ours |
+//! | `analytics.cache_ttl` | integer (s) | 300 | anyone | how long analytics_run results are cached; 0 = no cache |
 //! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | the worker refreshes the materialized views this often; 0 = off |
 //! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database the background worker works in |
 
@@ -17,6 +18,9 @@ pub static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>
 /// Longest a compiled spec may run, in milliseconds (0: no limit of ours).
 pub static STATEMENT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30_000);
 
+/// Seconds a cached analytics_run result stays valid (0: no caching).
+pub static CACHE_TTL: GucSetting<i32> = GucSetting::<i32>::new(300);
+
 /// Seconds between refreshes of the materialized views by the background worker; 0 = off.
 pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
 
@@ -24,6 +28,16 @@ pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
 pub static WORKER_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 pub fn init() {
+    GucRegistry::define_int_guc(
+        c"analytics.cache_ttl",
+        c"Seconds an analytics_run result stays in the cache (0: no caching).",
+        c"Any write to a tenant's data, any catalog change and any view refresh also invalidate cached results.",
+        &CACHE_TTL,
+        0,
+        7 * 24 * 3600,
+        GucContext::Userset,
+        GucFlags::UNIT_S,
+    );
     GucRegistry::define_int_guc(
         c"analytics.statement_timeout",
         c"Longest an analytics query (analytics_run, analytics_rows) may run, in milliseconds (0: no limit of ours).",
@@ -66,6 +80,10 @@ pub fn init() {
 
 pub fn statement_timeout() -> i32 {
     STATEMENT_TIMEOUT.get()
+}
+
+pub fn cache_ttl() -> i32 {
+    CACHE_TTL.get()
 }
 
 pub fn refresh_interval() -> i32 {

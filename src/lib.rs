@@ -11,10 +11,12 @@
 //! - `sql/011_sprint_facts.sql` `sprint_facts`: commitment, scope change, completion, velocity, z-scores
 //! - `sql/012_materialized.sql` materialized sprint and comment stats, tenant views, refresh and scheduling
 //! - `sql/013_catalog_api.sql` `analytics_metrics()`, `analytics_catalog_check()`
+//! - `sql/014_cache.sql`     result cache and per-tenant data versions (bumped by statement triggers)
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `version`)
 //! - [`worker`]              the background worker (periodic refresh of the materialized views)
+//! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`timeout`]             the statement timer around analytics queries
 //! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
 
@@ -23,6 +25,7 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod api;
+pub mod cache;
 pub mod error;
 pub mod gucs;
 pub mod timeout;
@@ -41,12 +44,14 @@ extension_sql_file!("../sql/010_facts.sql", name = "facts", requires = ["securit
 extension_sql_file!("../sql/011_sprint_facts.sql", name = "sprint_facts", requires = ["facts"]);
 extension_sql_file!("../sql/012_materialized.sql", name = "materialized", requires = ["sprint_facts"]);
 extension_sql_file!("../sql/013_catalog_api.sql", name = "catalog_api", requires = ["materialized"]);
+extension_sql_file!("../sql/014_cache.sql", name = "cache", requires = ["catalog_api"]);
 extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::init();
+    cache::init_shared_memory();
     worker::register();
 }
 

@@ -4,7 +4,7 @@
 
 use crate::api::catalog::{datums, load_catalog};
 use crate::error::{ApiError, OrReport};
-use crate::{gucs, timeout};
+use crate::{cache, gucs, timeout};
 use analytics_core::catalog::value::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::spec::{compile, parse, Compiled, Spec};
@@ -114,20 +114,32 @@ fn analytics_run(spec: Option<JsonB>) -> JsonB {
         let catalog = active_catalog()?;
         let spec = parse_spec(spec, &catalog)?;
         let tenant = tenant()?;
+        let hash = spec.hash();
+        let started = Instant::now();
+        let slot = cache::lookup(&tenant, &hash, &catalog)?;
+        if let Some((_, Some(mut hit))) = slot {
+            hit["cached"] = json!(true);
+            hit["query_ms"] = json!((started.elapsed().as_secs_f64() * 1e6).round() / 1000.0);
+            return Ok(hit);
+        }
         let c = compile(&spec, &catalog, &tenant).map_err(ApiError::Internal)?;
         let (rows, ms) = execute(&c)?;
         let count = rows.as_array().map(Vec::len).unwrap_or(0);
-        Ok(json!({
+        let result = json!({
             "columns": c.columns,
             "rows": rows,
             "row_count": count,
             "query_ms": ms,
             "cached": false,
-            "spec_hash": spec.hash(),
+            "spec_hash": hash,
             "sql": c.sql,
             "tenant_id": tenant,
             "metrics": c.metrics,
-        }))
+        });
+        if let Some((slot, None)) = slot {
+            cache::store(&slot, &result)?;
+        }
+        Ok(result)
     })()
     .map(JsonB)
     .or_report()

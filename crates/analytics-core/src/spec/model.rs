@@ -146,6 +146,11 @@ pub struct Spec {
 
 pub const DEFAULT_LIMIT: u32 = 100;
 
+/// SHA-256 of a text, as 64 lower-case hex digits.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn filter_value_json(v: &FilterValue) -> Value {
     match v {
         FilterValue::None => Value::Null,
@@ -208,9 +213,7 @@ impl Spec {
 
     /// SHA-256 (hex) of the compact canonical JSON.
     pub fn hash(&self) -> String {
-        let text = self.canonical().to_string();
-        let digest = Sha256::digest(text.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        sha256_hex(&self.canonical().to_string())
     }
 
     /// Output column names, in order: group columns, then metric aliases.

@@ -1,0 +1,72 @@
+-- The result cache of analytics_run. An entry is valid while the spec (canonical hash), the catalog
+-- version, the tenant's data version and the global version (bumped by view refreshes and TRUNCATE)
+-- are all unchanged, and its TTL (analytics.cache_ttl) has not passed. Users have no access to these
+-- tables: the extension reads and writes them as their owner, always for the session's tenant only.
+
+CREATE TABLE analytics.data_versions (
+    tenant_id  text PRIMARY KEY,
+    version    bigint NOT NULL DEFAULT 0,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE analytics.data_versions IS 'Per tenant, a counter bumped by every write to its base tables; the row with tenant_id '''' is global (view refreshes, TRUNCATE). Part of every cache key.';
+INSERT INTO analytics.data_versions (tenant_id) VALUES ('');
+REVOKE ALL ON analytics.data_versions FROM PUBLIC;
+
+CREATE FUNCTION analytics._bump_data_version() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE analytics.data_versions SET version = version + 1, changed_at = now() WHERE tenant_id = '';
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO analytics.data_versions AS d (tenant_id, version)
+        SELECT DISTINCT n.tenant_id, 1 FROM new_rows n
+        ON CONFLICT (tenant_id) DO UPDATE SET version = d.version + 1, changed_at = now();
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO analytics.data_versions AS d (tenant_id, version)
+        SELECT DISTINCT o.tenant_id, 1 FROM old_rows o
+        ON CONFLICT (tenant_id) DO UPDATE SET version = d.version + 1, changed_at = now();
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION analytics._bump_data_version() IS 'Internal: statement trigger that bumps the data version of every tenant a write touched.';
+REVOKE ALL ON FUNCTION analytics._bump_data_version() FROM PUBLIC;
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['issues', 'issue_transitions', 'issue_changes', 'issue_comments', 'sprints', 'sprint_issues'] LOOP
+        EXECUTE format('CREATE TRIGGER data_version_ins AFTER INSERT ON analytics.%I REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics._bump_data_version()', t);
+        EXECUTE format('CREATE TRIGGER data_version_upd AFTER UPDATE ON analytics.%I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics._bump_data_version()', t);
+        EXECUTE format('CREATE TRIGGER data_version_del AFTER DELETE ON analytics.%I REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics._bump_data_version()', t);
+        EXECUTE format('CREATE TRIGGER data_version_trunc AFTER TRUNCATE ON analytics.%I FOR EACH STATEMENT EXECUTE FUNCTION analytics._bump_data_version()', t);
+    END LOOP;
+END
+$$;
+
+CREATE TABLE analytics.analytics_cache (
+    tenant_id       text NOT NULL CHECK (tenant_id <> ''),
+    spec_hash       text NOT NULL,
+    cache_key       text NOT NULL,
+    catalog_version text NOT NULL,
+    data_version    bigint NOT NULL,
+    global_version  bigint NOT NULL,
+    result          jsonb NOT NULL,
+    bytes           integer NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    expires_at      timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, spec_hash)
+);
+COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and canonical spec. cache_key = SHA-256 of spec hash, tenant, catalog version, data version and global version. Not readable by users: see analytics_cache_stats().';
+ALTER TABLE analytics.analytics_cache ENABLE ROW LEVEL SECURITY;
+ALTER TABLE analytics.analytics_cache FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON analytics.analytics_cache
+    USING (tenant_id = analytics.current_tenant()) WITH CHECK (tenant_id = analytics.current_tenant());
+CREATE INDEX analytics_cache_expires_idx ON analytics.analytics_cache (expires_at);
+REVOKE ALL ON analytics.analytics_cache FROM PUBLIC;

@@ -1,0 +1,179 @@
+//! The result cache of `analytics_run` (tables in `sql/014_cache.sql`). Users cannot read or write the
+//! cache tables: the extension does, as the extension's owner, always for the session's tenant, so no
+//! user can plant a result that a colleague would be served. Hit and miss counters live in shared
+//! memory when the library is preloaded (else they count this session only).
+
+use crate::error::ApiError;
+use crate::gucs;
+use analytics_core::catalog::MetricDef;
+use analytics_core::spec::model::sha256_hex;
+use pgrx::prelude::*;
+use pgrx::{pg_shmem_init, JsonB, PgAtomic};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+static HITS: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"agile_analytics_cache_hits") };
+static MISSES: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"agile_analytics_cache_misses") };
+static SHARED: AtomicBool = AtomicBool::new(false);
+static LOCAL_HITS: AtomicU64 = AtomicU64::new(0);
+static LOCAL_MISSES: AtomicU64 = AtomicU64::new(0);
+
+/// Reserves the shared counters; only possible while shared_preload_libraries load.
+pub fn init_shared_memory() {
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        pg_shmem_init!(HITS);
+        pg_shmem_init!(MISSES);
+        SHARED.store(true, Ordering::Relaxed);
+    }
+}
+
+fn count(hit: bool) {
+    let counter = match (SHARED.load(Ordering::Relaxed), hit) {
+        (true, true) => HITS.get(),
+        (true, false) => MISSES.get(),
+        (false, true) => &LOCAL_HITS,
+        (false, false) => &LOCAL_MISSES,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+fn counts() -> (u64, u64) {
+    if SHARED.load(Ordering::Relaxed) {
+        (HITS.get().load(Ordering::Relaxed), MISSES.get().load(Ordering::Relaxed))
+    } else {
+        (LOCAL_HITS.load(Ordering::Relaxed), LOCAL_MISSES.load(Ordering::Relaxed))
+    }
+}
+
+/// Runs `f` with the extension owner's identity (as SECURITY DEFINER functions do), then restores the
+/// caller's. An error inside is re-raised after the identity is restored.
+fn as_owner<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, ApiError> {
+    let owner = Spi::get_one::<pg_sys::Oid>("SELECT extowner FROM pg_extension WHERE extname = 'agile_analytics'")?
+        .ok_or_else(|| ApiError::Internal("extension agile_analytics is not installed".into()))?;
+    let mut user = pg_sys::Oid::INVALID;
+    let mut context: std::ffi::c_int = 0;
+    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
+    unsafe { pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as std::ffi::c_int) };
+    let r = PgTryBuilder::new(f).finally(|| unsafe { pg_sys::SetUserIdAndSecContext(user, context) }).execute();
+    Ok(r)
+}
+
+/// The version of the active catalog: a hash of every active metric's name and version.
+pub fn catalog_version(catalog: &[MetricDef]) -> String {
+    let mut parts: Vec<String> = catalog.iter().map(|d| format!("{}:{}", d.name, d.version)).collect();
+    parts.sort();
+    sha256_hex(&parts.join(","))
+}
+
+/// Where a result would be cached.
+pub struct Slot {
+    tenant: String,
+    spec_hash: String,
+    catalog_version: String,
+    data_version: i64,
+    global_version: i64,
+}
+
+impl Slot {
+    fn key(&self) -> String {
+        sha256_hex(&format!("{}|{}|{}|{}|{}", self.spec_hash, self.tenant, self.catalog_version, self.data_version, self.global_version))
+    }
+}
+
+/// Looks a result up. None when caching is off (TTL 0). Otherwise the slot, and the result on a hit.
+pub fn lookup(tenant: &str, spec_hash: &str, catalog: &[MetricDef]) -> Result<Option<(Slot, Option<Value>)>, ApiError> {
+    if gucs::cache_ttl() <= 0 {
+        return Ok(None);
+    }
+    let catalog_version = catalog_version(catalog);
+    let (t, h, c) = (tenant.to_string(), spec_hash.to_string(), catalog_version.clone());
+    let row = as_owner(move || {
+        Spi::connect(|client| {
+            let r = client.select(
+                "WITH v AS (SELECT coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = $1), 0) AS dv,
+                                   coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = ''), 0) AS gv)
+                 SELECT v.dv, v.gv, c.result FROM v
+                 LEFT JOIN analytics.analytics_cache c
+                   ON c.tenant_id = $1 AND c.spec_hash = $2 AND c.catalog_version = $3
+                  AND c.data_version = v.dv AND c.global_version = v.gv AND c.expires_at > now()",
+                Some(1),
+                &[t.as_str().into(), h.as_str().into(), c.as_str().into()],
+            )?;
+            let row = r.first();
+            Ok::<_, pgrx::spi::Error>((row.get::<i64>(1)?.unwrap_or(0), row.get::<i64>(2)?.unwrap_or(0), row.get::<JsonB>(3)?))
+        })
+    })??;
+    let (data_version, global_version, result) = row;
+    let hit = result.is_some();
+    count(hit);
+    let slot = Slot { tenant: tenant.into(), spec_hash: spec_hash.into(), catalog_version, data_version, global_version };
+    Ok(Some((slot, result.map(|j| j.0))))
+}
+
+/// Stores a result (skipped silently on a read-only standby).
+pub fn store(slot: &Slot, result: &Value) -> Result<(), ApiError> {
+    if unsafe { pg_sys::RecoveryInProgress() } {
+        return Ok(());
+    }
+    let text = result.to_string();
+    let bytes = text.len() as i32;
+    let ttl = gucs::cache_ttl();
+    let (t, h, k, c, dv, gv, r) = (slot.tenant.clone(), slot.spec_hash.clone(), slot.key(), slot.catalog_version.clone(), slot.data_version, slot.global_version, result.clone());
+    as_owner(move || {
+        Spi::run_with_args(
+            "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_hash, cache_key, catalog_version, data_version, global_version, result, bytes, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
+             ON CONFLICT (tenant_id, spec_hash) DO UPDATE SET cache_key = excluded.cache_key, catalog_version = excluded.catalog_version,
+                 data_version = excluded.data_version, global_version = excluded.global_version, result = excluded.result,
+                 bytes = excluded.bytes, created_at = now(), expires_at = excluded.expires_at",
+            &[t.as_str().into(), h.as_str().into(), k.as_str().into(), c.as_str().into(), dv.into(), gv.into(), JsonB(r).into(), bytes.into(), (ttl as f64).into()],
+        )?;
+        // Expired entries of this tenant go now; others when their tenant next writes.
+        Spi::run_with_args("DELETE FROM analytics.analytics_cache WHERE tenant_id = $1 AND expires_at <= now()", &[t.as_str().into()])
+    })??;
+    Ok(())
+}
+
+/// {"hits", "misses", "hit_ratio", "entries", "bytes", "ttl_seconds", "counters"} for the session's
+/// tenant's entries (all tenants' when no tenant is set).
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_cache_stats() -> JsonB {
+    let tenant = gucs::tenant_id();
+    let t = tenant.clone();
+    let (entries, bytes) = as_owner(move || {
+        Spi::get_two_with_args::<i64, i64>(
+            "SELECT count(*), coalesce(sum(bytes), 0)::bigint FROM analytics.analytics_cache WHERE ($1::text IS NULL OR tenant_id = $1) AND expires_at > now()",
+            &[t.into()],
+        )
+    })
+    .and_then(|r| r.map_err(ApiError::from))
+    .unwrap_or_else(|e| e.report());
+    let (hits, misses) = counts();
+    let ratio = if hits + misses == 0 { Value::Null } else { json!((hits as f64) / ((hits + misses) as f64)) };
+    JsonB(json!({
+        "hits": hits,
+        "misses": misses,
+        "hit_ratio": ratio,
+        "entries": entries.unwrap_or(0),
+        "bytes": bytes.unwrap_or(0),
+        "ttl_seconds": gucs::cache_ttl(),
+        "tenant_id": tenant,
+        "counters": if SHARED.load(Ordering::Relaxed) { "server" } else { "session" },
+    }))
+}
+
+/// Deletes cached results: the session tenant's, or every tenant's when no tenant is set. Returns how
+/// many entries were removed. Admin access.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_cache_clear() -> i64 {
+    let tenant = gucs::tenant_id();
+    as_owner(move || {
+        Spi::get_one_with_args::<i64>(
+            "WITH d AS (DELETE FROM analytics.analytics_cache WHERE $1::text IS NULL OR tenant_id = $1 RETURNING 1) SELECT count(*) FROM d",
+            &[tenant.into()],
+        )
+    })
+    .and_then(|r| r.map_err(ApiError::from))
+    .map(|n| n.unwrap_or(0))
+    .unwrap_or_else(|e| e.report())
+}

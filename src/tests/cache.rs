@@ -1,0 +1,100 @@
+//! The result cache: hits, and invalidation by the tenant's writes, catalog changes, view refreshes and
+//! TTL; other tenants' writes leave it alone; users cannot read or write it.
+
+use pgrx::prelude::*;
+
+#[pg_schema]
+mod tests {
+    use crate::tests::support::*;
+    use pgrx::prelude::*;
+
+    const SPEC: &str = r#"{"metrics": ["created", "lead_time_p50"], "group_by": ["issue_type"]}"#;
+
+    fn run() -> (bool, String) {
+        let (cached, rows) = Spi::get_two_with_args::<bool, String>(
+            "SELECT (r ->> 'cached')::boolean, (r -> 'rows')::text FROM analytics.analytics_run($1::jsonb) AS r",
+            &[SPEC.into()],
+        )
+        .unwrap();
+        (cached.unwrap(), rows.unwrap())
+    }
+
+    fn seed() {
+        exec(
+            "INSERT INTO analytics.issues (tenant_id, issue_key, issue_type, created_at, resolved_at) VALUES
+             ('ca', 'CA-1', 'Bug', '2025-01-01', '2025-01-03'), ('ca', 'CA-2', 'Story', '2025-01-01', NULL),
+             ('cb', 'CB-1', 'Bug', '2025-01-01', NULL)",
+        );
+    }
+
+    #[pg_test]
+    fn second_run_is_a_hit_with_the_same_rows() {
+        seed();
+        set_tenant(Some("ca"));
+        let (c1, rows1) = run();
+        let (c2, rows2) = run();
+        assert!(!c1 && c2, "miss then hit");
+        assert_eq!(rows1, rows2);
+        let stats = text("SELECT analytics.analytics_cache_stats()::text").unwrap();
+        assert!(stats.contains(r#""entries": 1"#), "{stats}");
+        assert!(int("SELECT (analytics.analytics_cache_stats() ->> 'hits')::bigint") >= 1);
+    }
+
+    #[pg_test]
+    fn writes_of_the_tenant_invalidate_and_others_do_not() {
+        seed();
+        set_tenant(Some("ca"));
+        run();
+        assert!(run().0);
+        // Another tenant's write: still a hit.
+        exec("INSERT INTO analytics.issues (tenant_id, issue_key, created_at) VALUES ('cb', 'CB-2', '2025-01-02')");
+        assert!(run().0, "another tenant's write must not invalidate");
+        // This tenant's write: a miss with the new data.
+        exec("INSERT INTO analytics.issues (tenant_id, issue_key, issue_type, created_at) VALUES ('ca', 'CA-3', 'Bug', '2025-01-02')");
+        let (cached, rows) = run();
+        assert!(!cached);
+        assert!(rows.contains(r#""created": 2"#), "{rows}");
+        assert!(run().0);
+        exec("UPDATE analytics.issues SET issue_type = 'Task' WHERE issue_key = 'CA-3'");
+        assert!(!run().0, "update invalidates");
+        assert!(run().0);
+        exec("DELETE FROM analytics.issues WHERE issue_key = 'CA-3'");
+        assert!(!run().0, "delete invalidates");
+    }
+
+    #[pg_test]
+    fn catalog_changes_view_refreshes_and_ttl_invalidate() {
+        seed();
+        set_tenant(Some("ca"));
+        run();
+        assert!(run().0);
+        exec("SELECT analytics.analytics_metric_deprecate('velocity')");
+        assert!(!run().0, "a catalog change invalidates");
+        assert!(run().0);
+        exec("SELECT analytics.analytics_refresh_views(false)");
+        assert!(!run().0, "a view refresh invalidates");
+        exec("SET LOCAL analytics.cache_ttl = 0");
+        assert!(!run().0);
+        assert!(!run().0, "TTL 0 turns the cache off");
+    }
+
+    #[pg_test]
+    fn users_cannot_touch_the_cache() {
+        seed();
+        install_sqlstate_helper();
+        set_tenant(Some("ca"));
+        run();
+        exec("CREATE ROLE cache_test_reader NOLOGIN");
+        exec("SELECT analytics.analytics_grant('cache_test_reader', 'reader')");
+        exec("SET LOCAL ROLE cache_test_reader");
+        assert!(run().0, "readers are served from the cache");
+        assert_eq!(sqlstate_of("SELECT * FROM analytics.analytics_cache").as_deref(), Some("42501"));
+        assert_eq!(sqlstate_of("INSERT INTO analytics.analytics_cache (tenant_id, spec_hash, cache_key, catalog_version, data_version, global_version, result, bytes, expires_at) VALUES ('ca', 'x', 'x', 'x', 0, 0, '{}', 2, now())").as_deref(), Some("42501"));
+        assert_eq!(sqlstate_of("UPDATE analytics.data_versions SET version = 0").as_deref(), Some("42501"));
+        assert_eq!(sqlstate_of("SELECT analytics.analytics_cache_clear()").as_deref(), Some("42501"));
+        assert_eq!(text("SELECT current_user::text"), Some("cache_test_reader".into()), "identity restored after cache access");
+        exec("RESET ROLE");
+        assert_eq!(int("SELECT analytics.analytics_cache_clear()"), 1);
+        assert!(!run().0);
+    }
+}
