@@ -27,6 +27,10 @@ COMMENT ON FUNCTION analytics.analytics_cache_stats() IS
   'The result cache: {"hits", "misses", "hit_ratio" (since server start when preloaded, else this session), "entries", "bytes" (the session tenant''s live entries; all tenants'' without a tenant), "ttl_seconds"}.';
 COMMENT ON FUNCTION analytics.analytics_cache_clear() IS
   'Delete cached results: the session tenant''s, or every tenant''s when no tenant is set. Returns how many. Admin access.';
+COMMENT ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) IS
+  'Publish an AnalyticsSpec as the view analytics_views.<name> for BI tools: it shows whoever queries it their own tenant (analytics.tenant_id) under row-level security; relative periods follow the clock. replace => true replaces an existing one. Admin access.';
+COMMENT ON FUNCTION analytics.analytics_drop_view(text) IS
+  'Drop a view made by analytics_create_view. Admin access.';
 COMMENT ON FUNCTION analytics._catalog_builtin() IS 'Internal: the shipped metric definitions (catalog/*.toml) as jsonb.';
 COMMENT ON FUNCTION analytics._catalog_problems() IS 'Internal: static problems of the metric catalog (analytics_catalog_check adds SQL planning).';
 COMMENT ON FUNCTION analytics._metric_probe(jsonb) IS 'Internal: the probe query analytics_catalog_check plans for a catalog row.';
@@ -61,10 +65,14 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics.analytics_catalog_check()', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_cache_stats()', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_cache_clear()', 'EXECUTE'),
+    ('admin', 'function', 'analytics.analytics_create_view(text,jsonb,boolean)', 'EXECUTE'),
+    ('admin', 'function', 'analytics.analytics_drop_view(text)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_upsert(jsonb)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_deprecate(text)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_activate(text)', 'EXECUTE');
 REVOKE ALL ON FUNCTION analytics.analytics_metric_upsert(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_cache_clear() FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.analytics_drop_view(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_metric_deprecate(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_metric_activate(text) FROM PUBLIC;

@@ -17,6 +17,12 @@ pub enum ApiError {
     NoTenant,
     /// A spec query ran past analytics.statement_timeout (57014).
     Timeout(i32),
+    /// Any other bad argument (22023).
+    InvalidArgument { message: String, detail: Option<String>, hint: Option<String> },
+    /// An object that already exists (42P07).
+    Exists(String),
+    /// A view that analytics_create_view did not make (42704).
+    UnknownView { name: String, suggestions: Vec<String> },
     /// A NULL where a value is required (22004).
     NullArgument(&'static str),
     /// Something that should not happen: an SPI failure or a broken shipped catalog (XX000).
@@ -74,6 +80,25 @@ impl ApiError {
                 format!("the analytics query ran longer than analytics.statement_timeout ({ms} ms) and was canceled"),
                 None,
                 Some("Narrow the spec (date_range, filters, fewer groups), raise analytics.statement_timeout, or run it as an async job.".into()),
+            ),
+            ApiError::InvalidArgument { message, detail, hint } => {
+                (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message.clone(), detail.clone(), hint.clone())
+            }
+            ApiError::Exists(what) => (
+                PgSqlErrorCode::ERRCODE_DUPLICATE_TABLE,
+                format!("{what} already exists"),
+                None,
+                Some("Pass replace => true to replace it.".into()),
+            ),
+            ApiError::UnknownView { name, suggestions } => (
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("no view \"{name}\" made by analytics_create_view"),
+                None,
+                Some(if suggestions.is_empty() {
+                    "SELECT name FROM analytics.spec_views lists them.".into()
+                } else {
+                    format!("Did you mean {}?", suggestions.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(" or "))
+                }),
             ),
             ApiError::NullArgument(what) => (
                 PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,

@@ -12,6 +12,7 @@
 //! - `sql/012_materialized.sql` materialized sprint and comment stats, tenant views, refresh and scheduling
 //! - `sql/013_catalog_api.sql` `analytics_metrics()`, `analytics_catalog_check()`
 //! - `sql/014_cache.sql`     result cache and per-tenant data versions (bumped by statement triggers)
+//! - `sql/015_views.sql`     schema analytics_views for specs published as views
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `version`)
@@ -45,6 +46,7 @@ extension_sql_file!("../sql/011_sprint_facts.sql", name = "sprint_facts", requir
 extension_sql_file!("../sql/012_materialized.sql", name = "materialized", requires = ["sprint_facts"]);
 extension_sql_file!("../sql/013_catalog_api.sql", name = "catalog_api", requires = ["materialized"]);
 extension_sql_file!("../sql/014_cache.sql", name = "cache", requires = ["catalog_api"]);
+extension_sql_file!("../sql/015_views.sql", name = "views", requires = ["cache"]);
 extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).

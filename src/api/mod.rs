@@ -3,3 +3,4 @@
 pub mod catalog;
 pub mod spec;
 pub mod version;
+pub mod views;

@@ -1,0 +1,115 @@
+//! Specs published as views for BI tools: `analytics_create_view(name, spec, replace)` and
+//! `analytics_drop_view(name)`. A view cannot take parameters, so the compiled query's values become
+//! literals quoted by PostgreSQL's own quote_literal, the tenant becomes `analytics.current_tenant()`
+//! (the querying session's tenant) and `now` stays `now()` (evaluated when the view is read).
+
+use crate::api::spec::{active_catalog, parse_spec};
+use crate::error::{ApiError, OrReport};
+use analytics_core::catalog::is_identifier;
+use analytics_core::catalog::value::Bound;
+use analytics_core::spec::compile;
+use analytics_core::suggest::did_you_mean;
+use pgrx::prelude::*;
+use pgrx::spi::{quote_identifier, quote_literal};
+use pgrx::JsonB;
+use serde_json::json;
+
+/// The compiled query with every `$n` replaced by a literal (tenant: the session's), in one pass so an
+/// inserted literal is never scanned again.
+fn inline(sql: &str, params: &[Bound]) -> String {
+    let literal = |n: usize| -> String {
+        match params.get(n.wrapping_sub(1)) {
+            _ if n == 1 => "analytics.current_tenant()".to_string(),
+            Some(Bound::Text(s)) if s == "now" => "now()".to_string(),
+            Some(Bound::Text(s)) => quote_literal(s),
+            Some(Bound::TextArray(v)) => format!("ARRAY[{}]::text[]", v.iter().map(quote_literal).collect::<Vec<_>>().join(", ")),
+            Some(Bound::Integer(i)) => i.to_string(),
+            None => "NULL".to_string(),
+        }
+    };
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
+            let mut n = 0usize;
+            while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+                n = n * 10 + d.to_digit(10).unwrap_or(0) as usize;
+                chars.next();
+            }
+            out.push('(');
+            out.push_str(&literal(n));
+            out.push(')');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn invalid_name(name: &str) -> ApiError {
+    ApiError::InvalidArgument {
+        message: format!("invalid view name \"{}\"", name.chars().take(70).collect::<String>()),
+        detail: None,
+        hint: Some("A view name is snake_case: a lower-case letter, then letters, digits or _ (at most 63).".into()),
+    }
+}
+
+/// Publishes a spec as the view analytics_views.<name>. Returns {"view", "columns", "spec_hash"}.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_create_view(name: Option<&str>, spec: Option<JsonB>, replace: default!(bool, false)) -> JsonB {
+    (|| {
+        let name = name.ok_or(ApiError::NullArgument("name"))?;
+        if !is_identifier(name) {
+            return Err(invalid_name(name));
+        }
+        let catalog = active_catalog()?;
+        let spec = parse_spec(spec, &catalog)?;
+        let c = compile(&spec, &catalog, "").map_err(ApiError::Internal)?;
+        let exists = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT FROM pg_class WHERE relnamespace = 'analytics_views'::regnamespace AND relname = $1)",
+            &[name.into()],
+        )?
+        .unwrap_or(false);
+        if exists && !replace {
+            return Err(ApiError::Exists(format!("analytics_views.{name}")));
+        }
+        let qualified = format!("analytics_views.{}", quote_identifier(name));
+        if exists {
+            Spi::run(&format!("DROP VIEW {qualified}"))?;
+        }
+        Spi::run(&format!("CREATE VIEW {qualified} WITH (security_invoker = true) AS {}", inline(&c.sql, &c.params)))?;
+        let canonical = spec.canonical();
+        Spi::run(&format!(
+            "COMMENT ON VIEW {qualified} IS {}",
+            quote_literal(format!("AnalyticsSpec view (agile_analytics); shows the querying session's tenant. Spec: {canonical}"))
+        ))?;
+        Spi::run(&format!("GRANT SELECT ON {qualified} TO PUBLIC"))?;
+        Spi::run_with_args(
+            "INSERT INTO analytics.spec_views AS v (name, spec, spec_hash) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, spec_hash = excluded.spec_hash,
+                 created_by = current_user, created_at = now()",
+            &[name.into(), JsonB(canonical).into(), spec.hash().into()],
+        )?;
+        Ok(json!({"view": format!("analytics_views.{name}"), "columns": c.columns, "spec_hash": spec.hash(), "replaced": exists}))
+    })()
+    .map(JsonB)
+    .or_report()
+}
+
+/// Drops a view made by analytics_create_view. Returns true.
+#[pg_extern(volatile, schema = "analytics")]
+fn analytics_drop_view(name: Option<&str>) -> bool {
+    (|| {
+        let name = name.ok_or(ApiError::NullArgument("name"))?;
+        let known = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT FROM analytics.spec_views WHERE name = $1)", &[name.into()])?
+            .unwrap_or(false);
+        if !known {
+            let names: Vec<String> = Spi::get_one::<Vec<String>>("SELECT array_agg(name ORDER BY name) FROM analytics.spec_views")?.unwrap_or_default();
+            return Err(ApiError::UnknownView { name: name.to_string(), suggestions: did_you_mean(name, names.iter().map(String::as_str), 3) });
+        }
+        Spi::run(&format!("DROP VIEW IF EXISTS analytics_views.{}", quote_identifier(name)))?;
+        Spi::run_with_args("DELETE FROM analytics.spec_views WHERE name = $1", &[name.into()])?;
+        Ok(true)
+    })()
+    .or_report()
+}

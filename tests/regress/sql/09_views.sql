@@ -1,0 +1,38 @@
+-- Specs published as views for BI tools: one view, every tenant sees its own rows.
+CREATE EXTENSION agile_analytics CASCADE;
+\i tests/fixtures/metrics_fixture.sql
+CREATE ROLE regress_views_admin NOLOGIN;
+CREATE ROLE regress_views_reader NOLOGIN;
+SELECT analytics.analytics_grant('regress_views_admin', 'admin');
+SELECT analytics.analytics_grant('regress_views_reader', 'reader');
+SET ROLE regress_views_admin;
+SELECT analytics.analytics_create_view('closed_by_type', '{"metrics": ["closed", "lead_time_p50"], "group_by": ["issue_type"], "filters": [{"field": "priority", "operator": "ne", "value": "Lowest ''; DROP TABLE x; --"}]}');
+SELECT analytics.analytics_create_view('sprint_health', '{"entity": "sprint", "metrics": ["planned_sp", "completed_sp", "spillover_ratio"], "group_by": ["sprint"], "date_range": {"last_sprints": 2}}');
+SELECT analytics.analytics_create_view('wip_now', '{"metrics": ["wip", "stuck_count"]}');
+SELECT analytics.analytics_create_view('closed_by_type', '{"metrics": ["closed"]}');
+SELECT analytics.analytics_create_view('Bad Name', '{"metrics": ["closed"]}');
+SELECT analytics.analytics_create_view('nope', '{"metrics": ["nope"]}');
+SELECT name, spec ->> 'limit' AS lim FROM analytics.spec_views ORDER BY name;
+SET ROLE regress_views_reader;
+SET analytics.tenant_id = 'fx';
+SELECT * FROM analytics_views.closed_by_type;
+SELECT * FROM analytics_views.sprint_health;
+SELECT (SELECT count(*) FROM analytics_views.wip_now) AS rows;
+SET analytics.tenant_id = 'other';
+SELECT * FROM analytics_views.closed_by_type;
+RESET analytics.tenant_id;
+SELECT * FROM analytics_views.closed_by_type;
+SELECT analytics.analytics_create_view('mine', '{"metrics": ["closed"]}');
+SELECT analytics.analytics_drop_view('closed_by_type');
+SET ROLE regress_views_admin;
+SELECT analytics.analytics_create_view('closed_by_type', '{"metrics": ["closed"], "group_by": ["priority"]}', replace => true) ->> 'replaced' AS replaced;
+SELECT analytics.analytics_drop_view('closed_by_typ');
+SELECT analytics.analytics_drop_view('closed_by_type');
+SELECT analytics.analytics_drop_view('sprint_health');
+SELECT analytics.analytics_drop_view('wip_now');
+SELECT count(*) AS views_left FROM pg_views WHERE schemaname = 'analytics_views';
+RESET ROLE;
+DROP EXTENSION agile_analytics CASCADE;
+SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname IN ('analytics', 'analytics_views');
+DROP ROLE regress_views_admin;
+DROP ROLE regress_views_reader;
