@@ -1,6 +1,38 @@
 -- Runs last: documentation and access for the SQL functions written in Rust (their CREATE FUNCTION
 -- statements are generated), and the shipped metric catalog.
 
+-- The public functions that take jsonb: thin SQL wrappers that hand the document to the Rust function
+-- as text (src/api/args.rs checks its depth before parsing). They run as the caller.
+CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
+LANGUAGE sql STABLE AS 'SELECT analytics._analytics_validate(spec::text)';
+CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
+LANGUAGE sql STABLE AS 'SELECT analytics._analytics_compile(spec::text)';
+CREATE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb
+LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_run(spec::text)';
+CREATE FUNCTION analytics.analytics_rows(spec jsonb) RETURNS SETOF jsonb
+LANGUAGE sql VOLATILE AS 'SELECT * FROM analytics._analytics_rows(spec::text)';
+CREATE FUNCTION analytics.analytics_explain(spec jsonb) RETURNS jsonb
+LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_explain(spec::text)';
+CREATE FUNCTION analytics.analytics_create_view(name text, spec jsonb, replace boolean DEFAULT false) RETURNS jsonb
+LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_create_view(name, spec::text, replace)';
+CREATE FUNCTION analytics.analytics_metric_upsert(definition jsonb) RETURNS jsonb
+LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_metric_upsert(definition::text)';
+CREATE FUNCTION analytics.analytics_metric_value(name text, params jsonb DEFAULT '{}', date_from timestamptz DEFAULT NULL, date_to timestamptz DEFAULT NULL) RETURNS numeric
+LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_metric_value(name, params::text, date_from, date_to)';
+
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'analytics'::regnamespace AND p.proname LIKE '\_analytics\_%' LOOP
+        EXECUTE format('COMMENT ON FUNCTION %s IS %L', f,
+            'Internal: the Rust half of ' || substr(split_part(f::text, '(', 1), length('analytics._') + 1) || '(); call that one.');
+    END LOOP;
+END
+$$;
+
+
 COMMENT ON FUNCTION analytics.analytics_version() IS
   'Versions of agile_analytics, its core, and the PostgreSQL server, plus this session''s tenant: {"extension", "core", "postgres", "tenant_id"}.';
 COMMENT ON FUNCTION analytics.analytics_metric(text) IS
@@ -54,6 +86,14 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics.analytics_metrics(text,text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_metric_value(text,jsonb,timestamptz,timestamptz)', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_builtin()', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_validate(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_compile(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_run(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_rows(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_explain(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_metric_value(text,text,timestamptz,timestamptz)', 'EXECUTE'),
+    ('admin', 'function', 'analytics._analytics_create_view(text,text,boolean)', 'EXECUTE'),
+    ('admin', 'function', 'analytics._analytics_metric_upsert(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_validate(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_compile(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_run(jsonb)', 'EXECUTE'),
@@ -71,6 +111,8 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('admin', 'function', 'analytics.analytics_metric_deprecate(text)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_activate(text)', 'EXECUTE');
 REVOKE ALL ON FUNCTION analytics.analytics_metric_upsert(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics._analytics_metric_upsert(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics._analytics_create_view(text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_cache_clear() FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_drop_view(text) FROM PUBLIC;

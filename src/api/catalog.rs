@@ -2,6 +2,7 @@
 //! editing (validated against the whole catalog and by planning its SQL), deprecating and activating,
 //! and the static half of `analytics_catalog_check()`. SQL-only parts are in `sql/013_catalog_api.sql`.
 
+use analytics_core::json_arg as args;
 use crate::error::{ApiError, OrReport};
 use analytics_core::catalog::value::{value_query, Bound, Window};
 use analytics_core::catalog::{self, check, MetricDef, Problem};
@@ -98,11 +99,13 @@ fn invalid(message: impl Into<String>, problems: &[String]) -> ApiError {
 }
 
 /// Creates or updates a user definition. Returns {"name", "version", "changed", "created", "source"}.
-#[pg_extern(volatile, schema = "analytics")]
-fn analytics_metric_upsert(definition: Option<JsonB>) -> JsonB {
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_metric_upsert")]
+fn analytics_metric_upsert(definition: Option<&str>) -> JsonB {
     (|| {
-        let definition = definition.ok_or(ApiError::NullArgument("definition"))?;
-        let mut def = MetricDef::from_json(&definition.0).map_err(|e| invalid("invalid metric definition", &[e]))?;
+        let definition = args::parse(definition)
+            .map_err(|e| invalid("invalid metric definition", &[e]))?
+            .ok_or(ApiError::NullArgument("definition"))?;
+        let mut def = MetricDef::from_json(&definition).map_err(|e| invalid("invalid metric definition", &[e]))?;
         let rows = load_catalog()?;
         let existing = rows.iter().find(|(_, _, n)| *n == def.name);
         let existing_def = existing.and_then(|(d, _, _)| d.as_ref().ok());
@@ -243,19 +246,20 @@ fn ts_text(ts: Option<pgrx::datum::TimestampWithTimeZone>) -> Result<Option<Stri
 
 /// The value of one metric for the session's tenant: over all its rows, or those whose time field is in
 /// [date_from, date_to); `params` override the metric's parameter defaults.
-#[pg_extern(volatile, schema = "analytics")]
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_metric_value")]
 fn analytics_metric_value(
     name: Option<&str>,
-    params: default!(Option<JsonB>, "'{}'"),
-    date_from: default!(Option<pgrx::datum::TimestampWithTimeZone>, "NULL"),
-    date_to: default!(Option<pgrx::datum::TimestampWithTimeZone>, "NULL"),
+    params: Option<&str>,
+    date_from: Option<pgrx::datum::TimestampWithTimeZone>,
+    date_to: Option<pgrx::datum::TimestampWithTimeZone>,
 ) -> Option<pgrx::AnyNumeric> {
     (|| {
         let name = name.ok_or(ApiError::NullArgument("name"))?;
         let rows = load_catalog()?;
         let defs: Vec<MetricDef> = rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).collect();
         let def = defs.iter().find(|d| d.name == name).ok_or_else(|| unknown_metric(name))?;
-        let params: BTreeMap<String, Value> = match params.map(|p| p.0) {
+        let params = args::parse(params).map_err(|e| invalid("invalid params", &[e]))?;
+        let params: BTreeMap<String, Value> = match params {
             None | Some(Value::Null) => BTreeMap::new(),
             Some(Value::Object(m)) => m.into_iter().collect(),
             Some(other) => return Err(invalid("params must be a JSON object", &[format!("got {other}")])),

@@ -7,7 +7,8 @@ use crate::error::{ApiError, OrReport};
 use crate::{cache, gucs, timeout};
 use analytics_core::catalog::value::Bound;
 use analytics_core::catalog::MetricDef;
-use analytics_core::spec::{compile, parse, Compiled, Spec};
+use analytics_core::json_arg as args;
+use analytics_core::spec::{compile, parse, Compiled, Spec, SpecError};
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::{json, Value};
@@ -19,9 +20,23 @@ pub(crate) fn active_catalog() -> Result<Vec<MetricDef>, ApiError> {
     Ok(load_catalog()?.into_iter().filter(|(_, active, _)| *active).filter_map(|(d, _, _)| d.ok()).collect())
 }
 
-pub(crate) fn parse_spec(spec: Option<JsonB>, catalog: &[MetricDef]) -> Result<Spec, ApiError> {
-    let spec = spec.ok_or(ApiError::NullArgument("spec"))?;
-    parse(&spec.0, catalog).map_err(ApiError::InvalidSpec)
+/// The spec argument (jsonb as text) as JSON; NULL and over-deep documents are errors.
+pub(crate) fn spec_json(spec: Option<&str>) -> Result<Value, ApiError> {
+    match args::parse(spec) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(ApiError::NullArgument("spec")),
+        Err(message) => Err(ApiError::InvalidSpec(vec![SpecError {
+            path: "$".into(),
+            code: "too_deep",
+            message,
+            hint: Some("A spec is a flat object: see analytics_validate() for its shape.".into()),
+            suggestions: vec![],
+        }])),
+    }
+}
+
+pub(crate) fn parse_spec(spec: Option<&str>, catalog: &[MetricDef]) -> Result<Spec, ApiError> {
+    parse(&spec_json(spec)?, catalog).map_err(ApiError::InvalidSpec)
 }
 
 fn tenant() -> Result<String, ApiError> {
@@ -52,12 +67,16 @@ fn compiled_json(spec: &Spec, c: &Compiled) -> Value {
 }
 
 /// Every problem of a spec: {"valid": bool, "errors": [{"path", "code", "message", "hint", "suggestions"}]}.
-#[pg_extern(stable, schema = "analytics")]
-fn analytics_validate(spec: Option<JsonB>) -> JsonB {
+#[pg_extern(stable, schema = "analytics", name = "_analytics_validate")]
+fn analytics_validate(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;
-        let spec = spec.ok_or(ApiError::NullArgument("spec"))?;
-        Ok(match parse(&spec.0, &catalog) {
+        let spec = match spec_json(spec) {
+            Ok(v) => v,
+            Err(ApiError::InvalidSpec(errors)) => return Ok(json!({"valid": false, "errors": errors})),
+            Err(e) => return Err(e),
+        };
+        Ok(match parse(&spec, &catalog) {
             Ok(_) => json!({"valid": true, "errors": []}),
             Err(errors) => json!({"valid": false, "errors": errors}),
         })
@@ -68,8 +87,8 @@ fn analytics_validate(spec: Option<JsonB>) -> JsonB {
 
 /// The SQL a spec compiles to, with its parameters: {"sql", "params", "spec_hash", "columns", "metrics"}.
 /// Without a tenant in the session the tenant parameter is '' (the query would return nothing).
-#[pg_extern(stable, schema = "analytics")]
-fn analytics_compile(spec: Option<JsonB>) -> JsonB {
+#[pg_extern(stable, schema = "analytics", name = "_analytics_compile")]
+fn analytics_compile(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;
         let spec = parse_spec(spec, &catalog)?;
@@ -108,8 +127,8 @@ pub(crate) fn execute(c: &Compiled) -> Result<(Value, f64), ApiError> {
 
 /// Runs a spec for the session's tenant: {"columns", "rows", "row_count", "query_ms", "cached",
 /// "spec_hash", "sql", "tenant_id", "metrics"}.
-#[pg_extern(volatile, schema = "analytics")]
-fn analytics_run(spec: Option<JsonB>) -> JsonB {
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_run")]
+fn analytics_run(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;
         let spec = parse_spec(spec, &catalog)?;
@@ -146,8 +165,8 @@ fn analytics_run(spec: Option<JsonB>) -> JsonB {
 }
 
 /// The rows of a spec, one jsonb object per row, for clients that stream.
-#[pg_extern(volatile, schema = "analytics")]
-fn analytics_rows(spec: Option<JsonB>) -> SetOfIterator<'static, JsonB> {
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_rows")]
+fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
     let rows = (|| {
         let catalog = active_catalog()?;
         let spec = parse_spec(spec, &catalog)?;
@@ -164,8 +183,8 @@ fn analytics_rows(spec: Option<JsonB>) -> SetOfIterator<'static, JsonB> {
 
 /// Everything about how a spec is answered: the canonical spec and its hash, the SQL and parameters,
 /// the metric definitions with versions, the tenant scope, and PostgreSQL's plan.
-#[pg_extern(volatile, schema = "analytics")]
-fn analytics_explain(spec: Option<JsonB>) -> JsonB {
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_explain")]
+fn analytics_explain(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;
         let spec = parse_spec(spec, &catalog)?;

@@ -55,8 +55,9 @@ fn invalid_name(name: &str) -> ApiError {
 }
 
 /// Publishes a spec as the view analytics_views.<name>. Returns {"view", "columns", "spec_hash"}.
-#[pg_extern(volatile, schema = "analytics")]
-fn analytics_create_view(name: Option<&str>, spec: Option<JsonB>, replace: default!(bool, false)) -> JsonB {
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_create_view")]
+fn analytics_create_view(name: Option<&str>, spec: Option<&str>, replace: Option<bool>) -> JsonB {
+    let replace = replace.unwrap_or(false);
     (|| {
         let name = name.ok_or(ApiError::NullArgument("name"))?;
         if !is_identifier(name) {

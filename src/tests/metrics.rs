@@ -5,7 +5,7 @@
 use pgrx::prelude::*;
 
 #[pg_schema]
-mod tests {
+pub mod tests {
     use crate::tests::support::*;
     use pgrx::prelude::*;
 

@@ -3,7 +3,8 @@
 
 mod cache;
 mod contract;
+mod hostile;
 mod jam;
-mod metrics;
+pub mod metrics;
 mod rls;
 pub mod support;

@@ -155,19 +155,64 @@ impl ParamType {
     }
 }
 
-/// `now`, `YYYY-MM-DD`, or `YYYY-MM-DD` followed by a time (PostgreSQL parses the rest).
+/// `now`, a calendar date `YYYY-MM-DD`, or such a date followed by a time `HH:MM[:SS[.fff]]` and an
+/// optional zone (`Z`, `+02`, `+02:00`, ...). Impossible dates and times (2025-02-30, 25:00) are refused.
 pub fn is_timestamp_text(s: &str) -> bool {
     if s == "now" {
         return true;
     }
     let b = s.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
-        && s[10..].chars().all(|c| c.is_ascii_alphanumeric() || " :.+-".contains(c))
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(r)?;
+        if part.iter().all(u8::is_ascii_digit) { std::str::from_utf8(part).ok()?.parse().ok() } else { None }
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&m) || y == 0 {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(m - 1) as usize];
+    if d == 0 || d > days {
+        return false;
+    }
+    let rest = &s[10..];
+    if rest.is_empty() {
+        return true;
+    }
+    let rest = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('T')).unwrap_or("");
+    let tb = rest.as_bytes();
+    let tnum = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = tb.get(r)?;
+        if part.iter().all(u8::is_ascii_digit) { std::str::from_utf8(part).ok()?.parse().ok() } else { None }
+    };
+    let (Some(h), Some(mi)) = (tnum(0..2), tnum(3..5)) else { return false };
+    if tb.get(2) != Some(&b':') || h > 23 || mi > 59 {
+        return false;
+    }
+    let mut i = 5;
+    if tb.get(i) == Some(&b':') {
+        match tnum(i + 1..i + 3) {
+            Some(sec) if sec <= 59 => i += 3,
+            _ => return false,
+        }
+        if tb.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while tb.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == start || i - start > 6 {
+                return false;
+            }
+        }
+    }
+    let zone = &rest[i..];
+    zone.is_empty()
+        || zone == "Z"
+        || zone == "z"
+        || ((zone.starts_with('+') || zone.starts_with('-'))
+            && matches!(zone.len(), 3 | 5 | 6)
+            && zone[1..].chars().all(|c| c.is_ascii_digit() || c == ':'))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -188,7 +188,14 @@ fn timestamps_and_parameter_types() {
     assert!(is_timestamp_text("now"));
     assert!(is_timestamp_text("2025-04-01"));
     assert!(is_timestamp_text("2025-04-01 10:00:00+02"));
+    assert!(is_timestamp_text("2025-04-01T10:00:00.123Z"));
+    assert!(is_timestamp_text("2024-02-29 00:00+00:00"));
     assert!(!is_timestamp_text("yesterday; drop"));
+    assert!(!is_timestamp_text("2025-02-30"));
+    assert!(!is_timestamp_text("2025-13-01"));
+    assert!(!is_timestamp_text("2025-01-01 25:00"));
+    assert!(!is_timestamp_text("2025-01-01 10:00 America/New_York"));
+    assert!(!is_timestamp_text("2025-01-01x"));
     assert!(ParamType::Integer.accepts(&json!(5)));
     assert!(!ParamType::Integer.accepts(&json!(5.5)));
     assert!(!ParamType::TextArray.accepts(&json!(["a", 1])));
