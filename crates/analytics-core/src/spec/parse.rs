@@ -262,6 +262,8 @@ fn finish_metrics(
         // Aggregation.
         let aggregation = match obj.and_then(|o| o.get("aggregation")).filter(|v| !v.is_null()) {
             None => (def.kind != Kind::Formula).then_some(def.default_aggregation),
+            // The canonical form spells a formula's aggregation "formula": accept it back.
+            Some(Value::String(a)) if a == "formula" && def.kind == Kind::Formula => None,
             Some(Value::String(a)) => match Aggregation::parse(a).filter(|a| *a != Aggregation::Formula) {
                 Some(agg) if def.kind == Kind::Formula => {
                     ctx.err(&format!("{path}.aggregation"), "aggregation_not_allowed", format!("\"{}\" is a formula over other metrics; it takes no aggregation ({})", def.name, agg.as_str()))
