@@ -48,7 +48,7 @@ fn counts() -> (u64, u64) {
 /// Runs `f` with the extension owner's identity (as SECURITY DEFINER functions do), then restores the
 /// caller's. An error inside is re-raised after the identity is restored.
 fn as_owner<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, ApiError> {
-    let owner = Spi::get_one::<pg_sys::Oid>("SELECT extowner FROM pg_extension WHERE extname = 'agile_analytics'")?
+    let owner = Spi::get_one::<pg_sys::Oid>("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'agile_analytics'")?
         .ok_or_else(|| ApiError::Internal("extension agile_analytics is not installed".into()))?;
     let mut user = pg_sys::Oid::INVALID;
     let mut context: std::ffi::c_int = 0;
@@ -81,11 +81,11 @@ impl Slot {
 }
 
 /// Looks a result up. None when caching is off (TTL 0). Otherwise the slot, and the result on a hit.
-pub fn lookup(tenant: &str, spec_hash: &str, catalog: &[MetricDef]) -> Result<Option<(Slot, Option<Value>)>, ApiError> {
+pub fn lookup(tenant: &str, spec_hash: &str, catalog_version: &str) -> Result<Option<(Slot, Option<Value>)>, ApiError> {
     if gucs::cache_ttl() <= 0 {
         return Ok(None);
     }
-    let catalog_version = catalog_version(catalog);
+    let catalog_version = catalog_version.to_string();
     let (t, h, c) = (tenant.to_string(), spec_hash.to_string(), catalog_version.clone());
     let row = as_owner(move || {
         Spi::connect(|client| {

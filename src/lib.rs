@@ -13,10 +13,12 @@
 //! - `sql/013_catalog_api.sql` `analytics_metrics()`, `analytics_catalog_check()`
 //! - `sql/014_cache.sql`     result cache and per-tenant data versions (bumped by statement triggers)
 //! - `sql/015_views.sql`     schema analytics_views for specs published as views
+//! - `sql/016_catalog_cache.sql` triggers that make every backend reload the catalog
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `version`)
 //! - [`worker`]              the background worker (periodic refresh of the materialized views)
+//! - [`catalog_cache`]       the parsed active catalog per backend, dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`timeout`]             the statement timer around analytics queries
 //! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
@@ -27,6 +29,7 @@ use pgrx::prelude::*;
 
 pub mod api;
 pub mod cache;
+pub mod catalog_cache;
 pub mod error;
 pub mod gucs;
 pub mod timeout;
@@ -47,6 +50,7 @@ extension_sql_file!("../sql/012_materialized.sql", name = "materialized", requir
 extension_sql_file!("../sql/013_catalog_api.sql", name = "catalog_api", requires = ["materialized"]);
 extension_sql_file!("../sql/014_cache.sql", name = "cache", requires = ["catalog_api"]);
 extension_sql_file!("../sql/015_views.sql", name = "views", requires = ["cache"]);
+extension_sql_file!("../sql/016_catalog_cache.sql", name = "catalog_cache", requires = ["views", catalog_cache::catalog_invalidate]);
 extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).
@@ -54,6 +58,7 @@ extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 pub extern "C-unwind" fn _PG_init() {
     gucs::init();
     cache::init_shared_memory();
+    catalog_cache::init();
     worker::register();
 }
 

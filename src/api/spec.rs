@@ -2,7 +2,7 @@
 //! Parsing and compilation are in `analytics_core::spec`; this is the glue that loads the active
 //! catalog, binds the parameters and runs the query as the caller (row-level security applies).
 
-use crate::api::catalog::{datums, load_catalog};
+use crate::api::catalog::datums;
 use crate::error::{ApiError, OrReport};
 use crate::{cache, gucs, timeout};
 use analytics_core::catalog::value::Bound;
@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-/// The active metric definitions.
-pub(crate) fn active_catalog() -> Result<Vec<MetricDef>, ApiError> {
-    Ok(load_catalog()?.into_iter().filter(|(_, active, _)| *active).filter_map(|(d, _, _)| d.ok()).collect())
+/// The active metric definitions (this backend's cached copy).
+pub(crate) fn active_catalog() -> Result<std::rc::Rc<crate::catalog_cache::Catalog>, ApiError> {
+    crate::catalog_cache::get()
 }
 
 /// The spec argument (jsonb as text) as JSON; NULL and over-deep documents are errors.
@@ -71,12 +71,13 @@ fn compiled_json(spec: &Spec, c: &Compiled) -> Value {
 fn analytics_validate(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;
+        let catalog = &catalog.active;
         let spec = match spec_json(spec) {
             Ok(v) => v,
             Err(ApiError::InvalidSpec(errors)) => return Ok(json!({"valid": false, "errors": errors})),
             Err(e) => return Err(e),
         };
-        Ok(match parse(&spec, &catalog) {
+        Ok(match parse(&spec, catalog) {
             Ok(_) => json!({"valid": true, "errors": []}),
             Err(errors) => json!({"valid": false, "errors": errors}),
         })
@@ -91,9 +92,10 @@ fn analytics_validate(spec: Option<&str>) -> JsonB {
 fn analytics_compile(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;
-        let spec = parse_spec(spec, &catalog)?;
+        let catalog = &catalog.active;
+        let spec = parse_spec(spec, catalog)?;
         let tenant = gucs::tenant_id().unwrap_or_default();
-        let c = compile(&spec, &catalog, &tenant).map_err(ApiError::Internal)?;
+        let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
         Ok(compiled_json(&spec, &c))
     })()
     .map(JsonB)
@@ -130,18 +132,19 @@ pub(crate) fn execute(c: &Compiled) -> Result<(Value, f64), ApiError> {
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_run")]
 fn analytics_run(spec: Option<&str>) -> JsonB {
     (|| {
-        let catalog = active_catalog()?;
-        let spec = parse_spec(spec, &catalog)?;
+        let cat = active_catalog()?;
+        let catalog = &cat.active;
+        let spec = parse_spec(spec, catalog)?;
         let tenant = tenant()?;
         let hash = spec.hash();
         let started = Instant::now();
-        let slot = cache::lookup(&tenant, &hash, &catalog)?;
+        let slot = cache::lookup(&tenant, &hash, &cat.version)?;
         if let Some((_, Some(mut hit))) = slot {
             hit["cached"] = json!(true);
             hit["query_ms"] = json!((started.elapsed().as_secs_f64() * 1e6).round() / 1000.0);
             return Ok(hit);
         }
-        let c = compile(&spec, &catalog, &tenant).map_err(ApiError::Internal)?;
+        let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
         let (rows, ms) = execute(&c)?;
         let count = rows.as_array().map(Vec::len).unwrap_or(0);
         let result = json!({
@@ -169,8 +172,9 @@ fn analytics_run(spec: Option<&str>) -> JsonB {
 fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
     let rows = (|| {
         let catalog = active_catalog()?;
-        let spec = parse_spec(spec, &catalog)?;
-        let c = compile(&spec, &catalog, &tenant()?).map_err(ApiError::Internal)?;
+        let catalog = &catalog.active;
+        let spec = parse_spec(spec, catalog)?;
+        let c = compile(&spec, catalog, &tenant()?).map_err(ApiError::Internal)?;
         Ok(execute(&c)?.0)
     })()
     .or_report();
@@ -187,9 +191,10 @@ fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
 fn analytics_explain(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;
-        let spec = parse_spec(spec, &catalog)?;
+        let catalog = &catalog.active;
+        let spec = parse_spec(spec, catalog)?;
         let tenant = tenant()?;
-        let c = compile(&spec, &catalog, &tenant).map_err(ApiError::Internal)?;
+        let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
         let plan = Spi::explain_with_args(&c.sql, &datums(&c.params))?;
         let definitions: Vec<Value> = c
             .metrics

@@ -64,8 +64,9 @@ fn analytics_create_view(name: Option<&str>, spec: Option<&str>, replace: Option
             return Err(invalid_name(name));
         }
         let catalog = active_catalog()?;
-        let spec = parse_spec(spec, &catalog)?;
-        let c = compile(&spec, &catalog, "").map_err(ApiError::Internal)?;
+        let catalog = &catalog.active;
+        let spec = parse_spec(spec, catalog)?;
+        let c = compile(&spec, catalog, "").map_err(ApiError::Internal)?;
         let exists = Spi::get_one_with_args::<bool>(
             "SELECT EXISTS (SELECT FROM pg_class WHERE relnamespace = 'analytics_views'::regnamespace AND relname = $1)",
             &[name.into()],

@@ -1,0 +1,74 @@
+//! The active metric catalog, parsed once per backend and kept until it changes. Every write to
+//! `metrics_user` or `metrics_builtin` fires a statement trigger that sends a relcache invalidation for
+//! that table (`analytics._catalog_changed()`); every backend's relcache callback then drops its copy.
+//! So compiling a spec costs no catalog query once warm, and never uses a stale catalog.
+
+use crate::api::catalog::load_catalog;
+use crate::cache::catalog_version;
+use crate::error::ApiError;
+use analytics_core::catalog::MetricDef;
+use pgrx::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub struct Catalog {
+    pub active: Vec<MetricDef>,
+    pub version: String,
+    /// Oids of the two catalog tables, to recognize their invalidations.
+    tables: [pg_sys::Oid; 2],
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Catalog>>> = const { RefCell::new(None) };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    CURRENT.with(|c| {
+        let stale = match c.borrow().as_ref() {
+            Some(cat) => relid == pg_sys::Oid::INVALID || cat.tables.contains(&relid),
+            None => false,
+        };
+        if stale {
+            *c.borrow_mut() = None;
+        }
+    });
+}
+
+/// Registers the invalidation callback (once per backend, from _PG_init).
+pub fn init() {
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) };
+}
+
+/// The active catalog, loaded when missing.
+pub fn get() -> Result<Rc<Catalog>, ApiError> {
+    if let Some(c) = CURRENT.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    let tables = Spi::get_two::<pg_sys::Oid, pg_sys::Oid>(
+        "SELECT 'analytics.metrics_user'::regclass::oid, 'analytics.metrics_builtin'::regclass::oid",
+    )?;
+    let active: Vec<MetricDef> =
+        load_catalog()?.into_iter().filter(|(_, active, _)| *active).filter_map(|(d, _, _)| d.ok()).collect();
+    let version = catalog_version(&active);
+    let cat = Rc::new(Catalog {
+        active,
+        version,
+        tables: [tables.0.unwrap_or(pg_sys::Oid::INVALID), tables.1.unwrap_or(pg_sys::Oid::INVALID)],
+    });
+    CURRENT.with(|c| *c.borrow_mut() = Some(cat.clone()));
+    Ok(cat)
+}
+
+/// Drops this backend's copy at once (the other backends learn at commit).
+pub fn forget() {
+    CURRENT.with(|c| *c.borrow_mut() = None);
+}
+
+/// Called by the catalog tables' statement trigger (`sql/016_catalog_cache.sql`): tells every backend
+/// that the catalog changed (a relcache invalidation, delivered to the others at commit).
+#[pg_extern(volatile, schema = "analytics", name = "_catalog_invalidate")]
+fn catalog_invalidate(relid: pg_sys::Oid) {
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+    forget();
+}
