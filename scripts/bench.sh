@@ -71,3 +71,6 @@ awk -v r="$read_ms" -v s="$sprints" -v t="$tenant" -v f="$total_ms" -v l="$live_
   printf "  full refresh of both materialized views:        %.1f s                              goal < 30 s    ratio %.3f\n", f / 1000, f / 30000
   printf "  same read computed live from sprint_facts:      %.1f ms (no materialization)\n", l
 }'
+
+echo
+bash scripts/bench_spec.sh "$base" "$port" "$db" "$tenant"

@@ -39,6 +39,45 @@ pub(crate) fn parse_spec(spec: Option<&str>, catalog: &[MetricDef]) -> Result<Sp
     parse(&spec_json(spec)?, catalog).map_err(ApiError::InvalidSpec)
 }
 
+/// A spec validated and compiled for one tenant and catalog version.
+pub(crate) struct Prepared {
+    pub spec_hash: String,
+    pub compiled: Compiled,
+    pub compile_json: Value,
+}
+
+/// Per-backend memo of prepared specs, keyed by the spec's jsonb text and the tenant; emptied when the
+/// catalog version changes or it grows past MEMO_CAP entries.
+const MEMO_CAP: usize = 512;
+thread_local! {
+    static MEMO: std::cell::RefCell<(String, std::collections::HashMap<(String, String), std::rc::Rc<Prepared>>)> =
+        std::cell::RefCell::new((String::new(), std::collections::HashMap::new()));
+}
+
+pub(crate) fn prepare(spec: Option<&str>, tenant: &str) -> Result<std::rc::Rc<Prepared>, ApiError> {
+    let cat = active_catalog()?;
+    let key = (spec.unwrap_or_default().to_string(), tenant.to_string());
+    let hit = MEMO.with(|m| {
+        let m = m.borrow();
+        if m.0 == cat.version { m.1.get(&key).cloned() } else { None }
+    });
+    if let Some(p) = hit {
+        return Ok(p);
+    }
+    let parsed = parse_spec(spec, &cat.active)?;
+    let compiled = compile(&parsed, &cat.active, tenant).map_err(ApiError::Internal)?;
+    let prepared = std::rc::Rc::new(Prepared { spec_hash: parsed.hash(), compile_json: compiled_json(&parsed, &compiled), compiled });
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.0 != cat.version || m.1.len() >= MEMO_CAP {
+            m.0 = cat.version.clone();
+            m.1.clear();
+        }
+        m.1.insert(key, prepared.clone());
+    });
+    Ok(prepared)
+}
+
 fn tenant() -> Result<String, ApiError> {
     gucs::tenant_id().ok_or(ApiError::NoTenant)
 }
@@ -90,14 +129,7 @@ fn analytics_validate(spec: Option<&str>) -> JsonB {
 /// Without a tenant in the session the tenant parameter is '' (the query would return nothing).
 #[pg_extern(stable, schema = "analytics", name = "_analytics_compile")]
 fn analytics_compile(spec: Option<&str>) -> JsonB {
-    (|| {
-        let catalog = active_catalog()?;
-        let catalog = &catalog.active;
-        let spec = parse_spec(spec, catalog)?;
-        let tenant = gucs::tenant_id().unwrap_or_default();
-        let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
-        Ok(compiled_json(&spec, &c))
-    })()
+    (|| Ok(prepare(spec, &gucs::tenant_id().unwrap_or_default())?.compile_json.clone()))()
     .map(JsonB)
     .or_report()
 }
@@ -132,23 +164,22 @@ pub(crate) fn execute(c: &Compiled) -> Result<(Value, f64), ApiError> {
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_run")]
 fn analytics_run(spec: Option<&str>) -> JsonB {
     (|| {
-        let cat = active_catalog()?;
-        let catalog = &cat.active;
-        let spec = parse_spec(spec, catalog)?;
         let tenant = tenant()?;
-        let hash = spec.hash();
         let started = Instant::now();
+        let prepared = prepare(spec, &tenant)?;
+        let cat = active_catalog()?;
+        let hash = prepared.spec_hash.clone();
         let slot = cache::lookup(&tenant, &hash, &cat.version)?;
         if let Some((_, Some(mut hit))) = slot {
             hit["cached"] = json!(true);
             hit["query_ms"] = json!((started.elapsed().as_secs_f64() * 1e6).round() / 1000.0);
             return Ok(hit);
         }
-        let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
-        let (rows, ms) = execute(&c)?;
+        let c = &prepared.compiled;
+        let (rows, ms) = execute(c)?;
         let count = rows.as_array().map(Vec::len).unwrap_or(0);
         let result = json!({
-            "columns": c.columns,
+            "columns": &c.columns,
             "rows": rows,
             "row_count": count,
             "query_ms": ms,
@@ -156,7 +187,7 @@ fn analytics_run(spec: Option<&str>) -> JsonB {
             "spec_hash": hash,
             "sql": c.sql,
             "tenant_id": tenant,
-            "metrics": c.metrics,
+            "metrics": &c.metrics,
         });
         if let Some((slot, None)) = slot {
             cache::store(&slot, &result)?;
@@ -171,11 +202,8 @@ fn analytics_run(spec: Option<&str>) -> JsonB {
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_rows")]
 fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
     let rows = (|| {
-        let catalog = active_catalog()?;
-        let catalog = &catalog.active;
-        let spec = parse_spec(spec, catalog)?;
-        let c = compile(&spec, catalog, &tenant()?).map_err(ApiError::Internal)?;
-        Ok(execute(&c)?.0)
+        let prepared = prepare(spec, &tenant()?)?;
+        Ok(execute(&prepared.compiled)?.0)
     })()
     .or_report();
     let items: Vec<JsonB> = match rows {

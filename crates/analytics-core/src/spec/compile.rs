@@ -216,6 +216,34 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     for f in &spec.filters {
         wheres.push(filter_sql(f, spec.entity, &mut q)?);
     }
+    // Without a date field of its own, each metric filters its own time field inside its aggregate; rows
+    // outside every metric's window count for none of them, so they are also left out up front (unless a
+    // snapshot metric needs every row). Results are the same; groups with no activity in the period go.
+    if range_field(&spec.date_range).is_none() && matches!(spec.date_range, Some(DateRange::Absolute { .. } | DateRange::Relative { .. })) {
+        let mut fields: Vec<&str> = Vec::new();
+        let mut snapshot = false;
+        for m in &spec.metrics {
+            let def = find(catalog, &m.name)?;
+            let defs: Vec<&MetricDef> = if def.kind == Kind::Formula {
+                def.dependencies.iter().map(|d| find(catalog, d)).collect::<Result<_, _>>()?
+            } else {
+                vec![def]
+            };
+            for d in defs {
+                match &d.time_field {
+                    Some(t) if !fields.contains(&t.as_str()) => fields.push(t),
+                    Some(_) => {}
+                    None => snapshot = true,
+                }
+            }
+        }
+        if !snapshot && !fields.is_empty() {
+            let windows: Vec<String> = fields.iter().filter_map(|t| window(&spec.date_range, t, &mut q).map(|w| format!("({w})"))).collect();
+            if !windows.is_empty() {
+                wheres.push(format!("({})", windows.join(" OR ")));
+            }
+        }
+    }
     if let Some(field) = range_field(&spec.date_range) {
         let dim = dims::find(spec.entity, field).ok_or_else(|| format!("unknown date field {field}"))?;
         if let Some(w) = window(&spec.date_range, dim.column, &mut q) {

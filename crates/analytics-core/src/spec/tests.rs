@@ -252,3 +252,19 @@ fn hostile_corpus_is_rejected_or_compiles_safely() {
         }
     }
 }
+
+#[test]
+fn period_windows_also_narrow_the_rows_up_front() {
+    let c = compile(&ok(json!({"metrics": ["created", "closed"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
+    assert!(
+        c.sql.contains("WHERE f.tenant_id = $1::text AND ((f.created_at >= $6::timestamptz AND f.created_at < $7::timestamptz) OR (f.resolved_at >= $8::timestamptz AND f.resolved_at < $9::timestamptz))"),
+        "{}",
+        c.sql
+    );
+    // A snapshot needs every row: nothing is narrowed.
+    let c = compile(&ok(json!({"metrics": ["created", "wip"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
+    assert!(!c.sql.contains(" OR "), "{}", c.sql);
+    // An explicit field narrows by that field only.
+    let c = compile(&ok(json!({"metrics": ["created"], "date_range": {"field": "resolved_at", "last": "30 days"}})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("WHERE f.tenant_id = $1::text AND f.resolved_at >= now() - $2::interval"), "{}", c.sql);
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# AnalyticsSpec benchmarks, run by scripts/bench.sh on its loaded cluster. Prints figures and ratios:
+#   compile TPS / SELECT '{}'::jsonb TPS                       goal >= 0.8
+#   analytics_run (cache off) latency / hand-written SQL       goal <= 1.10, per spec
+#   cache-hit TPS / primary-key lookup TPS                     goal >= 0.5
+# Usage: scripts/bench_spec.sh BASE PORT DB TENANT
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/pins.sh"
+base="$1"; port="$2"; db="$3"; tenant="$4"
+dir="$base/bench_spec"
+mkdir -p "$dir"; chmod 755 "$dir"
+
+# pgbench: "tps" or "lat" of a script file, with extra -c/-j and PGOPTIONS.
+pgb() {
+  local what="$1" file="$2" secs="$3" clients="$4" opts="$5"
+  PGOPTIONS="-c analytics.tenant_id=$tenant $opts" "$PG_BIN/pgbench" -h "$base/sock" -p "$port" -U postgres -n \
+    -c "$clients" -j "$clients" -T "$secs" -f "$file" "$db" 2>/dev/null |
+    awk -v w="$what" '/^tps = / && w == "tps" {print $3} /latency average/ && w == "lat" {print $4}'
+}
+put() { printf '%s\n' "$2" > "$dir/$1.sql"; chmod 644 "$dir/$1.sql"; echo "$dir/$1.sql"; }
+
+echo "[bench] AnalyticsSpec (tenant $tenant)"
+spec_a='{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"], "date_range": {"from": "2026-08-01", "to": "2026-11-01"}}'
+base_tps="$(pgb tps "$(put baseline "SELECT '{}'::jsonb;")" 10 2 "")"
+compile_tps="$(pgb tps "$(put compile "SELECT analytics.analytics_compile('$spec_a');")" 10 2 "")"
+awk -v c="$compile_tps" -v b="$base_tps" 'BEGIN { printf "  compile: %.0f TPS vs SELECT '\''{}'\''::jsonb %.0f TPS   ratio %.3f (goal >= 0.8)\n", c, b, c / b }'
+
+# Five representative specs and the SQL a person would write for each.
+names=(closed_p50_by_priority bugs_by_month created_by_label cycle_p90_by_type sprint_health_by_board)
+specs=(
+  "$spec_a"
+  '{"metrics": ["bug_count"], "group_by": [{"field": "created_at", "interval": "month"}], "date_range": {"from": "2026-01-01", "to": "2027-01-01"}}'
+  '{"metrics": ["created"], "group_by": ["label"], "date_range": {"from": "2026-01-01", "to": "2027-01-01"}}'
+  '{"metrics": [{"name": "cycle_time", "aggregation": "p90"}], "group_by": ["issue_type"], "date_range": {"from": "2026-07-01", "to": "2026-10-01"}}'
+  '{"entity": "sprint", "metrics": ["completed_sp", "spillover_ratio"], "group_by": ["board"], "date_range": {"last_sprints": 6}}'
+)
+hands=(
+  "SELECT priority, count(*) FILTER (WHERE resolved_at >= '2026-08-01' AND resolved_at < '2026-11-01') AS closed, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - created_at) / 86400.0) FILTER (WHERE resolved_at >= created_at AND resolved_at >= '2026-08-01' AND resolved_at < '2026-11-01') AS lead_time_p50 FROM analytics.issues WHERE tenant_id = '$tenant' GROUP BY 1 ORDER BY 1 LIMIT 100;"
+  "SELECT date_trunc('month', created_at)::date AS m, count(*) FILTER (WHERE issue_type = 'Bug') AS bug_count FROM analytics.issues WHERE tenant_id = '$tenant' AND created_at >= '2026-01-01' AND created_at < '2027-01-01' GROUP BY 1 ORDER BY 1 LIMIT 100;"
+  "SELECT l AS label, count(*) AS created FROM analytics.issues i CROSS JOIN LATERAL unnest(CASE WHEN cardinality(i.labels) = 0 THEN ARRAY[NULL::text] ELSE i.labels END) AS l WHERE i.tenant_id = '$tenant' AND i.created_at >= '2026-01-01' AND i.created_at < '2027-01-01' GROUP BY 1 ORDER BY 1 LIMIT 100;"
+  "SELECT i.issue_type, percentile_cont(0.9) WITHIN GROUP (ORDER BY c.d) AS cycle_time FROM analytics.issues i CROSS JOIN LATERAL (SELECT extract(epoch FROM max(t.changed_at) FILTER (WHERE t.to_category = 'done') - min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress')) / 86400.0 AS d FROM analytics.issue_transitions t WHERE t.issue_id = i.id) c WHERE i.tenant_id = '$tenant' AND i.status_category = 'done' AND i.resolved_at >= '2026-07-01' AND i.resolved_at < '2026-10-01' GROUP BY 1 ORDER BY 1 LIMIT 100;"
+  "SELECT board, sum(completed_sp) AS completed_sp, avg(spillover_ratio) AS spillover_ratio FROM analytics.sprint_facts WHERE tenant_id = '$tenant' AND state = 'closed' AND sprint_id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY instance_id, board ORDER BY complete_date DESC, id DESC) AS rn FROM analytics.sprints WHERE tenant_id = '$tenant' AND state = 'closed') r WHERE rn <= 6) GROUP BY 1 ORDER BY 1 LIMIT 100;"
+)
+for i in "${!names[@]}"; do
+  run_file="$(put "run_$i" "SELECT analytics.analytics_run('${specs[$i]}');")"
+  hand_file="$(put "hand_$i" "${hands[$i]}")"
+  secs=8; [ "$i" = 4 ] && secs=20
+  run_ms="$(pgb lat "$run_file" "$secs" 1 "-c analytics.cache_ttl=0")"
+  hand_ms="$(pgb lat "$hand_file" "$secs" 1 "")"
+  awk -v n="${names[$i]}" -v r="$run_ms" -v h="$hand_ms" 'BEGIN { printf "  run cold %-24s %9.2f ms vs hand-written %9.2f ms   ratio %.3f (goal <= 1.10)\n", n, r, h, r / h }'
+done
+
+# Cache hits against a primary-key lookup.
+psql -X -q -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" -c "SELECT analytics.analytics_run('$spec_a')" >/dev/null
+hit_tps="$(pgb tps "$(put hit "SELECT analytics.analytics_run('$spec_a');")" 10 2 "")"
+max_id="$(psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SELECT max(id) FROM analytics.issues")"
+pk_tps="$(pgb tps "$(put pk "\\set id random(1, $max_id)
+SELECT * FROM analytics.issues WHERE id = :id;")" 10 2 "")"
+awk -v c="$hit_tps" -v p="$pk_tps" 'BEGIN { printf "  cache hit: %.0f TPS vs primary-key lookup %.0f TPS   ratio %.3f (goal >= 0.5)\n", c, p, c / p }'
