@@ -70,3 +70,22 @@ CREATE POLICY tenant_isolation ON analytics.analytics_cache
     USING (tenant_id = analytics.current_tenant()) WITH CHECK (tenant_id = analytics.current_tenant());
 CREATE INDEX analytics_cache_expires_idx ON analytics.analytics_cache (expires_at);
 REVOKE ALL ON analytics.analytics_cache FROM PUBLIC;
+
+-- A cache hit, served without leaving SQL: the session tenant's entry for this spec and catalog version,
+-- if the tenant's data version and the global version still match and it has not expired.
+CREATE FUNCTION analytics._cache_get(spec_hash text, catalog_version text) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.result || jsonb_build_object('cached', true,
+               'query_ms', round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 3))
+    FROM analytics.analytics_cache c
+    WHERE c.tenant_id = analytics.current_tenant()
+      AND c.spec_hash = $1
+      AND c.catalog_version = $2
+      AND c.data_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = c.tenant_id), 0)
+      AND c.global_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = ''), 0)
+      AND c.expires_at > now()
+$$;
+COMMENT ON FUNCTION analytics._cache_get(text, text) IS 'Internal: a valid cached analytics_run result of the session''s tenant, or NULL.';
+REVOKE ALL ON FUNCTION analytics._cache_get(text, text) FROM PUBLIC;

@@ -7,8 +7,23 @@ CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS 'SELECT analytics._analytics_validate(spec::text)';
 CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS 'SELECT analytics._analytics_compile(spec::text)';
+-- analytics_run serves cache hits in SQL (no JSON round trip through Rust) and runs the spec on a miss.
 CREATE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_run(spec::text)';
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    key text[] := analytics._analytics_cache_key(spec::text);
+    hit jsonb;
+BEGIN
+    IF key IS NOT NULL THEN
+        hit := analytics._cache_get(key[1], key[2]);
+        PERFORM analytics._cache_count(hit IS NOT NULL);
+        IF hit IS NOT NULL THEN
+            RETURN hit;
+        END IF;
+    END IF;
+    RETURN analytics._analytics_run(spec::text)::jsonb;
+END
+$$;
 CREATE FUNCTION analytics.analytics_rows(spec jsonb) RETURNS SETOF jsonb
 LANGUAGE sql VOLATILE AS 'SELECT * FROM analytics._analytics_rows(spec::text)';
 CREATE FUNCTION analytics.analytics_explain(spec jsonb) RETURNS jsonb
@@ -63,6 +78,8 @@ COMMENT ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) IS
   'Publish an AnalyticsSpec as the view analytics_views.<name> for BI tools: it shows whoever queries it their own tenant (analytics.tenant_id) under row-level security; relative periods follow the clock. replace => true replaces an existing one. Admin access.';
 COMMENT ON FUNCTION analytics.analytics_drop_view(text) IS
   'Drop a view made by analytics_create_view. Admin access.';
+COMMENT ON FUNCTION analytics._analytics_cache_key(text) IS 'Internal: [spec hash, catalog version] under which analytics_run caches a spec for this session, or NULL.';
+COMMENT ON FUNCTION analytics._cache_count(boolean) IS 'Internal: counts a cache hit or miss for analytics_cache_stats().';
 COMMENT ON FUNCTION analytics._catalog_builtin() IS 'Internal: the shipped metric definitions (catalog/*.toml) as jsonb.';
 COMMENT ON FUNCTION analytics._catalog_problems() IS 'Internal: static problems of the metric catalog (analytics_catalog_check adds SQL planning).';
 COMMENT ON FUNCTION analytics._metric_probe(jsonb) IS 'Internal: the probe query analytics_catalog_check plans for a catalog row.';
@@ -89,6 +106,9 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics._analytics_validate(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_compile(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_run(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_cache_key(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._cache_count(boolean)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._cache_get(text,text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_rows(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_explain(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_metric_value(text,text,timestamptz,timestamptz)', 'EXECUTE'),

@@ -48,8 +48,7 @@ fn counts() -> (u64, u64) {
 /// Runs `f` with the extension owner's identity (as SECURITY DEFINER functions do), then restores the
 /// caller's. An error inside is re-raised after the identity is restored.
 fn as_owner<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, ApiError> {
-    let owner = Spi::get_one::<pg_sys::Oid>("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'agile_analytics'")?
-        .ok_or_else(|| ApiError::Internal("extension agile_analytics is not installed".into()))?;
+    let owner = crate::catalog_cache::get()?.owner;
     let mut user = pg_sys::Oid::INVALID;
     let mut context: std::ffi::c_int = 0;
     unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
@@ -104,34 +103,51 @@ pub fn lookup(tenant: &str, spec_hash: &str, catalog_version: &str) -> Result<Op
         })
     })??;
     let (data_version, global_version, result) = row;
-    let hit = result.is_some();
-    count(hit);
     let slot = Slot { tenant: tenant.into(), spec_hash: spec_hash.into(), catalog_version, data_version, global_version };
     Ok(Some((slot, result.map(|j| j.0))))
 }
 
-/// Stores a result (skipped silently on a read-only standby).
-pub fn store(slot: &Slot, result: &Value) -> Result<(), ApiError> {
+/// Stores a result given as JSON text (skipped silently on a read-only standby).
+pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
     if unsafe { pg_sys::RecoveryInProgress() } {
         return Ok(());
     }
-    let text = result.to_string();
-    let bytes = text.len() as i32;
+    let bytes = result.len() as i32;
     let ttl = gucs::cache_ttl();
-    let (t, h, k, c, dv, gv, r) = (slot.tenant.clone(), slot.spec_hash.clone(), slot.key(), slot.catalog_version.clone(), slot.data_version, slot.global_version, result.clone());
+    let (t, h, k, c, dv, gv, r) = (slot.tenant.clone(), slot.spec_hash.clone(), slot.key(), slot.catalog_version.clone(), slot.data_version, slot.global_version, result.to_string());
     as_owner(move || {
         Spi::run_with_args(
             "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_hash, cache_key, catalog_version, data_version, global_version, result, bytes, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
+             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, now() + make_interval(secs => $9))
              ON CONFLICT (tenant_id, spec_hash) DO UPDATE SET cache_key = excluded.cache_key, catalog_version = excluded.catalog_version,
                  data_version = excluded.data_version, global_version = excluded.global_version, result = excluded.result,
                  bytes = excluded.bytes, created_at = now(), expires_at = excluded.expires_at",
-            &[t.as_str().into(), h.as_str().into(), k.as_str().into(), c.as_str().into(), dv.into(), gv.into(), JsonB(r).into(), bytes.into(), (ttl as f64).into()],
+            &[t.as_str().into(), h.as_str().into(), k.as_str().into(), c.as_str().into(), dv.into(), gv.into(), r.as_str().into(), bytes.into(), (ttl as f64).into()],
         )?;
         // Expired entries of this tenant go now; others when their tenant next writes.
         Spi::run_with_args("DELETE FROM analytics.analytics_cache WHERE tenant_id = $1 AND expires_at <= now()", &[t.as_str().into()])
     })??;
     Ok(())
+}
+
+/// Where the result of a spec would be cached for this session: [spec hash, catalog version], or NULL
+/// when caching is off, no tenant is set, or the spec is invalid (then `_analytics_run` reports it).
+/// Called by the SQL function analytics_run before it looks in the cache (`_cache_get`).
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_cache_key")]
+fn cache_key(spec: Option<&str>) -> Option<Vec<String>> {
+    let tenant = gucs::tenant_id()?;
+    if gucs::cache_ttl() <= 0 {
+        return None;
+    }
+    let prepared = crate::api::spec::prepare(spec, &tenant).ok()?;
+    let catalog = crate::catalog_cache::get().ok()?;
+    Some(vec![prepared.spec_hash.clone(), catalog.version.clone()])
+}
+
+/// Counts a cache lookup made by analytics_run.
+#[pg_extern(volatile, schema = "analytics", name = "_cache_count")]
+fn cache_count(hit: bool) {
+    count(hit);
 }
 
 /// {"hits", "misses", "hit_ratio", "entries", "bytes", "ttl_seconds", "counters"} for the session's

@@ -14,6 +14,8 @@ use std::rc::Rc;
 pub struct Catalog {
     pub active: Vec<MetricDef>,
     pub version: String,
+    /// The extension's owner, whose identity reads and writes the cache tables.
+    pub owner: pg_sys::Oid,
     /// Oids of the two catalog tables, to recognize their invalidations.
     tables: [pg_sys::Oid; 2],
 }
@@ -45,8 +47,9 @@ pub fn get() -> Result<Rc<Catalog>, ApiError> {
     if let Some(c) = CURRENT.with(|c| c.borrow().clone()) {
         return Ok(c);
     }
-    let tables = Spi::get_two::<pg_sys::Oid, pg_sys::Oid>(
-        "SELECT 'analytics.metrics_user'::regclass::oid, 'analytics.metrics_builtin'::regclass::oid",
+    let (user_table, builtin_table, owner) = Spi::get_three::<pg_sys::Oid, pg_sys::Oid, pg_sys::Oid>(
+        "SELECT 'analytics.metrics_user'::regclass::oid, 'analytics.metrics_builtin'::regclass::oid,
+                (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'agile_analytics')",
     )?;
     let active: Vec<MetricDef> =
         load_catalog()?.into_iter().filter(|(_, active, _)| *active).filter_map(|(d, _, _)| d.ok()).collect();
@@ -54,7 +57,8 @@ pub fn get() -> Result<Rc<Catalog>, ApiError> {
     let cat = Rc::new(Catalog {
         active,
         version,
-        tables: [tables.0.unwrap_or(pg_sys::Oid::INVALID), tables.1.unwrap_or(pg_sys::Oid::INVALID)],
+        owner: owner.ok_or_else(|| ApiError::Internal("extension agile_analytics is not installed".into()))?,
+        tables: [user_table.unwrap_or(pg_sys::Oid::INVALID), builtin_table.unwrap_or(pg_sys::Oid::INVALID)],
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(cat.clone()));
     Ok(cat)

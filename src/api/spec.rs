@@ -134,14 +134,18 @@ fn analytics_compile(spec: Option<&str>) -> JsonB {
     .or_report()
 }
 
-/// Runs a compiled query's rows through `jsonb_agg`, under analytics.statement_timeout.
-pub(crate) fn execute(c: &Compiled) -> Result<(Value, f64), ApiError> {
-    let wrapped = format!("SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]'::jsonb) FROM ({}) AS q", c.sql);
+/// Runs a compiled query under analytics.statement_timeout. Returns its rows as JSON text (an array of
+/// objects), their count, and the time taken in ms.
+pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
+    let wrapped = format!(
+        "SELECT j::text, jsonb_array_length(j)::bigint FROM (SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]'::jsonb) AS j FROM ({}) AS q) AS a",
+        c.sql
+    );
     let args = datums(&c.params);
     let limit_ms = gucs::statement_timeout();
     let armed = timeout::arm(limit_ms);
     let started = Instant::now();
-    let rows = PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_one_with_args::<JsonB>(&wrapped, &args)))
+    let (rows, count) = PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_two_with_args::<String, i64>(&wrapped, &args)))
         .catch_when(PgSqlErrorCode::ERRCODE_QUERY_CANCELED, |cause| {
             timeout::disarm(armed);
             let by_timer = match &cause {
@@ -156,45 +160,39 @@ pub(crate) fn execute(c: &Compiled) -> Result<(Value, f64), ApiError> {
         .finally(|| timeout::disarm(armed))
         .execute()?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    Ok((rows.map(|j| j.0).unwrap_or(Value::Array(vec![])), (ms * 1000.0).round() / 1000.0))
+    Ok((rows.unwrap_or_else(|| "[]".into()), count.unwrap_or(0), (ms * 1000.0).round() / 1000.0))
 }
 
-/// Runs a spec for the session's tenant: {"columns", "rows", "row_count", "query_ms", "cached",
-/// "spec_hash", "sql", "tenant_id", "metrics"}.
+/// Runs a spec for the session's tenant and returns the result as JSON text: {"columns", "rows",
+/// "row_count", "query_ms", "cached", "spec_hash", "sql", "tenant_id", "metrics"}. The SQL function
+/// analytics_run serves cache hits itself and calls this on a miss.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_run")]
-fn analytics_run(spec: Option<&str>) -> JsonB {
+fn analytics_run(spec: Option<&str>) -> String {
     (|| {
         let tenant = tenant()?;
-        let started = Instant::now();
         let prepared = prepare(spec, &tenant)?;
         let cat = active_catalog()?;
-        let hash = prepared.spec_hash.clone();
-        let slot = cache::lookup(&tenant, &hash, &cat.version)?;
-        if let Some((_, Some(mut hit))) = slot {
-            hit["cached"] = json!(true);
-            hit["query_ms"] = json!((started.elapsed().as_secs_f64() * 1e6).round() / 1000.0);
-            return Ok(hit);
-        }
+        // The versions are read before the query runs, so a result is never labelled newer than its data.
+        let slot = cache::lookup(&tenant, &prepared.spec_hash, &cat.version)?;
         let c = &prepared.compiled;
-        let (rows, ms) = execute(c)?;
-        let count = rows.as_array().map(Vec::len).unwrap_or(0);
-        let result = json!({
+        let (rows, count, ms) = execute(c)?;
+        let head = json!({
             "columns": &c.columns,
-            "rows": rows,
             "row_count": count,
             "query_ms": ms,
             "cached": false,
-            "spec_hash": hash,
-            "sql": c.sql,
+            "spec_hash": &prepared.spec_hash,
+            "sql": &c.sql,
             "tenant_id": tenant,
             "metrics": &c.metrics,
-        });
-        if let Some((slot, None)) = slot {
+        })
+        .to_string();
+        let result = format!("{{\"rows\":{rows},{}", &head[1..]);
+        if let Some((slot, _)) = slot {
             cache::store(&slot, &result)?;
         }
         Ok(result)
     })()
-    .map(JsonB)
     .or_report()
 }
 
@@ -203,7 +201,8 @@ fn analytics_run(spec: Option<&str>) -> JsonB {
 fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
     let rows = (|| {
         let prepared = prepare(spec, &tenant()?)?;
-        Ok(execute(&prepared.compiled)?.0)
+        let text = execute(&prepared.compiled)?.0;
+        serde_json::from_str::<Value>(&text).map_err(|e| ApiError::Internal(e.to_string()))
     })()
     .or_report();
     let items: Vec<JsonB> = match rows {

@@ -32,7 +32,7 @@ fn the_example_from_the_issue_compiles() {
     assert_eq!(
         c.sql,
         "SELECT f.board AS \"board\", date_trunc('month', f.resolved_at)::date AS \"resolved_at_month\", \
-         percentile_cont(0.9) WITHIN GROUP (ORDER BY (f.lead_time_days)) FILTER (WHERE (f.lead_time_days IS NOT NULL)) AS \"lead_time_p90\", \
+         percentile_cont(0.9) WITHIN GROUP (ORDER BY (f.lead_time_days)) AS \"lead_time_p90\", \
          count(f.id) FILTER (WHERE (f.issue_type = 'Bug')) AS \"bugs\" \
          FROM analytics.issue_facts AS f \
          WHERE f.tenant_id = $1::text AND f.issue_type = ANY ($2::text[]) AND f.resolved_at >= $3::timestamptz AND f.resolved_at < $4::timestamptz \
