@@ -4,13 +4,12 @@
 
 use analytics_core::json_arg as args;
 use crate::error::{ApiError, OrReport};
-use analytics_core::catalog::value::{value_query, Bound, Window};
+use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::{self, check, MetricDef, Problem};
 use analytics_core::suggest::did_you_mean;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// Every row of the effective catalog as (definition or parse error, is_active, raw name).
 pub(crate) fn load_catalog() -> Result<Vec<(Result<MetricDef, String>, bool, String)>, ApiError> {
@@ -237,15 +236,21 @@ pub(crate) fn datums(params: &[Bound]) -> Vec<pgrx::datum::DatumWithOid<'static>
         .collect()
 }
 
+/// A timestamp as ISO text in UTC, whatever the session's DateStyle.
 fn ts_text(ts: Option<pgrx::datum::TimestampWithTimeZone>) -> Result<Option<String>, ApiError> {
     match ts {
         None => Ok(None),
-        Some(t) => Ok(Spi::get_one_with_args::<String>("SELECT $1::text", &[t.into()])?),
+        Some(t) => Ok(Spi::get_one_with_args::<String>(
+            "SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
+            &[t.into()],
+        )?),
     }
 }
 
 /// The value of one metric for the session's tenant: over all its rows, or those whose time field is in
-/// [date_from, date_to); `params` override the metric's parameter defaults.
+/// [date_from, date_to); `params` override the metric's parameter defaults. It is the one-metric spec
+/// `{"metrics": [{"name", "params"}], "date_range": {"from", "to"}}`, compiled like any other (deprecated
+/// metrics included).
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_metric_value")]
 fn analytics_metric_value(
     name: Option<&str>,
@@ -255,25 +260,21 @@ fn analytics_metric_value(
 ) -> Option<pgrx::AnyNumeric> {
     (|| {
         let name = name.ok_or(ApiError::NullArgument("name"))?;
-        let rows = load_catalog()?;
-        let defs: Vec<MetricDef> = rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).collect();
-        let def = defs.iter().find(|d| d.name == name).ok_or_else(|| unknown_metric(name))?;
-        let params = args::parse(params).map_err(|e| invalid("invalid params", &[e]))?;
-        let params: BTreeMap<String, Value> = match params {
-            None | Some(Value::Null) => BTreeMap::new(),
-            Some(Value::Object(m)) => m.into_iter().collect(),
-            Some(other) => return Err(invalid("params must be a JSON object", &[format!("got {other}")])),
-        };
-        if let Some(unknown) = params.keys().find(|k| !def.parameters.contains_key(*k) && !def.dependencies.iter().any(|d| defs.iter().any(|m| &m.name == d && m.parameters.contains_key(*k)))) {
-            let known: Vec<&str> = def.parameters.keys().map(String::as_str).collect();
-            return Err(invalid(
-                format!("metric \"{name}\" has no parameter \"{unknown}\""),
-                &[if known.is_empty() { "It takes no parameters.".into() } else { format!("Its parameters: {}.", known.join(", ")) }],
-            ));
+        let defs: Vec<MetricDef> = load_catalog()?.into_iter().filter_map(|(d, _, _)| d.ok()).collect();
+        if !defs.iter().any(|d| d.name == name) {
+            return Err(unknown_metric(name));
         }
-        let window = Window { from: ts_text(date_from)?, to: ts_text(date_to)? };
-        let q = value_query(def, &defs, &params, &window).map_err(|e| invalid(format!("cannot compute metric \"{name}\""), &[e]))?;
-        Ok(Spi::get_one_with_args::<pgrx::AnyNumeric>(&q.sql, &datums(&q.params))?)
+        let params = args::parse(params).map_err(|e| invalid("invalid params", &[e]))?.unwrap_or(Value::Null);
+        let mut spec = json!({"metrics": [{"name": name, "params": params}]});
+        let (from, to) = (ts_text(date_from)?, ts_text(date_to)?);
+        if from.is_some() || to.is_some() {
+            spec["date_range"] = json!({"from": from, "to": to});
+        }
+        let parsed = analytics_core::spec::parse(&spec, &defs).map_err(ApiError::InvalidSpec)?;
+        let tenant = crate::gucs::tenant_id().unwrap_or_default();
+        let c = analytics_core::spec::compile(&parsed, &defs, &tenant).map_err(ApiError::Internal)?;
+        let sql = format!("SELECT (v.\"{}\")::numeric FROM ({}) AS v", parsed.metrics[0].alias, c.sql);
+        Ok(Spi::get_one_with_args::<pgrx::AnyNumeric>(&sql, &datums(&c.params))?)
     })()
     .or_report()
 }

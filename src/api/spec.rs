@@ -5,7 +5,7 @@
 use crate::api::catalog::datums;
 use crate::error::{ApiError, OrReport};
 use crate::{cache, gucs, timeout};
-use analytics_core::catalog::value::Bound;
+use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
 use analytics_core::spec::{compile, parse, Compiled, Spec, SpecError};

@@ -6,7 +6,7 @@
 use crate::api::spec::{active_catalog, parse_spec};
 use crate::error::{ApiError, OrReport};
 use analytics_core::catalog::is_identifier;
-use analytics_core::catalog::value::Bound;
+use analytics_core::catalog::params::Bound;
 use analytics_core::spec::compile;
 use analytics_core::suggest::did_you_mean;
 use pgrx::prelude::*;

@@ -4,8 +4,8 @@
 
 pub mod builtin;
 pub mod check;
+pub mod params;
 pub mod sql;
-pub mod value;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 use super::dims::{self, Kind as DimKind};
 use super::model::*;
 use crate::catalog::sql::{aggregate, render};
-use crate::catalog::value::{bound_param, Bound, Query};
+use crate::catalog::params::{bound_param, Bound, Query};
 use crate::catalog::{Aggregation, Entity, Kind, MetricDef};
 use serde::Serialize;
 use std::collections::BTreeMap;

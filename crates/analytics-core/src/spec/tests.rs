@@ -38,7 +38,7 @@ fn the_example_from_the_issue_compiles() {
          WHERE f.tenant_id = $1::text AND f.issue_type = ANY ($2::text[]) AND f.resolved_at >= $3::timestamptz AND f.resolved_at < $4::timestamptz \
          GROUP BY 1, 2 ORDER BY \"bugs\" DESC NULLS LAST LIMIT $5::integer"
     );
-    use crate::catalog::value::Bound;
+    use crate::catalog::params::Bound;
     assert_eq!(
         c.params,
         vec![
@@ -118,7 +118,7 @@ fn formulas_take_no_aggregation_and_expand() {
     let c = compile(&ok(json!({"metrics": ["throughput_ratio"], "date_range": {"last": "1 quarter"}})), &catalog(), "t").unwrap();
     assert!(c.sql.contains("count(f.id) FILTER (WHERE (f.resolved_at IS NOT NULL) AND f.resolved_at >= now() - $2::interval)"), "{}", c.sql);
     assert!(c.sql.contains("f.created_at >= now() - $3::interval"), "each metric keeps its own time field: {}", c.sql);
-    assert_eq!(c.params[1], crate::catalog::value::Bound::Text("3 months".into()));
+    assert_eq!(c.params[1], crate::catalog::params::Bound::Text("3 months".into()));
     assert_eq!(c.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["throughput_ratio", "closed", "created"]);
 }
 
