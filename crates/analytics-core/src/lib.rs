@@ -1,6 +1,7 @@
 //! The pure core of agile_analytics: everything that needs no PostgreSQL. It is tested with plain
 //! `cargo test`; the pgrx crate at the repository root is only glue around it.
 //!
+//! - [`jira`]: Jira REST payloads (issues with changelogs, sprints) to rows of the base tables.
 //! - [`json_arg`]: JSON arguments from SQL, with a depth limit checked before parsing.
 //! - [`schema`]: the contract of the base tables (names, columns, types) that loaders, the compiler and
 //!   tests rely on; a `#[pg_test]` checks the installed schema against it.
@@ -11,6 +12,7 @@
 //! - [`suggest`]: "did you mean" suggestions for unknown names.
 
 pub mod catalog;
+pub mod jira;
 pub mod json_arg;
 pub mod schema;
 pub mod spec;
