@@ -32,6 +32,8 @@ CREATE FUNCTION analytics.analytics_create_view(name text, spec jsonb, replace b
 LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_create_view(name, spec::text, replace)';
 CREATE FUNCTION analytics.analytics_metric_upsert(definition jsonb) RETURNS jsonb
 LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_metric_upsert(definition::text)';
+CREATE FUNCTION analytics.analytics_ingest_jira(payload jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_ingest_jira(payload::text, options::text)';
 CREATE FUNCTION analytics.analytics_metric_value(name text, params jsonb DEFAULT '{}', date_from timestamptz DEFAULT NULL, date_to timestamptz DEFAULT NULL) RETURNS numeric
 LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_metric_value(name, params::text, date_from, date_to)';
 
@@ -80,6 +82,8 @@ COMMENT ON FUNCTION analytics.analytics_drop_view(text) IS
   'Drop a view made by analytics_create_view. Admin access.';
 COMMENT ON FUNCTION analytics._analytics_cache_key(text) IS 'Internal: [spec hash, catalog version] under which analytics_run caches a spec for this session, or NULL.';
 COMMENT ON FUNCTION analytics._cache_count(boolean) IS 'Internal: counts a cache hit or miss for analytics_cache_stats().';
+COMMENT ON FUNCTION analytics.analytics_ingest_jira(jsonb, jsonb) IS
+  'Load Jira REST payloads for the session''s tenant: a /rest/api/2 or /3 search response (expand=changelog) or one issue, an Agile sprint list or one sprint. Issues, status history, story point/assignee/priority/flag changes, comments, sprints and sprint membership intervals. options: instance_id, sprint_field, story_points_field, status_categories {status: todo|in_progress|done}, boards {id: name}. All or nothing; loading again updates in place. Returns {"issues_inserted", "issues_updated", "transitions", "changes", "comments", "sprints", "memberships", "warnings"}. Writer access.';
 COMMENT ON FUNCTION analytics._catalog_builtin() IS 'Internal: the shipped metric definitions (catalog/*.toml) as jsonb.';
 COMMENT ON FUNCTION analytics._catalog_problems() IS 'Internal: static problems of the metric catalog (analytics_catalog_check adds SQL planning).';
 COMMENT ON FUNCTION analytics._metric_probe(jsonb) IS 'Internal: the probe query analytics_catalog_check plans for a catalog row.';
@@ -113,6 +117,8 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics._analytics_explain(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_metric_value(text,text,timestamptz,timestamptz)', 'EXECUTE'),
     ('admin', 'function', 'analytics._analytics_create_view(text,text,boolean)', 'EXECUTE'),
+    ('writer', 'function', 'analytics._analytics_ingest_jira(text,text)', 'EXECUTE'),
+    ('writer', 'function', 'analytics.analytics_ingest_jira(jsonb,jsonb)', 'EXECUTE'),
     ('admin', 'function', 'analytics._analytics_metric_upsert(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_validate(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_compile(jsonb)', 'EXECUTE'),
@@ -133,6 +139,8 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
 REVOKE ALL ON FUNCTION analytics.analytics_metric_upsert(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics._analytics_metric_upsert(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics._analytics_create_view(text, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics._analytics_ingest_jira(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.analytics_ingest_jira(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_cache_clear() FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_drop_view(text) FROM PUBLIC;

@@ -1,6 +1,7 @@
 //! SQL functions written in Rust, one concept per file.
 
 pub mod catalog;
+pub mod ingest;
 pub mod spec;
 pub mod version;
 pub mod views;

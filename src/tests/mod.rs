@@ -4,6 +4,7 @@
 mod cache;
 mod contract;
 mod hostile;
+mod ingest;
 mod jam;
 pub mod metrics;
 mod rls;

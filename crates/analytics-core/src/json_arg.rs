@@ -35,10 +35,18 @@ fn depth(text: &str) -> usize {
 
 /// Parses a JSON argument given as text (jsonb's output). None for SQL NULL.
 pub fn parse(text: Option<&str>) -> Result<Option<Value>, String> {
+    parse_with_depth(text, MAX_DEPTH)
+}
+
+/// Deepest nesting accepted in a Jira payload (rich-text bodies nest deeply; serde's own limit is 128).
+pub const MAX_PAYLOAD_DEPTH: usize = 120;
+
+/// [`parse`] with another depth limit.
+pub fn parse_with_depth(text: Option<&str>, max_depth: usize) -> Result<Option<Value>, String> {
     let Some(text) = text else { return Ok(None) };
     let d = depth(text);
-    if d > MAX_DEPTH {
-        return Err(format!("the JSON nests {d} levels deep; at most {MAX_DEPTH} are accepted"));
+    if d > max_depth {
+        return Err(format!("the JSON nests {d} levels deep; at most {max_depth} are accepted"));
     }
     serde_json::from_str(text).map(Some).map_err(|e| format!("not valid JSON: {e}"))
 }

@@ -233,11 +233,6 @@ pub fn parse(v: &Value, path: &str, options: &Options, names: Option<&Map<String
         memberships.push(MembershipRec { sprint_external_id: id, added_at: since, removed_at: None });
     }
     memberships.sort_by(|a, b| (a.sprint_external_id, &a.added_at).cmp(&(b.sprint_external_id, &b.added_at)));
-    let referenced: BTreeSet<i64> = memberships.iter().map(|m| m.sprint_external_id).collect();
-    let known: BTreeSet<i64> = current.clone();
-    for id in referenced.difference(&known) {
-        warnings.push(format!("{key}: its changelog names sprint {id}, which this payload does not describe; load that sprint (Agile API) to keep the membership"));
-    }
 
     let seen_categories = match (&status, &status_category) {
         (Some(s), Some(c)) => vec![(s.clone(), c.clone())],

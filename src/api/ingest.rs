@@ -1,0 +1,176 @@
+//! `analytics_ingest_jira(payload, options)`: Jira REST payloads into the base tables of the session's
+//! tenant. The whole payload is parsed and checked first (`analytics_core::jira`); then it is written in
+//! a few set-based statements, so a payload loads completely or not at all. Loading the same issues again
+//! replaces their history with the payload's, so repeated and overlapping loads converge.
+
+use crate::error::{ApiError, OrReport};
+use crate::gucs;
+use analytics_core::jira::{parse_payload, Batch, Options};
+use analytics_core::json_arg;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+fn invalid(path: &str, message: &str) -> ApiError {
+    ApiError::InvalidArgument {
+        message: format!("invalid Jira payload at {path}: {message}"),
+        detail: Some("Nothing was written.".into()),
+        hint: Some("Pass a /rest/api/2|3/search response (expand=changelog), one issue, or an Agile sprint list or sprint.".into()),
+    }
+}
+
+/// Runs an INSERT ... SELECT over `rows` (a JSON array) and returns how many rows it wrote.
+fn write(sql: &str, tenant: &str, instance: &str, rows: &Value) -> Result<i64, ApiError> {
+    let text = rows.to_string();
+    Ok(Spi::get_one_with_args::<i64>(
+        &format!("WITH w AS ({sql} RETURNING 1) SELECT count(*) FROM w"),
+        &[tenant.into(), instance.into(), text.as_str().into()],
+    )?
+    .unwrap_or(0))
+}
+
+fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError> {
+    // Sprints first: memberships refer to them. A sprint seen only inside an issue has no goal and maybe
+    // no board: what is already known is kept.
+    let sprints = serde_json::to_value(&batch.sprints).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let n_sprints = write(
+        "INSERT INTO analytics.sprints AS s (tenant_id, instance_id, external_id, board, name, goal, state, start_date, end_date, complete_date)
+         SELECT $1, $2, r.external_id, r.board, r.name, r.goal, r.state, r.start_date, r.end_date, r.complete_date
+         FROM jsonb_to_recordset($3::jsonb) AS r(external_id bigint, board text, name text, goal text, state text,
+              start_date timestamptz, end_date timestamptz, complete_date timestamptz)
+         ON CONFLICT (tenant_id, instance_id, external_id) DO UPDATE SET
+             board = CASE WHEN excluded.board = 'unknown' THEN s.board ELSE excluded.board END,
+             name = excluded.name, goal = coalesce(excluded.goal, s.goal), state = excluded.state,
+             start_date = excluded.start_date, end_date = excluded.end_date, complete_date = excluded.complete_date",
+        tenant,
+        instance,
+        &sprints,
+    )?;
+
+    let issues: Vec<Value> = batch
+        .issues
+        .iter()
+        .map(|i| {
+            json!({"issue_key": i.issue_key, "project_key": i.project_key, "summary": i.summary, "description": i.description,
+                   "issue_type": i.issue_type, "status": i.status, "status_category": i.status_category, "priority": i.priority,
+                   "assignee": i.assignee, "reporter": i.reporter, "story_points": i.story_points, "labels": i.labels,
+                   "components": i.components, "epic_key": i.epic_key, "created_at": i.created_at, "updated_at": i.updated_at,
+                   "resolved_at": i.resolved_at})
+        })
+        .collect();
+    let text = Value::Array(issues).to_string();
+    let (inserted, updated) = Spi::get_two_with_args::<i64, i64>(
+        "WITH u AS (
+             INSERT INTO analytics.issues AS t (tenant_id, instance_id, issue_key, project_key, summary, description, issue_type,
+                 status, status_category, priority, assignee, reporter, story_points, labels, components, epic_key,
+                 created_at, updated_at, resolved_at)
+             SELECT $1, $2, r.issue_key, r.project_key, r.summary, r.description, r.issue_type, r.status, r.status_category,
+                    r.priority, r.assignee, r.reporter, r.story_points, coalesce(r.labels, '{}'), coalesce(r.components, '{}'),
+                    r.epic_key, r.created_at, r.updated_at, r.resolved_at
+             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, project_key text, summary text, description text,
+                  issue_type text, status text, status_category text, priority text, assignee text, reporter text,
+                  story_points numeric, labels text[], components text[], epic_key text, created_at timestamptz,
+                  updated_at timestamptz, resolved_at timestamptz)
+             ON CONFLICT (tenant_id, instance_id, issue_key) DO UPDATE SET
+                 project_key = excluded.project_key, summary = excluded.summary, description = excluded.description,
+                 issue_type = excluded.issue_type, status = excluded.status, status_category = excluded.status_category,
+                 priority = excluded.priority, assignee = excluded.assignee, reporter = excluded.reporter,
+                 story_points = excluded.story_points, labels = excluded.labels, components = excluded.components,
+                 epic_key = excluded.epic_key, created_at = excluded.created_at, updated_at = excluded.updated_at,
+                 resolved_at = excluded.resolved_at
+             RETURNING (xmax = 0) AS inserted)
+         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM u",
+        &[tenant.into(), instance.into(), text.as_str().into()],
+    )?;
+
+    // The payload holds each issue's whole history: replace what was there.
+    let keys: Vec<String> = batch.issues.iter().map(|i| i.issue_key.clone()).collect();
+    for table in ["issue_transitions", "issue_changes", "issue_comments", "sprint_issues"] {
+        Spi::run_with_args(
+            &format!(
+                "DELETE FROM analytics.{table} x USING analytics.issues i
+                 WHERE x.issue_id = i.id AND i.tenant_id = $1 AND i.instance_id = $2 AND i.issue_key = ANY ($3)"
+            ),
+            &[tenant.into(), instance.into(), keys.clone().into()],
+        )?;
+    }
+    let rows = |f: &dyn Fn(&analytics_core::jira::IssueRec) -> Vec<Value>| Value::Array(batch.issues.iter().flat_map(f).collect());
+    let join = "JOIN analytics.issues i ON i.tenant_id = $1 AND i.instance_id = $2 AND i.issue_key = r.issue_key";
+    let transitions = write(
+        &format!(
+            "INSERT INTO analytics.issue_transitions (tenant_id, issue_id, from_status, to_status, from_category, to_category, changed_at, author)
+             SELECT $1, i.id, r.from_status, r.to_status, r.from_category, r.to_category, r.changed_at, r.author
+             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, from_status text, to_status text, from_category text,
+                  to_category text, changed_at timestamptz, author text) {join}"
+        ),
+        tenant,
+        instance,
+        &rows(&|i| i.transitions.iter().map(|t| { let mut v = json!(t); v["issue_key"] = json!(i.issue_key); v }).collect()),
+    )?;
+    let changes = write(
+        &format!(
+            "INSERT INTO analytics.issue_changes (tenant_id, issue_id, field, from_value, to_value, changed_at)
+             SELECT $1, i.id, r.field, r.from_value, r.to_value, r.changed_at
+             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, field text, from_value text, to_value text, changed_at timestamptz) {join}"
+        ),
+        tenant,
+        instance,
+        &rows(&|i| i.changes.iter().map(|c| { let mut v = json!(c); v["issue_key"] = json!(i.issue_key); v }).collect()),
+    )?;
+    let comments = write(
+        &format!(
+            "INSERT INTO analytics.issue_comments (tenant_id, issue_id, author, body, created_at)
+             SELECT $1, i.id, r.author, r.body, r.created_at
+             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, author text, body text, created_at timestamptz) {join}"
+        ),
+        tenant,
+        instance,
+        &rows(&|i| i.comments.iter().map(|c| { let mut v = json!(c); v["issue_key"] = json!(i.issue_key); v }).collect()),
+    )?;
+    let membership_rows = rows(&|i| i.memberships.iter().map(|m| { let mut v = json!(m); v["issue_key"] = json!(i.issue_key); v }).collect());
+    let wanted = membership_rows.as_array().map(Vec::len).unwrap_or(0) as i64;
+    let memberships = write(
+        &format!(
+            "INSERT INTO analytics.sprint_issues (tenant_id, sprint_id, issue_id, added_at, removed_at)
+             SELECT $1, s.id, i.id, r.added_at, r.removed_at
+             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, sprint_external_id bigint, added_at timestamptz, removed_at timestamptz)
+             {join}
+             JOIN analytics.sprints s ON s.tenant_id = $1 AND s.instance_id = $2 AND s.external_id = r.sprint_external_id"
+        ),
+        tenant,
+        instance,
+        &membership_rows,
+    )?;
+    let mut warnings = batch.warnings.clone();
+    if memberships < wanted {
+        warnings.push(format!("{} sprint memberships refer to sprints that are not loaded; load the sprints (Agile API) and this payload again", wanted - memberships));
+    }
+    Ok(json!({
+        "issues_inserted": inserted.unwrap_or(0),
+        "issues_updated": updated.unwrap_or(0),
+        "transitions": transitions,
+        "changes": changes,
+        "comments": comments,
+        "sprints": n_sprints,
+        "memberships": memberships,
+        "warnings": warnings,
+    }))
+}
+
+/// Loads Jira REST payloads for the session's tenant; see the module comment. Returns {"issues_inserted",
+/// "issues_updated", "transitions", "changes", "comments", "sprints", "memberships", "warnings"}.
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_ingest_jira")]
+fn analytics_ingest_jira(payload: Option<&str>, options: Option<&str>) -> JsonB {
+    (|| {
+        let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
+        let payload = json_arg::parse_with_depth(payload, json_arg::MAX_PAYLOAD_DEPTH)
+            .map_err(|e| invalid("$", &e))?
+            .ok_or(ApiError::NullArgument("payload"))?;
+        let options = json_arg::parse(options).map_err(|e| invalid("options", &e))?.unwrap_or(Value::Null);
+        let options = Options::parse(&options).map_err(|e| invalid(&e.path, &e.message))?;
+        let batch = parse_payload(&payload, &options).map_err(|e| invalid(&e.path, &e.message))?;
+        ingest(&batch, &tenant, &options.instance_id)
+    })()
+    .map(JsonB)
+    .or_report()
+}
