@@ -74,3 +74,7 @@ awk -v r="$read_ms" -v s="$sprints" -v t="$tenant" -v f="$total_ms" -v l="$live_
 
 echo
 bash scripts/bench_spec.sh "$base" "$port" "$db" "$tenant"
+
+echo
+echo "[bench] Jira ingest"
+bash scripts/bench_ingest.sh "$base" "$port" "$db"
