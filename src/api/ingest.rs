@@ -10,6 +10,7 @@ use analytics_core::json_arg;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 fn invalid(path: &str, message: &str) -> ApiError {
     ApiError::InvalidArgument {
@@ -21,12 +22,15 @@ fn invalid(path: &str, message: &str) -> ApiError {
 
 /// Runs an INSERT ... SELECT over `rows` (a JSON array) and returns how many rows it wrote.
 fn write(sql: &str, tenant: &str, instance: &str, rows: &Value) -> Result<i64, ApiError> {
+    let started = std::time::Instant::now();
     let text = rows.to_string();
-    Ok(Spi::get_one_with_args::<i64>(
+    let n = Spi::get_one_with_args::<i64>(
         &format!("WITH w AS ({sql} RETURNING 1) SELECT count(*) FROM w"),
         &[tenant.into(), instance.into(), text.as_str().into()],
     )?
-    .unwrap_or(0))
+    .unwrap_or(0);
+    debug1!("agile_analytics ingest: {n} rows in {:?}: {}", started.elapsed(), sql.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    Ok(n)
 }
 
 fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError> {
@@ -59,9 +63,13 @@ fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError
         })
         .collect();
     let text = Value::Array(issues).to_string();
-    let (inserted, updated) = Spi::get_two_with_args::<i64, i64>(
-        "WITH u AS (
-             INSERT INTO analytics.issues AS t (tenant_id, instance_id, issue_key, project_key, summary, description, issue_type,
+    // Upsert the issues and learn their ids (children carry ids, not keys: no join on a fresh table
+    // whose statistics do not know the new rows yet).
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(batch.issues.len());
+    let (mut inserted, mut updated) = (0i64, 0i64);
+    Spi::connect_mut(|client| {
+        let rows = client.update(
+            "INSERT INTO analytics.issues AS t (tenant_id, instance_id, issue_key, project_key, summary, description, issue_type,
                  status, status_category, priority, assignee, reporter, story_points, labels, components, epic_key,
                  created_at, updated_at, resolved_at)
              SELECT $1, $2, r.issue_key, r.project_key, r.summary, r.description, r.issue_type, r.status, r.status_category,
@@ -78,76 +86,113 @@ fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError
                  story_points = excluded.story_points, labels = excluded.labels, components = excluded.components,
                  epic_key = excluded.epic_key, created_at = excluded.created_at, updated_at = excluded.updated_at,
                  resolved_at = excluded.resolved_at
-             RETURNING (xmax = 0) AS inserted)
-         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM u",
-        &[tenant.into(), instance.into(), text.as_str().into()],
-    )?;
-
-    // The payload holds each issue's whole history: replace what was there.
-    let keys: Vec<String> = batch.issues.iter().map(|i| i.issue_key.clone()).collect();
-    for table in ["issue_transitions", "issue_changes", "issue_comments", "sprint_issues"] {
-        Spi::run_with_args(
-            &format!(
-                "DELETE FROM analytics.{table} x USING analytics.issues i
-                 WHERE x.issue_id = i.id AND i.tenant_id = $1 AND i.instance_id = $2 AND i.issue_key = ANY ($3)"
-            ),
-            &[tenant.into(), instance.into(), keys.clone().into()],
+             RETURNING t.issue_key, t.id, (xmax = 0) AS inserted",
+            None,
+            &[tenant.into(), instance.into(), text.as_str().into()],
         )?;
+        for row in rows {
+            let key: String = row.get(1)?.unwrap_or_default();
+            let id: i64 = row.get(2)?.unwrap_or_default();
+            if row.get::<bool>(3)?.unwrap_or(false) {
+                inserted += 1;
+            } else {
+                updated += 1;
+            }
+            ids.insert(key, id);
+        }
+        Ok::<_, pgrx::spi::Error>(())
+    })?;
+
+    // The payload holds each issue's whole history: replace what was there (only updated issues can have any).
+    if updated > 0 {
+        let all: Vec<i64> = ids.values().copied().collect();
+        for table in ["issue_transitions", "issue_changes", "issue_comments", "sprint_issues"] {
+            Spi::run_with_args(
+                &format!("DELETE FROM analytics.{table} x USING unnest($1::bigint[]) AS k(id) WHERE x.issue_id = k.id"),
+                &[all.clone().into()],
+            )?;
+        }
     }
+    let with_issue = |i: &analytics_core::jira::IssueRec, v: Value| -> Value {
+        let mut v = v;
+        v["issue_id"] = json!(ids.get(&i.issue_key));
+        v
+    };
     let rows = |f: &dyn Fn(&analytics_core::jira::IssueRec) -> Vec<Value>| Value::Array(batch.issues.iter().flat_map(f).collect());
-    let join = "JOIN analytics.issues i ON i.tenant_id = $1 AND i.instance_id = $2 AND i.issue_key = r.issue_key";
     let transitions = write(
-        &format!(
-            "INSERT INTO analytics.issue_transitions (tenant_id, issue_id, from_status, to_status, from_category, to_category, changed_at, author)
-             SELECT $1, i.id, r.from_status, r.to_status, r.from_category, r.to_category, r.changed_at, r.author
-             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, from_status text, to_status text, from_category text,
-                  to_category text, changed_at timestamptz, author text) {join}"
-        ),
+        "INSERT INTO analytics.issue_transitions (tenant_id, issue_id, from_status, to_status, from_category, to_category, changed_at, author)
+         SELECT $1, r.issue_id, r.from_status, r.to_status, r.from_category, r.to_category, r.changed_at, r.author
+         FROM jsonb_to_recordset($3::jsonb) AS r(issue_id bigint, from_status text, to_status text, from_category text,
+              to_category text, changed_at timestamptz, author text)",
         tenant,
         instance,
-        &rows(&|i| i.transitions.iter().map(|t| { let mut v = json!(t); v["issue_key"] = json!(i.issue_key); v }).collect()),
+        &rows(&|i| i.transitions.iter().map(|t| with_issue(i, json!(t))).collect()),
     )?;
     let changes = write(
-        &format!(
-            "INSERT INTO analytics.issue_changes (tenant_id, issue_id, field, from_value, to_value, changed_at)
-             SELECT $1, i.id, r.field, r.from_value, r.to_value, r.changed_at
-             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, field text, from_value text, to_value text, changed_at timestamptz) {join}"
-        ),
+        "INSERT INTO analytics.issue_changes (tenant_id, issue_id, field, from_value, to_value, changed_at)
+         SELECT $1, r.issue_id, r.field, r.from_value, r.to_value, r.changed_at
+         FROM jsonb_to_recordset($3::jsonb) AS r(issue_id bigint, field text, from_value text, to_value text, changed_at timestamptz)",
         tenant,
         instance,
-        &rows(&|i| i.changes.iter().map(|c| { let mut v = json!(c); v["issue_key"] = json!(i.issue_key); v }).collect()),
+        &rows(&|i| i.changes.iter().map(|c| with_issue(i, json!(c))).collect()),
     )?;
     let comments = write(
-        &format!(
-            "INSERT INTO analytics.issue_comments (tenant_id, issue_id, author, body, created_at)
-             SELECT $1, i.id, r.author, r.body, r.created_at
-             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, author text, body text, created_at timestamptz) {join}"
-        ),
+        "INSERT INTO analytics.issue_comments (tenant_id, issue_id, author, body, created_at)
+         SELECT $1, r.issue_id, r.author, r.body, r.created_at
+         FROM jsonb_to_recordset($3::jsonb) AS r(issue_id bigint, author text, body text, created_at timestamptz)",
         tenant,
         instance,
-        &rows(&|i| i.comments.iter().map(|c| { let mut v = json!(c); v["issue_key"] = json!(i.issue_key); v }).collect()),
+        &rows(&|i| i.comments.iter().map(|c| with_issue(i, json!(c))).collect()),
     )?;
-    let membership_rows = rows(&|i| i.memberships.iter().map(|m| { let mut v = json!(m); v["issue_key"] = json!(i.issue_key); v }).collect());
-    let wanted = membership_rows.as_array().map(Vec::len).unwrap_or(0) as i64;
+    // Memberships need the sprints' ids: those loaded now, or earlier.
+    let wanted_sprints: Vec<i64> = {
+        let mut v: Vec<i64> = batch.issues.iter().flat_map(|i| i.memberships.iter().map(|m| m.sprint_external_id)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let mut sprint_ids: HashMap<i64, i64> = HashMap::new();
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT s.external_id, s.id FROM analytics.sprints s JOIN unnest($3::bigint[]) AS k(id) ON s.external_id = k.id
+             WHERE s.tenant_id = $1 AND s.instance_id = $2",
+            None,
+            &[tenant.into(), instance.into(), wanted_sprints.into()],
+        )?;
+        for row in rows {
+            sprint_ids.insert(row.get::<i64>(1)?.unwrap_or_default(), row.get::<i64>(2)?.unwrap_or_default());
+        }
+        Ok::<_, pgrx::spi::Error>(())
+    })?;
+    let membership_rows: Vec<Value> = batch
+        .issues
+        .iter()
+        .flat_map(|i| {
+            i.memberships.iter().filter_map(|m| {
+                sprint_ids.get(&m.sprint_external_id).map(|sid| {
+                    let mut v = with_issue(i, json!(m));
+                    v["sprint_id"] = json!(sid);
+                    v
+                })
+            })
+        })
+        .collect();
+    let wanted = batch.issues.iter().map(|i| i.memberships.len() as i64).sum::<i64>();
     let memberships = write(
-        &format!(
-            "INSERT INTO analytics.sprint_issues (tenant_id, sprint_id, issue_id, added_at, removed_at)
-             SELECT $1, s.id, i.id, r.added_at, r.removed_at
-             FROM jsonb_to_recordset($3::jsonb) AS r(issue_key text, sprint_external_id bigint, added_at timestamptz, removed_at timestamptz)
-             {join}
-             JOIN analytics.sprints s ON s.tenant_id = $1 AND s.instance_id = $2 AND s.external_id = r.sprint_external_id"
-        ),
+        "INSERT INTO analytics.sprint_issues (tenant_id, sprint_id, issue_id, added_at, removed_at)
+         SELECT $1, r.sprint_id, r.issue_id, r.added_at, r.removed_at
+         FROM jsonb_to_recordset($3::jsonb) AS r(issue_id bigint, sprint_id bigint, added_at timestamptz, removed_at timestamptz)",
         tenant,
         instance,
-        &membership_rows,
+        &Value::Array(membership_rows),
     )?;
     let mut warnings = batch.warnings.clone();
     if memberships < wanted {
         warnings.push(format!("{} sprint memberships refer to sprints that are not loaded; load the sprints (Agile API) and this payload again", wanted - memberships));
     }
     Ok(json!({
-        "issues_inserted": inserted.unwrap_or(0),
-        "issues_updated": updated.unwrap_or(0),
+        "issues_inserted": inserted,
+        "issues_updated": updated,
         "transitions": transitions,
         "changes": changes,
         "comments": comments,
@@ -168,7 +213,9 @@ fn analytics_ingest_jira(payload: Option<&str>, options: Option<&str>) -> JsonB 
             .ok_or(ApiError::NullArgument("payload"))?;
         let options = json_arg::parse(options).map_err(|e| invalid("options", &e))?.unwrap_or(Value::Null);
         let options = Options::parse(&options).map_err(|e| invalid(&e.path, &e.message))?;
+        let started = std::time::Instant::now();
         let batch = parse_payload(&payload, &options).map_err(|e| invalid(&e.path, &e.message))?;
+        debug1!("agile_analytics ingest: parsed {} issues and {} sprints in {:?}", batch.issues.len(), batch.sprints.len(), started.elapsed());
         ingest(&batch, &tenant, &options.instance_id)
     })()
     .map(JsonB)
