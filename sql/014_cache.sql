@@ -1,7 +1,8 @@
--- The result cache of analytics_run. An entry is valid while the spec (canonical hash), the catalog
--- version, the tenant's data version and the global version (bumped by view refreshes and TRUNCATE)
--- are all unchanged, and its TTL (analytics.cache_ttl) has not passed. Users have no access to these
--- tables: the extension reads and writes them as their owner, always for the session's tenant only.
+-- The result cache of analytics_run. An entry is valid while the spec, the catalog stamp (bumped by
+-- every catalog change), the tenant's data version and the global version (bumped by view refreshes and
+-- TRUNCATE) are all unchanged, and its TTL (analytics.cache_ttl) has not passed. Users have no access to
+-- these tables: the extension reads and writes them as their owner, always for the session's tenant only.
+-- Entries are found by the MD5 of the spec's jsonb text, so a hit needs no parsing at all.
 
 CREATE TABLE analytics.data_versions (
     tenant_id  text PRIMARY KEY,
@@ -50,20 +51,29 @@ BEGIN
 END
 $$;
 
+CREATE TABLE analytics.catalog_stamp (
+    one   boolean PRIMARY KEY DEFAULT true CHECK (one),
+    stamp bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE analytics.catalog_stamp IS 'A counter bumped by every change of the metric catalog; part of every cache key.';
+INSERT INTO analytics.catalog_stamp DEFAULT VALUES;
+REVOKE ALL ON analytics.catalog_stamp FROM PUBLIC;
+
 CREATE TABLE analytics.analytics_cache (
     tenant_id       text NOT NULL CHECK (tenant_id <> ''),
+    spec_text_md5   text NOT NULL,
     spec_hash       text NOT NULL,
     cache_key       text NOT NULL,
-    catalog_version text NOT NULL,
+    catalog_stamp   bigint NOT NULL,
     data_version    bigint NOT NULL,
     global_version  bigint NOT NULL,
     result          jsonb NOT NULL,
     bytes           integer NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     expires_at      timestamptz NOT NULL,
-    PRIMARY KEY (tenant_id, spec_hash)
+    PRIMARY KEY (tenant_id, spec_text_md5)
 );
-COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and canonical spec. cache_key = SHA-256 of spec hash, tenant, catalog version, data version and global version. Not readable by users: see analytics_cache_stats().';
+COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and spec (found by the MD5 of the spec''s jsonb text; spec_hash is the canonical SHA-256). cache_key = SHA-256 of spec hash, tenant, catalog stamp, data version and global version. Not readable by users: see analytics_cache_stats().';
 ALTER TABLE analytics.analytics_cache ENABLE ROW LEVEL SECURITY;
 ALTER TABLE analytics.analytics_cache FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON analytics.analytics_cache
@@ -71,9 +81,10 @@ CREATE POLICY tenant_isolation ON analytics.analytics_cache
 CREATE INDEX analytics_cache_expires_idx ON analytics.analytics_cache (expires_at);
 REVOKE ALL ON analytics.analytics_cache FROM PUBLIC;
 
--- A cache hit, served without leaving SQL: the session tenant's entry for this spec and catalog version,
--- if the tenant's data version and the global version still match and it has not expired.
-CREATE FUNCTION analytics._cache_get(spec_hash text, catalog_version text) RETURNS jsonb
+-- A cache hit, served without leaving SQL: the session tenant's entry for this spec text, if caching is
+-- on, the catalog stamp, the tenant's data version and the global version still match, and it has not
+-- expired.
+CREATE FUNCTION analytics._cache_get(spec_text_md5 text) RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -81,11 +92,12 @@ AS $$
                'query_ms', round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 3))
     FROM analytics.analytics_cache c
     WHERE c.tenant_id = analytics.current_tenant()
-      AND c.spec_hash = $1
-      AND c.catalog_version = $2
+      AND c.spec_text_md5 = $1
+      AND current_setting('analytics.cache_ttl', true) IS DISTINCT FROM '0'
+      AND c.catalog_stamp = (SELECT s.stamp FROM analytics.catalog_stamp s)
       AND c.data_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = c.tenant_id), 0)
       AND c.global_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = ''), 0)
       AND c.expires_at > now()
 $$;
-COMMENT ON FUNCTION analytics._cache_get(text, text) IS 'Internal: a valid cached analytics_run result of the session''s tenant, or NULL.';
-REVOKE ALL ON FUNCTION analytics._cache_get(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION analytics._cache_get(text) IS 'Internal: a valid cached analytics_run result of the session''s tenant for a spec text, or NULL.';
+REVOKE ALL ON FUNCTION analytics._cache_get(text) FROM PUBLIC;

@@ -1,9 +1,10 @@
 -- Every backend keeps the parsed catalog until one of these tables changes (src/catalog_cache.rs).
 CREATE FUNCTION analytics._catalog_changed() RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    UPDATE analytics.catalog_stamp SET stamp = stamp + 1;
     PERFORM analytics._catalog_invalidate(TG_RELID);
     RETURN NULL;
 END

@@ -7,21 +7,19 @@ CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS 'SELECT analytics._analytics_validate(spec::text)';
 CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS 'SELECT analytics._analytics_compile(spec::text)';
--- analytics_run serves cache hits in SQL (no JSON round trip through Rust) and runs the spec on a miss.
+-- analytics_run serves cache hits in SQL (no parsing, no JSON round trip through Rust) and runs the
+-- spec in Rust on a miss (which counts the miss and stores the result).
 CREATE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    key text[] := analytics._analytics_cache_key(spec::text);
-    hit jsonb;
+    text_form text := spec::text;
+    hit jsonb := analytics._cache_get(md5(text_form));
 BEGIN
-    IF key IS NOT NULL THEN
-        hit := analytics._cache_get(key[1], key[2]);
-        PERFORM analytics._cache_count(hit IS NOT NULL);
-        IF hit IS NOT NULL THEN
-            RETURN hit;
-        END IF;
+    IF hit IS NOT NULL THEN
+        PERFORM analytics._cache_count(true);
+        RETURN hit;
     END IF;
-    RETURN analytics._analytics_run(spec::text)::jsonb;
+    RETURN analytics._analytics_run(text_form)::jsonb;
 END
 $$;
 CREATE FUNCTION analytics.analytics_rows(spec jsonb) RETURNS SETOF jsonb
@@ -80,7 +78,6 @@ COMMENT ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) IS
   'Publish an AnalyticsSpec as the view analytics_views.<name> for BI tools: it shows whoever queries it their own tenant (analytics.tenant_id) under row-level security; relative periods follow the clock. replace => true replaces an existing one. Admin access.';
 COMMENT ON FUNCTION analytics.analytics_drop_view(text) IS
   'Drop a view made by analytics_create_view. Admin access.';
-COMMENT ON FUNCTION analytics._analytics_cache_key(text) IS 'Internal: [spec hash, catalog version] under which analytics_run caches a spec for this session, or NULL.';
 COMMENT ON FUNCTION analytics._cache_count(boolean) IS 'Internal: counts a cache hit or miss for analytics_cache_stats().';
 COMMENT ON FUNCTION analytics.analytics_ingest_jira(jsonb, jsonb) IS
   'Load Jira REST payloads for the session''s tenant: a /rest/api/2 or /3 search response (expand=changelog) or one issue, an Agile sprint list or one sprint. Issues, status history, story point/assignee/priority/flag changes, comments, sprints and sprint membership intervals. options: instance_id, sprint_field, story_points_field, status_categories {status: todo|in_progress|done}, boards {id: name}. All or nothing; loading again updates in place. Returns {"issues_inserted", "issues_updated", "transitions", "changes", "comments", "sprints", "memberships", "warnings"}. Writer access.';
@@ -110,9 +107,8 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics._analytics_validate(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_compile(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_run(text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics._analytics_cache_key(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_count(boolean)', 'EXECUTE'),
-    ('reader', 'function', 'analytics._cache_get(text,text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._cache_get(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_rows(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_explain(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_metric_value(text,text,timestamptz,timestamptz)', 'EXECUTE'),

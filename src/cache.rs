@@ -67,44 +67,44 @@ pub fn catalog_version(catalog: &[MetricDef]) -> String {
 /// Where a result would be cached.
 pub struct Slot {
     tenant: String,
+    spec_text: String,
     spec_hash: String,
-    catalog_version: String,
+    catalog_stamp: i64,
     data_version: i64,
     global_version: i64,
 }
 
 impl Slot {
     fn key(&self) -> String {
-        sha256_hex(&format!("{}|{}|{}|{}|{}", self.spec_hash, self.tenant, self.catalog_version, self.data_version, self.global_version))
+        sha256_hex(&format!("{}|{}|{}|{}|{}", self.spec_hash, self.tenant, self.catalog_stamp, self.data_version, self.global_version))
     }
 }
 
-/// Looks a result up. None when caching is off (TTL 0). Otherwise the slot, and the result on a hit.
-pub fn lookup(tenant: &str, spec_hash: &str, catalog_version: &str) -> Result<Option<(Slot, Option<Value>)>, ApiError> {
+/// The slot a result will be stored in, with the versions read now (before the query runs, so a result
+/// is never labelled newer than its data). None when caching is off. Counts a miss: hits never reach
+/// Rust (the SQL function analytics_run serves them).
+pub fn slot(tenant: &str, spec_text: &str, spec_hash: &str) -> Result<Option<Slot>, ApiError> {
     if gucs::cache_ttl() <= 0 {
         return Ok(None);
     }
-    let catalog_version = catalog_version.to_string();
-    let (t, h, c) = (tenant.to_string(), spec_hash.to_string(), catalog_version.clone());
-    let row = as_owner(move || {
-        Spi::connect(|client| {
-            let r = client.select(
-                "WITH v AS (SELECT coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = $1), 0) AS dv,
-                                   coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = ''), 0) AS gv)
-                 SELECT v.dv, v.gv, c.result FROM v
-                 LEFT JOIN analytics.analytics_cache c
-                   ON c.tenant_id = $1 AND c.spec_hash = $2 AND c.catalog_version = $3
-                  AND c.data_version = v.dv AND c.global_version = v.gv AND c.expires_at > now()",
-                Some(1),
-                &[t.as_str().into(), h.as_str().into(), c.as_str().into()],
-            )?;
-            let row = r.first();
-            Ok::<_, pgrx::spi::Error>((row.get::<i64>(1)?.unwrap_or(0), row.get::<i64>(2)?.unwrap_or(0), row.get::<JsonB>(3)?))
-        })
+    let t = tenant.to_string();
+    let (dv, gv, stamp) = as_owner(move || {
+        Spi::get_three_with_args::<i64, i64, i64>(
+            "SELECT coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = $1), 0),
+                    coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = ''), 0),
+                    (SELECT stamp FROM analytics.catalog_stamp)",
+            &[t.as_str().into()],
+        )
     })??;
-    let (data_version, global_version, result) = row;
-    let slot = Slot { tenant: tenant.into(), spec_hash: spec_hash.into(), catalog_version, data_version, global_version };
-    Ok(Some((slot, result.map(|j| j.0))))
+    count(false);
+    Ok(Some(Slot {
+        tenant: tenant.into(),
+        spec_text: spec_text.into(),
+        spec_hash: spec_hash.into(),
+        catalog_stamp: stamp.unwrap_or(0),
+        data_version: dv.unwrap_or(0),
+        global_version: gv.unwrap_or(0),
+    }))
 }
 
 /// Stores a result given as JSON text (skipped silently on a read-only standby).
@@ -114,34 +114,24 @@ pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
     }
     let bytes = result.len() as i32;
     let ttl = gucs::cache_ttl();
-    let (t, h, k, c, dv, gv, r) = (slot.tenant.clone(), slot.spec_hash.clone(), slot.key(), slot.catalog_version.clone(), slot.data_version, slot.global_version, result.to_string());
+    let key = slot.key();
+    let (t, st, h, cs, dv, gv, r) =
+        (slot.tenant.clone(), slot.spec_text.clone(), slot.spec_hash.clone(), slot.catalog_stamp, slot.data_version, slot.global_version, result.to_string());
     as_owner(move || {
         Spi::run_with_args(
-            "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_hash, cache_key, catalog_version, data_version, global_version, result, bytes, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, now() + make_interval(secs => $9))
-             ON CONFLICT (tenant_id, spec_hash) DO UPDATE SET cache_key = excluded.cache_key, catalog_version = excluded.catalog_version,
-                 data_version = excluded.data_version, global_version = excluded.global_version, result = excluded.result,
-                 bytes = excluded.bytes, created_at = now(), expires_at = excluded.expires_at",
-            &[t.as_str().into(), h.as_str().into(), k.as_str().into(), c.as_str().into(), dv.into(), gv.into(), r.as_str().into(), bytes.into(), (ttl as f64).into()],
+            "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_text_md5, spec_hash, cache_key, catalog_stamp, data_version,
+                 global_version, result, bytes, expires_at)
+             VALUES ($1, md5($2), $3, $4, $5, $6, $7, $8::jsonb, $9, now() + make_interval(secs => $10))
+             ON CONFLICT (tenant_id, spec_text_md5) DO UPDATE SET spec_hash = excluded.spec_hash, cache_key = excluded.cache_key,
+                 catalog_stamp = excluded.catalog_stamp, data_version = excluded.data_version,
+                 global_version = excluded.global_version, result = excluded.result, bytes = excluded.bytes,
+                 created_at = now(), expires_at = excluded.expires_at",
+            &[t.as_str().into(), st.as_str().into(), h.as_str().into(), key.as_str().into(), cs.into(), dv.into(), gv.into(), r.as_str().into(), bytes.into(), (ttl as f64).into()],
         )?;
-        // Expired entries of this tenant go now; others when their tenant next writes.
+        // Expired entries of this tenant go now; others when their tenant next stores.
         Spi::run_with_args("DELETE FROM analytics.analytics_cache WHERE tenant_id = $1 AND expires_at <= now()", &[t.as_str().into()])
     })??;
     Ok(())
-}
-
-/// Where the result of a spec would be cached for this session: [spec hash, catalog version], or NULL
-/// when caching is off, no tenant is set, or the spec is invalid (then `_analytics_run` reports it).
-/// Called by the SQL function analytics_run before it looks in the cache (`_cache_get`).
-#[pg_extern(volatile, schema = "analytics", name = "_analytics_cache_key")]
-fn cache_key(spec: Option<&str>) -> Option<Vec<String>> {
-    let tenant = gucs::tenant_id()?;
-    if gucs::cache_ttl() <= 0 {
-        return None;
-    }
-    let prepared = crate::api::spec::prepare(spec, &tenant).ok()?;
-    let catalog = crate::catalog_cache::get().ok()?;
-    Some(vec![prepared.spec_hash.clone(), catalog.version.clone()])
 }
 
 /// Counts a cache lookup made by analytics_run.

@@ -171,9 +171,7 @@ fn analytics_run(spec: Option<&str>) -> String {
     (|| {
         let tenant = tenant()?;
         let prepared = prepare(spec, &tenant)?;
-        let cat = active_catalog()?;
-        // The versions are read before the query runs, so a result is never labelled newer than its data.
-        let slot = cache::lookup(&tenant, &prepared.spec_hash, &cat.version)?;
+        let slot = cache::slot(&tenant, spec.unwrap_or_default(), &prepared.spec_hash)?;
         let c = &prepared.compiled;
         let (rows, count, ms) = execute(c)?;
         let head = json!({
@@ -188,7 +186,7 @@ fn analytics_run(spec: Option<&str>) -> String {
         })
         .to_string();
         let result = format!("{{\"rows\":{rows},{}", &head[1..]);
-        if let Some((slot, _)) = slot {
+        if let Some(slot) = slot {
             cache::store(&slot, &result)?;
         }
         Ok(result)

@@ -89,7 +89,7 @@ mod tests {
         exec("SET LOCAL ROLE cache_test_reader");
         assert!(run().0, "readers are served from the cache");
         assert_eq!(sqlstate_of("SELECT * FROM analytics.analytics_cache").as_deref(), Some("42501"));
-        assert_eq!(sqlstate_of("INSERT INTO analytics.analytics_cache (tenant_id, spec_hash, cache_key, catalog_version, data_version, global_version, result, bytes, expires_at) VALUES ('ca', 'x', 'x', 'x', 0, 0, '{}', 2, now())").as_deref(), Some("42501"));
+        assert_eq!(sqlstate_of("INSERT INTO analytics.analytics_cache (tenant_id, spec_text_md5, spec_hash, cache_key, catalog_stamp, data_version, global_version, result, bytes, expires_at) VALUES ('ca', 'x', 'x', 'x', 0, 0, 0, '{}', 2, now())").as_deref(), Some("42501"));
         assert_eq!(sqlstate_of("UPDATE analytics.data_versions SET version = 0").as_deref(), Some("42501"));
         assert_eq!(sqlstate_of("SELECT analytics.analytics_cache_clear()").as_deref(), Some("42501"));
         assert_eq!(text("SELECT current_user::text"), Some("cache_test_reader".into()), "identity restored after cache access");
