@@ -85,19 +85,25 @@ REVOKE ALL ON analytics.analytics_cache FROM PUBLIC;
 -- on, the catalog stamp, the tenant's data version and the global version still match, and it has not
 -- expired.
 CREATE FUNCTION analytics._cache_get(spec_text_md5 text) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT c.result || jsonb_build_object('cached', true,
-               'query_ms', round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 3))
-    FROM analytics.analytics_cache c
-    WHERE c.tenant_id = analytics.current_tenant()
-      AND c.spec_text_md5 = $1
-      AND current_setting('analytics.cache_ttl', true) IS DISTINCT FROM '0'
-      AND c.catalog_stamp = (SELECT s.stamp FROM analytics.catalog_stamp s)
-      AND c.data_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = c.tenant_id), 0)
-      AND c.global_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = ''), 0)
-      AND c.expires_at > now()
+-- PL/pgSQL, not SQL: its statement plans are kept between calls, which a SQL function's are not.
+BEGIN
+    IF current_setting('analytics.cache_ttl', true) = '0' THEN
+        RETURN NULL;
+    END IF;
+    RETURN (
+        SELECT c.result || jsonb_build_object('cached', true,
+                   'query_ms', round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 3))
+        FROM analytics.analytics_cache c
+        WHERE c.tenant_id = analytics.current_tenant()
+          AND c.spec_text_md5 = $1
+          AND c.catalog_stamp = (SELECT s.stamp FROM analytics.catalog_stamp s)
+          AND c.data_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = c.tenant_id), 0)
+          AND c.global_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = ''), 0)
+          AND c.expires_at > now());
+END
 $$;
 COMMENT ON FUNCTION analytics._cache_get(text) IS 'Internal: a valid cached analytics_run result of the session''s tenant for a spec text, or NULL.';
 REVOKE ALL ON FUNCTION analytics._cache_get(text) FROM PUBLIC;
