@@ -6,7 +6,7 @@
 CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS 'SELECT analytics._analytics_validate(spec::text)';
 CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
-LANGUAGE sql STABLE AS 'SELECT analytics._analytics_compile(spec::text)';
+LANGUAGE sql STABLE AS 'SELECT analytics._analytics_compile(spec::text)::jsonb';
 -- analytics_run serves cache hits in SQL (no parsing, no JSON round trip through Rust) and runs the
 -- spec in Rust on a miss (which counts the miss and stores the result).
 CREATE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb

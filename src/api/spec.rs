@@ -43,7 +43,8 @@ pub(crate) fn parse_spec(spec: Option<&str>, catalog: &[MetricDef]) -> Result<Sp
 pub(crate) struct Prepared {
     pub spec_hash: String,
     pub compiled: Compiled,
-    pub compile_json: Value,
+    /// analytics_compile's answer, as JSON text.
+    pub compile_text: String,
 }
 
 /// Per-backend memo of prepared specs, keyed by the spec's jsonb text and the tenant; emptied when the
@@ -66,7 +67,7 @@ pub(crate) fn prepare(spec: Option<&str>, tenant: &str) -> Result<std::rc::Rc<Pr
     }
     let parsed = parse_spec(spec, &cat.active)?;
     let compiled = compile(&parsed, &cat.active, tenant).map_err(ApiError::Internal)?;
-    let prepared = std::rc::Rc::new(Prepared { spec_hash: parsed.hash(), compile_json: compiled_json(&parsed, &compiled), compiled });
+    let prepared = std::rc::Rc::new(Prepared { spec_hash: parsed.hash(), compile_text: compiled_json(&parsed, &compiled).to_string(), compiled });
     MEMO.with(|m| {
         let mut m = m.borrow_mut();
         if m.0 != cat.version || m.1.len() >= MEMO_CAP {
@@ -125,13 +126,12 @@ fn analytics_validate(spec: Option<&str>) -> JsonB {
     .or_report()
 }
 
-/// The SQL a spec compiles to, with its parameters: {"sql", "params", "spec_hash", "columns", "metrics"}.
-/// Without a tenant in the session the tenant parameter is '' (the query would return nothing).
+/// The SQL a spec compiles to, with its parameters, as JSON text (the SQL function analytics_compile
+/// returns it as jsonb): {"sql", "params", "spec_hash", "columns", "metrics"}. Without a tenant in the
+/// session the tenant parameter is '' (the query would return nothing).
 #[pg_extern(stable, schema = "analytics", name = "_analytics_compile")]
-fn analytics_compile(spec: Option<&str>) -> JsonB {
-    (|| Ok(prepare(spec, &gucs::tenant_id().unwrap_or_default())?.compile_json.clone()))()
-    .map(JsonB)
-    .or_report()
+fn analytics_compile(spec: Option<&str>) -> String {
+    (|| Ok(prepare(spec, &gucs::tenant_id().unwrap_or_default())?.compile_text.clone()))().or_report()
 }
 
 /// Runs a compiled query under analytics.statement_timeout. Returns its rows as JSON text (an array of
