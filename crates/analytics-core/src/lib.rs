@@ -9,11 +9,14 @@
 //!   whole-catalog check and the SQL fragments they contribute.
 //! - [`spec`]: the AnalyticsSpec: validation with paths and suggestions, canonical form and hash,
 //!   compilation to one parameterized query.
+//! - [`nl`]: the builtin translator from questions in plain English to specs, the explanation of a
+//!   spec in one sentence, and scoring against an evaluation set.
 //! - [`suggest`]: "did you mean" suggestions for unknown names.
 
 pub mod catalog;
 pub mod jira;
 pub mod json_arg;
+pub mod nl;
 pub mod schema;
 pub mod spec;
 pub mod suggest;

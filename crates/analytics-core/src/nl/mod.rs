@@ -1,0 +1,233 @@
+//! The builtin translator: a question in plain English to an AnalyticsSpec, with no network and no
+//! model. It knows the live catalog's metric names and synonyms, the dimension whitelist, the values in
+//! the tenant's data and periods relative to a given day. When it cannot map a question with confidence
+//! it says why and offers candidate interpretations; it never guesses silently.
+//!
+//! - [`text`]: words and stems; [`period`]: "last quarter", "since March", "last 6 sprints";
+//! - [`lexicon`]: the fixed vocabulary (dimension, ranking, aggregation, negation and filler words);
+//! - [`reader`]: finds the known phrases in a question; [`build`]: a reading to a spec;
+//! - [`explain`]: one sentence describing any validated spec; [`eval`]: scoring against expected specs.
+
+pub mod build;
+pub mod eval;
+pub mod explain;
+pub mod lexicon;
+pub mod period;
+pub mod reader;
+pub mod text;
+
+#[cfg(test)]
+mod tests;
+
+use crate::catalog::MetricDef;
+use crate::spec::parse;
+use crate::suggest::did_you_mean;
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+pub use explain::explain;
+
+/// Questions longer than this are refused (a question, not a document).
+pub const MAX_QUESTION: usize = 1000;
+
+/// What the translator knows besides the question.
+pub struct Context<'a> {
+    /// Active metrics only.
+    pub catalog: &'a [MetricDef],
+    /// Distinct values per dimension in the tenant's data (issue_type, priority, status, project,
+    /// board, assignee, reporter, label, component, epic).
+    pub values: &'a BTreeMap<String, Vec<String>>,
+    /// The day "last month" is relative to.
+    pub today: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// What this interpretation means, in words.
+    pub description: String,
+    /// The spec it stands for (valid for the catalog), if it makes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Clarification {
+    pub reason: String,
+    pub candidates: Vec<Candidate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Translation {
+    /// A spec that `spec::parse` accepts for the catalog.
+    Spec(Value),
+    Clarify(Clarification),
+}
+
+/// Translates a question. Deterministic: the same question, catalog, values and day give the same
+/// answer.
+pub fn translate(question: &str, ctx: &Context) -> Translation {
+    if question.trim().is_empty() {
+        return clarify("the question is empty", vec![]);
+    }
+    if question.len() > MAX_QUESTION {
+        return clarify(&format!("the question is {} bytes long; ask in at most {MAX_QUESTION}", question.len()), vec![]);
+    }
+    match attempt(&reader::normalize(question), ctx) {
+        Ok(spec) => Translation::Spec(spec),
+        Err(failure) => {
+            let (unsure, reading, text) = *failure;
+            let candidates = candidates(&unsure, &reading, &text, ctx);
+            clarify(&unsure.reason, candidates)
+        }
+    }
+}
+
+fn clarify(reason: &str, candidates: Vec<Candidate>) -> Translation {
+    Translation::Clarify(Clarification { reason: reason.to_string(), candidates })
+}
+
+type Failure = Box<(build::Unsure, reader::Reading, String)>;
+
+/// One translation of normalized text; on failure, also the reading and the text without its period.
+fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
+    let (period, rest) = match period::find(text, ctx.today) {
+        Some((p, r)) => (Some(p), format!("{} , {}", &text[..r.start], &text[r.end..])),
+        None => (None, text.to_string()),
+    };
+    let reading = reader::read(&rest, ctx.catalog, ctx.values);
+    match build::build(&reading, &period, ctx.catalog) {
+        Ok(b) => match parse(&b.spec, ctx.catalog) {
+            Ok(_) => Ok(b.spec),
+            Err(errors) => {
+                let reason = errors.first().map(|e| e.message.clone()).unwrap_or_else(|| "the spec is not valid".into());
+                Err(Box::new((build::Unsure { reason, partial: None }, reading, text.to_string())))
+            }
+        },
+        Err(u) => Err(Box::new((u, reading, text.to_string()))),
+    }
+}
+
+/// Interpretations to offer when a question could not be mapped: spelling fixes for unknown words, the
+/// question without them, the closest metrics when none was named, a period the metric supports.
+fn candidates(unsure: &build::Unsure, reading: &reader::Reading, text: &str, ctx: &Context) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let add = |description: String, spec: Value, out: &mut Vec<Candidate>| {
+        if out.len() < 5 && !out.iter().any(|c| c.spec.as_ref() == Some(&spec)) {
+            out.push(Candidate { description, spec: Some(spec) });
+        }
+    };
+    let retry = |t: &str| attempt(t, ctx).ok();
+
+    if !reading.unknown.is_empty() {
+        let vocabulary = vocabulary(ctx);
+        for w in &reading.unknown {
+            let raw: Vec<&String> = reading.raw.iter().zip(&reading.words).filter(|(_, s)| *s == w).map(|(r, _)| r).collect();
+            let Some(raw) = raw.first() else { continue };
+            for s in did_you_mean(raw, vocabulary.iter().map(String::as_str), 2) {
+                if let Some(spec) = retry(&replace_word(text, raw, &s)) {
+                    add(format!("\"{s}\" instead of \"{raw}\""), spec, &mut out);
+                }
+            }
+        }
+        let mut without = text.to_string();
+        for (r, s) in reading.raw.iter().zip(&reading.words) {
+            if reading.unknown.contains(s) {
+                without = replace_word(&without, r, "");
+            }
+        }
+        if let Some(spec) = retry(&without) {
+            let words: Vec<String> = reading.unknown.clone();
+            add(format!("ignoring {}", build::quoted(&words)), spec, &mut out);
+        }
+    } else if !reading.found.iter().any(|f| matches!(f.item, reader::Item::Metric(_))) {
+        for m in closest_metrics(reading, ctx.catalog) {
+            let def = &ctx.catalog[m];
+            if let Some(spec) = retry(&format!("{text} , {}", def.name)) {
+                add(format!("{}: {}", def.display_name, def.description), spec, &mut out);
+            }
+        }
+    }
+    if let Some(range) = &unsure.partial {
+        // "last 6 sprints" for an issue metric: the same span in weeks.
+        if let Some(p) = period::find(text, ctx.today) {
+            let weeks = range.get("last").and_then(Value::as_str).unwrap_or("12 weeks").to_string();
+            let t = format!("{} in the last {weeks} {}", &text[..p.1.start], &text[p.1.end..]);
+            if let Some(spec) = retry(&t) {
+                add(format!("the last {weeks} instead"), spec, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let core = part.trim_matches(|c: char| !c.is_alphanumeric());
+        if core == word {
+            out.push_str(&part.replacen(core, with, 1));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// Every word the translator knows, as written, for spelling suggestions.
+fn vocabulary(ctx: &Context) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for def in ctx.catalog {
+        v.push(def.name.clone());
+        for s in &def.synonyms {
+            v.extend(s.split_whitespace().map(str::to_lowercase));
+        }
+    }
+    for vals in ctx.values.values() {
+        for x in vals {
+            v.extend(x.split_whitespace().map(str::to_lowercase));
+        }
+    }
+    v.extend(lexicon::DIMENSION_WORDS.iter().map(|(w, _)| w.to_string()));
+    v.extend(lexicon::RANK_WORDS.iter().map(|(w, _)| w.to_string()));
+    v.extend(lexicon::AGGREGATION_WORDS.iter().map(|(w, _)| w.to_string()));
+    v.retain(|w| w.len() > 2);
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Up to 3 metrics whose words are closest to the question's words.
+fn closest_metrics(reading: &reader::Reading, catalog: &[MetricDef]) -> Vec<usize> {
+    let content: Vec<&String> = reading.words.iter().filter(|w| !lexicon::is_filler(w) && w.len() > 2).collect();
+    let mut scored: Vec<(f64, usize)> = catalog
+        .iter()
+        .enumerate()
+        .map(|(i, def)| {
+            let mut words: Vec<String> = reader::metric_phrases(def).into_iter().flatten().collect();
+            words.extend(text::tokens(&def.description).into_iter().filter(|w| w.len() > 3));
+            let score: f64 = content
+                .iter()
+                .map(|q| words.iter().map(|w| strsim::jaro_winkler(q, w)).fold(0.0, f64::max))
+                .filter(|s| *s >= 0.85)
+                .sum();
+            (score, i)
+        })
+        .filter(|(s, _)| *s > 0.0)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(3).map(|(_, i)| i).collect()
+}
+
+/// The answer as JSON: `{"status": "answered", "spec"}` or `{"status": "clarification_needed",
+/// "clarification": {"reason", "candidates"}}`.
+pub fn to_json(t: &Translation) -> Value {
+    match t {
+        Translation::Spec(s) => json!({"status": "answered", "spec": s}),
+        Translation::Clarify(c) => json!({"status": "clarification_needed", "clarification": c}),
+    }
+}
