@@ -69,7 +69,12 @@ pub struct Built {
 /// Builds the spec for a reading. `period` is what the question said about time.
 pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Result<Built, Unsure> {
     if !r.unknown.is_empty() {
-        return Err(unsure(format!("I do not know what {} means here", quoted(&r.unknown))));
+        let verb = if r.unknown.len() == 1 { "means" } else { "mean" };
+        return Err(unsure(format!("I do not know what {} {verb} here", quoted(&r.unknown))));
+    }
+    if let Some((text, dims)) = r.ambiguous.first() {
+        let names: Vec<String> = dims.iter().map(|d| d.replace('_', " ")).collect();
+        return Err(unsure(format!("\"{text}\" is a {}: which one do you mean?", names.join(" and a "))));
     }
     // Metrics, in question order, each once.
     let mut metrics: Vec<usize> = Vec::new();

@@ -92,7 +92,7 @@ pub const FILLER: &[&str] = &[
     "pull", "display", "calculate", "compute", "return", "ha", "up", "going", "trend", "along", "across", "team's",
     "teams'", "s", "had", "getting", "got", "most", "more", "less", "make", "made", "take", "took", "taken", "taking",
     "lately", "across", "whole", "entire", "everyone", "everybody", "anyone", "here", "some", "should", "been",
-    "biggest", "only", "were", "happen", "happened", "happening", "there", "look", "like", "kind", "sort", "one", "ones",
+    "biggest", "only", "were", "still", "yet", "already", "happen", "happened", "happening", "there", "look", "like", "kind", "sort", "one", "ones",
 ];
 
 /// Words in the spec vocabulary that are also ordinary words: a value spelled only with these needs its

@@ -41,6 +41,14 @@ pub struct Context<'a> {
     pub values: &'a BTreeMap<String, Vec<String>>,
     /// The day "last month" is relative to.
     pub today: NaiveDate,
+    phrases: reader::Phrases,
+}
+
+impl<'a> Context<'a> {
+    /// Prepares the phrases of the catalog and values (once for any number of questions).
+    pub fn new(catalog: &'a [MetricDef], values: &'a BTreeMap<String, Vec<String>>, today: NaiveDate) -> Self {
+        Context { catalog, values, today, phrases: reader::Phrases::new(catalog, values) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,7 +104,7 @@ fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
         Some((p, r)) => (Some(p), format!("{} , {}", &text[..r.start], &text[r.end..])),
         None => (None, text.to_string()),
     };
-    let reading = reader::read(&rest, ctx.catalog, ctx.values);
+    let reading = reader::read(&rest, &ctx.phrases, ctx.values);
     match build::build(&reading, &period, ctx.catalog) {
         Ok(b) => match parse(&b.spec, ctx.catalog) {
             Ok(_) => Ok(b.spec),
@@ -122,9 +130,7 @@ fn candidates(unsure: &build::Unsure, reading: &reader::Reading, text: &str, ctx
 
     if !reading.unknown.is_empty() {
         let vocabulary = vocabulary(ctx);
-        for w in &reading.unknown {
-            let raw: Vec<&String> = reading.raw.iter().zip(&reading.words).filter(|(_, s)| *s == w).map(|(r, _)| r).collect();
-            let Some(raw) = raw.first() else { continue };
+        for raw in &reading.unknown {
             for s in did_you_mean(raw, vocabulary.iter().map(String::as_str), 2) {
                 if let Some(spec) = retry(&replace_word(text, raw, &s)) {
                     add(format!("\"{s}\" instead of \"{raw}\""), spec, &mut out);
@@ -132,10 +138,8 @@ fn candidates(unsure: &build::Unsure, reading: &reader::Reading, text: &str, ctx
             }
         }
         let mut without = text.to_string();
-        for (r, s) in reading.raw.iter().zip(&reading.words) {
-            if reading.unknown.contains(s) {
-                without = replace_word(&without, r, "");
-            }
+        for raw in &reading.unknown {
+            without = replace_word(&without, raw, "");
         }
         if let Some(spec) = retry(&without) {
             let words: Vec<String> = reading.unknown.clone();
@@ -146,6 +150,15 @@ fn candidates(unsure: &build::Unsure, reading: &reader::Reading, text: &str, ctx
             let def = &ctx.catalog[m];
             if let Some(spec) = retry(&format!("{text} , {}", def.name)) {
                 add(format!("{}: {}", def.display_name, def.description), spec, &mut out);
+            }
+        }
+    }
+    for (value, dims) in &reading.ambiguous {
+        // "frontend" as a label or as a component: say which, by naming the dimension after it.
+        for d in dims {
+            let word = d.replace('_', " ");
+            if let Some(spec) = retry(&text.replacen(value.as_str(), &format!("{value} {word}"), 1)) {
+                add(format!("\"{value}\" as a {word}"), spec, &mut out);
             }
         }
     }

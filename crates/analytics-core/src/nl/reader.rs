@@ -76,8 +76,11 @@ pub struct Reading {
     pub raw: Vec<String>,
     /// Chosen phrases, in question order.
     pub found: Vec<Found>,
-    /// Words that are part of no phrase and are not filler (stemmed).
+    /// Words that are part of no phrase and are not filler (as written).
     pub unknown: Vec<String>,
+    /// Values found in more than one dimension ("frontend": a label and a component): the words as
+    /// written and the dimensions.
+    pub ambiguous: Vec<(String, Vec<String>)>,
 }
 
 /// Lower case, "non-bug" -> "non bug", number words -> digits, "&" -> "and".
@@ -158,9 +161,8 @@ fn push_all(found: &mut Vec<Found>, words: &[String], p: &[String], item: Item) 
 
 /// Value candidates. A value spelled only with common words counts only with its dimension named next
 /// to it (`alias` values are deliberate and need no cue); a dimension word next to a value is part of it.
-fn push_value(found: &mut Vec<Found>, words: &[String], dim: &str, p: &[String], value: &str, alias: bool) {
+fn push_value(found: &mut Vec<Found>, words: &[String], dim: &str, p: &[String], value: &str, alias: bool, cues: &[Vec<String>]) {
     let common = !alias && ((p.len() == 1 && is_common(&p[0])) || p == ["to", "do"]);
-    let cues = cue_words(dim);
     for start in find(words, p) {
         let end = start + p.len();
         let before = cues.iter().find(|c| start >= c.len() && words[start - c.len()..start] == c[..]);
@@ -183,32 +185,70 @@ fn is_plural_of(written: &str, word: &str) -> bool {
         || (word == "person" && written == "people")
 }
 
-/// Every candidate phrase in the question.
-fn candidates(raw: &[String], words: &[String], catalog: &[MetricDef], values: &BTreeMap<String, Vec<String>>) -> Vec<Found> {
-    let mut cands: Vec<Found> = Vec::new();
-    for (i, def) in catalog.iter().enumerate() {
-        for p in metric_phrases(def) {
-            if p.len() == 1 {
-                push_all(&mut cands, words, &p, Item::Metric(i));
-            } else {
-                // "bugs were reported" is "bugs reported".
-                for at in find_loose(words, &p, 2, |w| is_filler(w) && !is_group_cue(w)) {
-                    cands.push(Found::new(at, Item::Metric(i)));
+/// The phrases to look for, prepared once per catalog and set of values: metric names and synonyms,
+/// values and their aliases, and the fixed vocabulary, all stemmed.
+#[derive(Debug, Clone, Default)]
+pub struct Phrases {
+    metrics: Vec<(usize, Vec<String>)>,
+    /// (dimension, value as stored, phrase, alias)
+    values: Vec<(String, String, Vec<String>, bool)>,
+    cues: BTreeMap<String, Vec<Vec<String>>>,
+}
+
+fn fixed() -> &'static [(Vec<String>, Item)] {
+    static F: std::sync::OnceLock<Vec<(Vec<String>, Item)>> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let mut f = Vec::new();
+        f.extend(INTERVAL_WORDS.iter().map(|(w, i)| (phrase(w), Item::Interval(i))));
+        f.extend(RANK_WORDS.iter().map(|(w, r)| (phrase(w), Item::Rank(r))));
+        f.extend(AGGREGATION_WORDS.iter().map(|(w, a)| (phrase(w), Item::Agg(a))));
+        f.extend(NEGATIONS.iter().chain(&["non"]).chain(NEGATION_PHRASES).map(|w| (phrase(w), Item::Negation)));
+        f.extend(GROUP_CUES.iter().map(|w| (phrase(w), Item::Cue)));
+        f
+    })
+}
+
+impl Phrases {
+    pub fn new(catalog: &[MetricDef], values: &BTreeMap<String, Vec<String>>) -> Self {
+        let mut p = Phrases::default();
+        for (i, def) in catalog.iter().enumerate() {
+            p.metrics.extend(metric_phrases(def).into_iter().map(|ph| (i, ph)));
+        }
+        for (dim, vals) in values {
+            for v in vals {
+                for ph in value_phrases(dim, v, vals) {
+                    p.values.push((dim.clone(), v.clone(), ph, false));
                 }
             }
+            p.cues.insert(dim.clone(), cue_words(dim));
         }
+        for (dim, alias, value) in VALUE_ALIASES {
+            let known = *dim == "status_category" || values.get(*dim).is_some_and(|vs| vs.iter().any(|v| v == value));
+            if known {
+                p.values.push((dim.to_string(), value.to_string(), phrase(alias), true));
+                p.cues.entry(dim.to_string()).or_insert_with(|| cue_words(dim));
+            }
+        }
+        p
     }
-    for (dim, vals) in values {
-        for v in vals {
-            for p in value_phrases(dim, v, vals) {
-                push_value(&mut cands, words, dim, &p, v, false);
+}
+
+/// Every candidate phrase in the question.
+fn candidates(raw: &[String], words: &[String], phrases: &Phrases) -> Vec<Found> {
+    let mut cands: Vec<Found> = Vec::new();
+    for (i, p) in &phrases.metrics {
+        if p.len() == 1 {
+            push_all(&mut cands, words, p, Item::Metric(*i));
+        } else {
+            // "bugs were reported" is "bugs reported".
+            for at in find_loose(words, p, 2, |w| is_filler(w) && !is_group_cue(w)) {
+                cands.push(Found::new(at, Item::Metric(*i)));
             }
         }
     }
-    for (dim, alias, value) in VALUE_ALIASES {
-        let known = *dim == "status_category" || values.get(*dim).is_some_and(|vs| vs.iter().any(|v| v == value));
-        if known {
-            push_value(&mut cands, words, dim, &phrase(alias), value, true);
+    for (dim, value, p, alias) in &phrases.values {
+        if words.contains(&p[0]) {
+            push_value(&mut cands, words, dim, p, value, *alias, &phrases.cues[dim]);
         }
     }
     for (w, d) in DIMENSION_WORDS {
@@ -224,20 +264,8 @@ fn candidates(raw: &[String], words: &[String], catalog: &[MetricDef], values: &
             cands.push(Found::new((s..start + p.len()).collect(), Item::Dim { dim: d, cued }));
         }
     }
-    for (w, i) in INTERVAL_WORDS {
-        push_all(&mut cands, words, &phrase(w), Item::Interval(i));
-    }
-    for (w, r) in RANK_WORDS {
-        push_all(&mut cands, words, &phrase(w), Item::Rank(r));
-    }
-    for (w, a) in AGGREGATION_WORDS {
-        push_all(&mut cands, words, &phrase(w), Item::Agg(a));
-    }
-    for w in NEGATIONS.iter().chain(&["non"]).chain(NEGATION_PHRASES) {
-        push_all(&mut cands, words, &phrase(w), Item::Negation);
-    }
-    for w in GROUP_CUES {
-        push_all(&mut cands, words, &phrase(w), Item::Cue);
+    for (p, item) in fixed() {
+        push_all(&mut cands, words, p, item.clone());
     }
     for (i, w) in words.iter().enumerate() {
         if let Ok(n) = w.parse::<u32>() {
@@ -277,9 +305,9 @@ fn unexplained(found: &[Found], words: &[String]) -> usize {
 }
 
 /// Finds every known phrase in the question and keeps the best non-overlapping ones.
-pub fn read(text: &str, catalog: &[MetricDef], values: &BTreeMap<String, Vec<String>>) -> Reading {
+pub fn read(text: &str, phrases: &Phrases, values: &BTreeMap<String, Vec<String>>) -> Reading {
     let (raw, words) = words(text);
-    let mut cands = candidates(&raw, &words, catalog, values);
+    let mut cands = candidates(&raw, &words, phrases);
 
     // Most words first (then the tightest span); among equals, metrics before values before the rest.
     cands.sort_by(|a, b| {
@@ -322,12 +350,16 @@ pub fn read(text: &str, catalog: &[MetricDef], values: &BTreeMap<String, Vec<Str
             .filter_map(|(i, f)| cands.iter().find(|c| c.at == f.at && matches!(c.item, Item::Value { .. })).map(|c| (i, c.clone())))
             .collect();
         let all = alternatives.len() == found.iter().filter(|f| matches!(f.item, Item::Metric(_))).count();
-        let n = alternatives.len();
+        // When every metric word could be a value, a kind of issue ("bugs") stays the metric over a state
+        // ("open bugs", "bugs still open"); otherwise the last one (the noun) does.
+        let keep = all.then(|| {
+            let kinds: Vec<usize> = (0..alternatives.len()).filter(|&k| matches!(&alternatives[k].1.item, Item::Value { dim, .. } if dim == "issue_type")).collect();
+            if kinds.len() == 1 { kinds[0] } else { alternatives.len() - 1 }
+        });
         for (k, (i, alt)) in alternatives.into_iter().enumerate() {
-            if all && k == n - 1 {
-                continue;
+            if Some(k) != keep {
+                found[i] = alt;
             }
-            found[i] = alt;
         }
     }
     // "lead time of issues created in March": "(issues) created" says which date, not what to measure,
@@ -354,18 +386,20 @@ pub fn read(text: &str, catalog: &[MetricDef], values: &BTreeMap<String, Vec<Str
         }
     }
 
-    // Metric synonyms that rank or group ("worst sprints", "problematic sprints") imply those words.
+    // Metric synonyms that rank or group ("worst sprints", "problematic sprints") imply those words; a
+    // singular one does after a ranking word ("the most problematic sprint").
     let mut implied = Vec::new();
-    for f in &found {
+    for (n, f) in found.iter().enumerate() {
         if !matches!(f.item, Item::Metric(_)) {
             continue;
         }
+        let ranked = n > 0 && matches!(found[n - 1].item, Item::Rank(_) | Item::Cue) && found[n - 1].end() == f.start();
         for &i in &f.at {
             if let Some((_, r)) = RANK_WORDS.iter().find(|(w, _)| stem(w) == words[i]) {
                 implied.push(Found { at: vec![i], item: Item::Rank(r), implied: true });
             }
             if let Some((_, d)) = DIMENSION_WORDS.iter().find(|(w, _)| stem(w) == words[i]) {
-                if raw[i].ends_with('s') && !d.starts_with('@') {
+                if (ranked || raw[i].ends_with('s')) && !d.starts_with('@') {
                     implied.push(Found { at: vec![i], item: Item::Dim { dim: d, cued: true }, implied: true });
                 }
             }
@@ -403,6 +437,20 @@ pub fn read(text: &str, catalog: &[MetricDef], values: &BTreeMap<String, Vec<Str
             }
         }
     }
-    let unknown = (0..words.len()).filter(|&i| uncovered(&found, i) && !is_filler(&words[i])).map(|i| words[i].clone()).collect();
-    Reading { words, raw, found, unknown }
+    let unknown = (0..words.len()).filter(|&i| uncovered(&found, i) && !is_filler(&words[i])).map(|i| raw[i].clone()).collect();
+    let mut ambiguous = Vec::new();
+    for f in &found {
+        let Item::Value { dim, .. } = &f.item else { continue };
+        let mut dims: Vec<String> = cands
+            .iter()
+            .filter(|c| c.at == f.at)
+            .filter_map(|c| if let Item::Value { dim, .. } = &c.item { Some(dim.clone()) } else { None })
+            .collect();
+        dims.sort();
+        dims.dedup();
+        if dims.len() > 1 && dims.contains(dim) {
+            ambiguous.push((f.at.iter().map(|&i| raw[i].as_str()).collect::<Vec<_>>().join(" "), dims));
+        }
+    }
+    Reading { words, raw, found, unknown, ambiguous }
 }
