@@ -32,6 +32,10 @@ CREATE FUNCTION analytics.analytics_metric_upsert(definition jsonb) RETURNS json
 LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_metric_upsert(definition::text)';
 CREATE FUNCTION analytics.analytics_ingest_jira(payload jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
 LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_ingest_jira(payload::text, options::text)';
+CREATE FUNCTION analytics.analytics_ask(question text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_ask(question, options::text)::jsonb';
+CREATE FUNCTION analytics.analytics_eval(cases jsonb) RETURNS jsonb
+LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_eval(cases::text)::jsonb';
 CREATE FUNCTION analytics.analytics_metric_value(name text, params jsonb DEFAULT '{}', date_from timestamptz DEFAULT NULL, date_to timestamptz DEFAULT NULL) RETURNS numeric
 LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_metric_value(name, params::text, date_from, date_to)';
 
@@ -66,6 +70,10 @@ COMMENT ON FUNCTION analytics.analytics_compile(jsonb) IS
   'Compile an AnalyticsSpec to one parameterized query: {"sql", "params", "spec_hash", "columns", "metrics": [{"name", "version"}]}. Every value is a $n parameter; identifiers come only from the catalog and whitelists. Invalid specs fail with 22023 and every problem (JSON) in DETAIL.';
 COMMENT ON FUNCTION analytics.analytics_run(jsonb) IS
   'Run an AnalyticsSpec for the session''s tenant, as the caller (row-level security applies): {"columns", "rows", "row_count", "query_ms", "cached", "spec_hash", "sql", "tenant_id", "metrics"}. Limited by analytics.statement_timeout (57014 with a HINT).';
+COMMENT ON FUNCTION analytics.analytics_ask(text, jsonb) IS
+  'Answer a question in plain English for the session''s tenant: the question becomes an AnalyticsSpec (builtin translator by default, or the LLM of analytics.llm_provider; a model only writes a spec, never SQL), which is validated, compiled and run. Returns {"question", "status": answered | clarification_needed, "spec", "sql", "columns", "rows", "row_count", "cached", "provider", "model", "attempts", "metrics", "tenant_id", "explanation", "clarification": {"reason", "candidates"}, "today"}. options: provider, model, limit, dry_run (spec and SQL, no run), today (YYYY-MM-DD for relative periods).';
+COMMENT ON FUNCTION analytics.analytics_eval(jsonb) IS
+  'Score the builtin translator on an evaluation set ({"today", "values", "cases": [{"q", "spec"} | {"q", "clarify": true}]}, the format of tests/nl/cases.json): spec_accuracy (same metrics, grouping, filters, period, sort, limit) and result_accuracy (same rows for the session''s tenant), with every case''s outcome.';
 COMMENT ON FUNCTION analytics.analytics_rows(jsonb) IS
   'The rows of an AnalyticsSpec, one jsonb object per row, for clients that stream.';
 COMMENT ON FUNCTION analytics.analytics_explain(jsonb) IS
@@ -110,6 +118,11 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics._cache_count(boolean)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_get(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_rows(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_ask(text,text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._analytics_eval(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._ask_values(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_ask(text,jsonb)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_eval(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_explain(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_metric_value(text,text,timestamptz,timestamptz)', 'EXECUTE'),
     ('admin', 'function', 'analytics._analytics_create_view(text,text,boolean)', 'EXECUTE'),

@@ -64,6 +64,20 @@ pub fn catalog_version(catalog: &[MetricDef]) -> String {
     sha256_hex(&parts.join(","))
 }
 
+/// The tenant's data version and the global version (together: "has any data this tenant sees
+/// changed?"), read as the extension owner.
+pub fn data_versions(tenant: &str) -> Result<(i64, i64), ApiError> {
+    let t = tenant.to_string();
+    let (dv, gv) = as_owner(move || {
+        Spi::get_two_with_args::<i64, i64>(
+            "SELECT coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = $1), 0),
+                    coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = ''), 0)",
+            &[t.as_str().into()],
+        )
+    })??;
+    Ok((dv.unwrap_or(0), gv.unwrap_or(0)))
+}
+
 /// Where a result would be cached.
 pub struct Slot {
     tenant: String,

@@ -25,6 +25,10 @@ pub enum ApiError {
     UnknownView { name: String, suggestions: Vec<String> },
     /// A NULL where a value is required (22004).
     NullArgument(&'static str),
+    /// An LLM provider could not be reached or answered with an HTTP error (08000).
+    ProviderUnavailable { message: String, detail: Option<String>, hint: Option<String> },
+    /// An LLM provider answered, but never with a valid spec (22000): DETAIL lists every attempt's problems.
+    ProviderOutput { message: String, detail: String },
     /// Something that should not happen: an SPI failure or a broken shipped catalog (XX000).
     Internal(String),
 }
@@ -105,6 +109,15 @@ impl ApiError {
                 format!("{what} must not be null"),
                 None,
                 None,
+            ),
+            ApiError::ProviderUnavailable { message, detail, hint } => {
+                (PgSqlErrorCode::ERRCODE_CONNECTION_EXCEPTION, message.clone(), detail.clone(), hint.clone())
+            }
+            ApiError::ProviderOutput { message, detail } => (
+                PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                message.clone(),
+                Some(detail.clone()),
+                Some("Rephrase the question, try another model, or use the builtin provider: options => '{\"provider\": \"builtin\"}'.".into()),
             ),
             ApiError::Internal(message) => (PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message.clone(), None, None),
         }

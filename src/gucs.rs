@@ -7,6 +7,12 @@
 //! | `analytics.cache_ttl` | integer (s) | 300 | anyone | how long analytics_run results are cached; 0 = no cache |
 //! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | the worker refreshes the materialized views this often; 0 = off |
 //! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database the background worker works in |
+//! | `analytics.llm_provider` | text | builtin | anyone | who translates questions: builtin, openai, anthropic, ollama, openai_compatible |
+//! | `analytics.llm_model` | text | per provider | anyone | the model name sent to the provider |
+//! | `analytics.llm_base_url` | text | per provider | superuser | the provider's base URL (required for openai_compatible) |
+//! | `analytics.llm_api_key` | text | empty | superuser (not readable by others) | the provider's API key; fallback: the server's OPENAI_API_KEY / ANTHROPIC_API_KEY |
+//! | `analytics.llm_timeout_ms` | integer (ms) | 20000 | anyone | longest wait for one provider request |
+//! | `analytics.llm_fallback` | text | builtin | anyone | when the provider cannot be reached: builtin (answer with the builtin translator) or none (error) |
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
@@ -27,7 +33,70 @@ pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
 /// The database the background worker connects to.
 pub static WORKER_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
+/// Who translates questions for analytics_ask (checked when used).
+pub static LLM_PROVIDER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"builtin"));
+/// The model name sent to the provider (empty: the provider's default in analytics_core::llm).
+pub static LLM_MODEL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// The provider's base URL (empty: the provider's public endpoint).
+pub static LLM_BASE_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// The provider's API key: set and read by superusers only, never shown in results or errors.
+pub static LLM_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Longest wait for one provider request, in milliseconds.
+pub static LLM_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(20_000);
+/// builtin or none: what analytics_ask does when the provider cannot be reached.
+pub static LLM_FALLBACK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"builtin"));
+
 pub fn init() {
+    GucRegistry::define_string_guc(
+        c"analytics.llm_provider",
+        c"Who translates analytics_ask questions into specs: builtin (no network), openai, anthropic, ollama or openai_compatible.",
+        c"A model only ever writes a spec, which is validated and compiled; it never writes SQL. Per call: options => '{\"provider\": ...}'.",
+        &LLM_PROVIDER,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.llm_model",
+        c"The model analytics_ask asks (empty: the provider's default).",
+        c"For example gpt-4o-mini, claude-3-5-haiku-latest, qwen2.5-coder:1.5b.",
+        &LLM_MODEL,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.llm_base_url",
+        c"Base URL of the LLM provider (empty: its public endpoint; required for openai_compatible).",
+        c"For example http://127.0.0.1:8080/v1 for a llama.cpp server. Only superusers may set it, so a session cannot send its questions elsewhere.",
+        &LLM_BASE_URL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.llm_api_key",
+        c"API key of the LLM provider (superuser only; never shown).",
+        c"When empty, the server's OPENAI_API_KEY or ANTHROPIC_API_KEY environment variable is used.",
+        &LLM_API_KEY,
+        GucContext::Suset,
+        GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL,
+    );
+    GucRegistry::define_int_guc(
+        c"analytics.llm_timeout_ms",
+        c"Longest wait for one LLM provider request, in milliseconds.",
+        c"A request that takes longer is abandoned; analytics.llm_fallback decides what happens then.",
+        &LLM_TIMEOUT_MS,
+        100,
+        600_000,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.llm_fallback",
+        c"What analytics_ask does when the LLM provider cannot be reached: builtin (answer with the builtin translator) or none (raise an error).",
+        c"The answer's provider field says who answered.",
+        &LLM_FALLBACK,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"analytics.cache_ttl",
         c"Seconds an analytics_run result stays in the cache (0: no caching).",
@@ -97,4 +166,33 @@ pub fn worker_database() -> String {
 /// The current tenant, or `None` when unset or empty.
 pub fn tenant_id() -> Option<String> {
     TENANT_ID.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty())
+}
+
+fn text(g: &GucSetting<Option<CString>>) -> Option<String> {
+    g.get().and_then(|c| c.into_string().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub fn llm_provider() -> String {
+    text(&LLM_PROVIDER).unwrap_or_else(|| "builtin".into())
+}
+
+pub fn llm_model() -> Option<String> {
+    text(&LLM_MODEL)
+}
+
+pub fn llm_base_url() -> Option<String> {
+    text(&LLM_BASE_URL)
+}
+
+/// The API key: the setting, else the server's environment variable for the provider.
+pub fn llm_api_key(env_var: &str) -> Option<String> {
+    text(&LLM_API_KEY).or_else(|| std::env::var(env_var).ok().filter(|s| !s.trim().is_empty()))
+}
+
+pub fn llm_timeout_ms() -> i32 {
+    LLM_TIMEOUT_MS.get()
+}
+
+pub fn llm_fallback() -> String {
+    text(&LLM_FALLBACK).unwrap_or_else(|| "builtin".into())
 }

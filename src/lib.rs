@@ -14,9 +14,10 @@
 //! - `sql/014_cache.sql`     result cache and per-tenant data versions (bumped by statement triggers)
 //! - `sql/015_views.sql`     schema analytics_views for specs published as views
 //! - `sql/016_catalog_cache.sql` triggers that make every backend reload the catalog
+//! - `sql/017_ask.sql`       the tenant's values that analytics_ask may match in questions
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
-//! - [`api`]                 SQL functions written in Rust (`catalog`, `version`)
+//! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `ask`, `ingest`, `views`, `version`)
 //! - [`worker`]              the background worker (periodic refresh of the materialized views)
 //! - [`catalog_cache`]       the parsed active catalog per backend, dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
@@ -51,6 +52,7 @@ extension_sql_file!("../sql/013_catalog_api.sql", name = "catalog_api", requires
 extension_sql_file!("../sql/014_cache.sql", name = "cache", requires = ["catalog_api"]);
 extension_sql_file!("../sql/015_views.sql", name = "views", requires = ["cache"]);
 extension_sql_file!("../sql/016_catalog_cache.sql", name = "catalog_cache", requires = ["views", catalog_cache::catalog_invalidate]);
+extension_sql_file!("../sql/017_ask.sql", name = "ask", requires = ["catalog_cache"]);
 extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).

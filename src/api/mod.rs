@@ -1,7 +1,9 @@
 //! SQL functions written in Rust, one concept per file.
 
+pub mod ask;
 pub mod catalog;
 pub mod ingest;
+pub mod llm;
 pub mod spec;
 pub mod version;
 pub mod views;

@@ -1,6 +1,7 @@
 //! `#[pg_test]`s: they run inside PostgreSQL, each in its own transaction that is rolled back.
 //! Roles, rows and helper functions they create vanish with it.
 
+mod ask;
 mod cache;
 mod contract;
 mod hostile;

@@ -1,6 +1,7 @@
 //! The pure core of agile_analytics: everything that needs no PostgreSQL. It is tested with plain
 //! `cargo test`; the pgrx crate at the repository root is only glue around it.
 //!
+//! - [`ask`]: the providers of `analytics_ask` and its per-call options.
 //! - [`jira`]: Jira REST payloads (issues with changelogs, sprints) to rows of the base tables.
 //! - [`json_arg`]: JSON arguments from SQL, with a depth limit checked before parsing.
 //! - [`schema`]: the contract of the base tables (names, columns, types) that loaders, the compiler and
@@ -13,6 +14,7 @@
 //!   spec in one sentence, and scoring against an evaluation set.
 //! - [`suggest`]: "did you mean" suggestions for unknown names.
 
+pub mod ask;
 pub mod catalog;
 pub mod jira;
 pub mod json_arg;

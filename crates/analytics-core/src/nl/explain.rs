@@ -108,11 +108,14 @@ pub fn explain(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
             Some(d) if d.kind == Kind::Formula => format!("{} (a ratio)", d.display_name),
             Some(d) => {
                 let agg = m.aggregation.unwrap_or(d.default_aggregation);
-                let unit = d.unit.as_str();
-                if agg == Aggregation::Count {
-                    format!("{} (number of {}s)", d.display_name, spec.entity.as_str())
-                } else {
-                    format!("{} ({}, in {unit})", d.display_name, agg_word(agg))
+                let word = agg_word(agg);
+                let named = d.display_name.to_lowercase().contains(word.split(' ').next().unwrap_or(word));
+                match (agg, d.unit.as_str(), named) {
+                    (Aggregation::Count, _, _) => format!("{} (number of {}s)", d.display_name, spec.entity.as_str()),
+                    (_, "ratio" | "score", true) => d.display_name.clone(),
+                    (_, "ratio" | "score", false) => format!("{} ({word})", d.display_name),
+                    (_, unit, true) => format!("{} (in {unit})", d.display_name),
+                    (_, unit, false) => format!("{} ({word}, in {unit})", d.display_name),
                 }
             }
             None => m.name.clone(),

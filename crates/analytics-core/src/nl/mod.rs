@@ -41,14 +41,41 @@ pub struct Context<'a> {
     pub values: &'a BTreeMap<String, Vec<String>>,
     /// The day "last month" is relative to.
     pub today: NaiveDate,
+    /// Write "the last 30 days" as dates counted from `today` instead of a window relative to the
+    /// moment the query runs (for answers "as of" another day than the current one).
+    pub pin_relative: bool,
     phrases: reader::Phrases,
 }
 
 impl<'a> Context<'a> {
     /// Prepares the phrases of the catalog and values (once for any number of questions).
     pub fn new(catalog: &'a [MetricDef], values: &'a BTreeMap<String, Vec<String>>, today: NaiveDate) -> Self {
-        Context { catalog, values, today, phrases: reader::Phrases::new(catalog, values) }
+        Context { catalog, values, today, pin_relative: false, phrases: reader::Phrases::new(catalog, values) }
     }
+}
+
+/// Rewrites a relative `{"last": "N unit"}` date range as dates: from `today` minus N units up to and
+/// including `today`.
+fn pin(spec: &mut Value, today: NaiveDate) {
+    let Some(last) = spec.pointer("/date_range/last").and_then(Value::as_str).map(String::from) else { return };
+    let mut parts = last.split_whitespace();
+    let n: i64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let unit = parts.next().unwrap_or("days").trim_end_matches('s');
+    let months = |m: i64| today.checked_sub_months(chrono::Months::new(m as u32));
+    let from = match unit {
+        "day" => today.checked_sub_signed(chrono::Duration::days(n)),
+        "week" => today.checked_sub_signed(chrono::Duration::days(7 * n)),
+        "month" => months(n),
+        "quarter" => months(3 * n),
+        _ => months(12 * n),
+    };
+    let (Some(from), Some(to)) = (from, today.succ_opt()) else { return };
+    let field = spec["date_range"].get("field").cloned();
+    let mut range = json!({"from": from.format("%Y-%m-%d").to_string(), "to": to.format("%Y-%m-%d").to_string()});
+    if let Some(f) = field {
+        range["field"] = f;
+    }
+    spec["date_range"] = range;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,8 +133,13 @@ fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
     };
     let reading = reader::read(&rest, &ctx.phrases, ctx.values);
     match build::build(&reading, &period, ctx.catalog) {
-        Ok(b) => match parse(&b.spec, ctx.catalog) {
-            Ok(_) => Ok(b.spec),
+        Ok(mut b) => match parse(&b.spec, ctx.catalog) {
+            Ok(_) => {
+                if ctx.pin_relative {
+                    pin(&mut b.spec, ctx.today);
+                }
+                Ok(b.spec)
+            }
             Err(errors) => {
                 let reason = errors.first().map(|e| e.message.clone()).unwrap_or_else(|| "the spec is not valid".into());
                 Err(Box::new((build::Unsure { reason, partial: None }, reading, text.to_string())))

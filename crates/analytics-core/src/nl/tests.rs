@@ -224,3 +224,19 @@ fn periods_follow_the_given_day_and_user_metrics_are_askable() {
         Translation::Spec(json!({"entity": "issue", "metrics": ["security_bugs"], "group_by": ["project"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}}))
     );
 }
+
+#[test]
+fn relative_periods_can_be_pinned_to_the_given_day() {
+    let catalog = builtin::metrics().unwrap();
+    let values = values();
+    let mut ctx = Context::new(&catalog, &values, NaiveDate::from_ymd_opt(2026, 6, 30).unwrap());
+    ctx.pin_relative = true;
+    assert_eq!(
+        translate("bugs in the last 30 days", &ctx),
+        Translation::Spec(json!({"entity": "issue", "metrics": ["bug_count"], "date_range": {"from": "2026-05-31", "to": "2026-07-01"}}))
+    );
+    assert_eq!(
+        translate("lead time of issues created over the last 2 quarters", &ctx),
+        Translation::Spec(json!({"entity": "issue", "metrics": ["lead_time_p50"], "date_range": {"field": "created_at", "from": "2025-12-30", "to": "2026-07-01"}}))
+    );
+}

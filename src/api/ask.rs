@@ -1,0 +1,255 @@
+//! `analytics_ask(question, options)`: a question in plain English to a spec (by the builtin translator
+//! or an LLM provider), validated, compiled and run for the session's tenant, with one sentence saying
+//! what was measured. `analytics_eval(cases)` scores the translator on an evaluation set.
+
+use crate::api::spec::{active_catalog, prepare};
+use crate::error::{ApiError, OrReport};
+use crate::{cache, gucs};
+use analytics_core::ask::{Options, Provider};
+use analytics_core::json_arg as args;
+use analytics_core::nl::{self, eval, Context, Translation};
+use analytics_core::spec::parse;
+use chrono::NaiveDate;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+type Values = BTreeMap<String, Vec<String>>;
+
+thread_local! {
+    /// The last tenant's values, with the data versions they were read at.
+    static VALUES: RefCell<Option<(String, (i64, i64), Rc<Values>)>> = const { RefCell::new(None) };
+}
+
+/// The distinct values a question may name in the tenant's data; read again only when its data changed.
+fn tenant_values(tenant: &str) -> Result<Rc<Values>, ApiError> {
+    let versions = cache::data_versions(tenant)?;
+    let hit = VALUES.with(|v| match v.borrow().as_ref() {
+        Some((t, ver, vals)) if t == tenant && *ver == versions => Some(vals.clone()),
+        _ => None,
+    });
+    if let Some(v) = hit {
+        return Ok(v);
+    }
+    let json = Spi::get_one_with_args::<JsonB>("SELECT analytics._ask_values($1)", &[tenant.into()])?.map(|j| j.0).unwrap_or(json!({}));
+    let values: Values = serde_json::from_value(json).map_err(|e| ApiError::Internal(format!("tenant values: {e}")))?;
+    let values = Rc::new(values);
+    VALUES.with(|v| *v.borrow_mut() = Some((tenant.to_string(), versions, values.clone())));
+    Ok(values)
+}
+
+/// The day relative periods count from: options.today, else the session's current_date.
+fn today(options: &Options) -> Result<NaiveDate, ApiError> {
+    if let Some(d) = options.today {
+        return Ok(d);
+    }
+    let text = Spi::get_one::<String>("SELECT current_date::text")?.unwrap_or_default();
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| ApiError::Internal(format!("current_date {text:?}: {e}")))
+}
+
+fn options_of(options: Option<&str>) -> Result<Options, ApiError> {
+    let v = match args::parse(options) {
+        Ok(Some(v)) => v,
+        Ok(None) => json!({}),
+        Err(message) => return Err(ApiError::InvalidArgument { message, detail: None, hint: None }),
+    };
+    Options::parse(&v).map_err(|(message, hint)| ApiError::InvalidArgument { message, detail: None, hint: Some(hint) })
+}
+
+fn provider_of(options: &Options) -> Result<Provider, ApiError> {
+    match options.provider {
+        Some(p) => Ok(p),
+        None => Provider::parse(&gucs::llm_provider()).map_err(|message| ApiError::InvalidArgument {
+            message: format!("analytics.llm_provider: {message}"),
+            detail: None,
+            hint: Some("SET analytics.llm_provider = 'builtin';".into()),
+        }),
+    }
+}
+
+/// How a question was translated.
+pub(crate) struct Translated {
+    pub translation: Translation,
+    pub provider: Provider,
+    pub model: Option<String>,
+    pub attempts: u32,
+}
+
+fn translate(question: &str, provider: Provider, options: &Options, ctx: &Context) -> Result<Translated, ApiError> {
+    match provider {
+        Provider::Builtin => Ok(Translated { translation: nl::translate(question, ctx), provider, model: None, attempts: 1 }),
+        other => crate::api::llm::translate(question, other, options, ctx),
+    }
+}
+
+/// The answer's fields for a spec that was run (or only compiled, for a dry run).
+fn answer_spec(spec: &Value, tenant: &str, dry_run: bool, limit: Option<u32>) -> Result<Value, ApiError> {
+    let mut spec = spec.clone();
+    if let Some(l) = limit {
+        spec["limit"] = json!(l);
+    }
+    let text = spec.to_string();
+    let mut out = json!({"spec": spec});
+    if dry_run {
+        let compiled: Value = serde_json::from_str(&prepare(Some(&text), tenant)?.compile_text).map_err(|e| ApiError::Internal(e.to_string()))?;
+        for k in ["sql", "params", "columns", "metrics"] {
+            out[k] = compiled[k].clone();
+        }
+        out["rows"] = Value::Null;
+        out["row_count"] = Value::Null;
+        out["cached"] = json!(false);
+    } else {
+        let result = Spi::get_one_with_args::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[text.as_str().into()])?.unwrap_or_default();
+        let result: Value = serde_json::from_str(&result).map_err(|e| ApiError::Internal(format!("analytics_run result: {e}")))?;
+        for k in ["sql", "columns", "rows", "row_count", "cached", "metrics", "query_ms"] {
+            out[k] = result[k].clone();
+        }
+    }
+    Ok(out)
+}
+
+/// Answers a question; the JSON text of the answer (the SQL function analytics_ask returns it as jsonb).
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_ask")]
+fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
+    (|| {
+        let question = question.ok_or(ApiError::NullArgument("question"))?;
+        let options = options_of(options)?;
+        let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
+        let provider = provider_of(&options)?;
+        let catalog = active_catalog()?;
+        let values = tenant_values(&tenant)?;
+        let mut ctx = Context::new(&catalog.active, &values, today(&options)?);
+        ctx.pin_relative = options.today.is_some();
+        let t = translate(question, provider, &options, &ctx)?;
+        let mut answer = json!({
+            "question": question,
+            "provider": t.provider.as_str(),
+            "model": t.model,
+            "attempts": t.attempts,
+            "tenant_id": tenant,
+            "today": ctx.today.format("%Y-%m-%d").to_string(),
+        });
+        match &t.translation {
+            Translation::Spec(spec) => {
+                let parsed = parse(spec, &catalog.active).map_err(ApiError::InvalidSpec)?;
+                let mut explanation = nl::explain(&parsed, &catalog.active, &tenant);
+                let ran = answer_spec(spec, &tenant, options.dry_run, options.limit)?;
+                if let Some(o) = ran.as_object() {
+                    for (k, v) in o {
+                        answer[k] = v.clone();
+                    }
+                }
+                if options.limit.is_some() && options.limit != Some(parsed.limit) {
+                    explanation = nl::explain(&parse(&answer["spec"], &catalog.active).map_err(ApiError::InvalidSpec)?, &catalog.active, &tenant);
+                }
+                answer["status"] = json!("answered");
+                answer["explanation"] = json!(explanation);
+                answer["clarification"] = Value::Null;
+            }
+            Translation::Clarify(c) => {
+                let candidates: Vec<Value> = c
+                    .candidates
+                    .iter()
+                    .map(|cand| {
+                        let explanation = cand.spec.as_ref().and_then(|s| parse(s, &catalog.active).ok()).map(|s| nl::explain(&s, &catalog.active, &tenant));
+                        json!({"description": cand.description, "spec": cand.spec, "explanation": explanation})
+                    })
+                    .collect();
+                answer["status"] = json!("clarification_needed");
+                answer["explanation"] = json!(format!("I could not map the question to a spec with confidence: {}.", c.reason));
+                answer["clarification"] = json!({"reason": c.reason, "candidates": candidates});
+                for k in ["spec", "sql", "columns", "rows", "row_count"] {
+                    answer[k] = Value::Null;
+                }
+                answer["cached"] = json!(false);
+                answer["metrics"] = json!([]);
+            }
+        }
+        Ok(answer.to_string())
+    })()
+    .or_report()
+}
+
+/// A result's rows as sorted lists of values (column names aside), to compare two results.
+fn row_values(result: &Value) -> Vec<String> {
+    let columns: Vec<String> = result["columns"].as_array().map(|c| c.iter().filter_map(|x| x["name"].as_str().map(String::from)).collect()).unwrap_or_default();
+    let mut rows: Vec<String> = result["rows"]
+        .as_array()
+        .map(|rows| rows.iter().map(|r| Value::Array(columns.iter().map(|c| r[c].clone()).collect()).to_string()).collect())
+        .unwrap_or_default();
+    rows.sort();
+    rows
+}
+
+fn run_text(spec: &Value) -> Result<Value, ApiError> {
+    let text = Spi::get_one_with_args::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[spec.to_string().as_str().into()])?.unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Scores the builtin translator on an evaluation set (the format of tests/nl/cases.json): the share
+/// of questions whose spec matches the expected one, and whose result (run for the session's tenant)
+/// matches the expected spec's result.
+#[pg_extern(volatile, schema = "analytics", name = "_analytics_eval")]
+fn analytics_eval(cases: Option<&str>) -> String {
+    (|| {
+        let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
+        let v = match args::parse(cases) {
+            Ok(Some(v)) => v,
+            Ok(None) => return Err(ApiError::NullArgument("cases")),
+            Err(message) => return Err(ApiError::InvalidArgument { message, detail: None, hint: None }),
+        };
+        let (list, file_values, day) = match &v {
+            Value::Array(_) => (v.clone(), None, None),
+            Value::Object(o) => (o.get("cases").cloned().unwrap_or(Value::Null), o.get("values").cloned(), o.get("today").and_then(Value::as_str).map(String::from)),
+            _ => (Value::Null, None, None),
+        };
+        let bad = |message: String| ApiError::InvalidArgument {
+            message,
+            detail: None,
+            hint: Some(r#"Pass {"today": "YYYY-MM-DD", "values": {...}, "cases": [{"q": "...", "spec": {...}} | {"q": "...", "clarify": true}]} or just the list of cases."#.into()),
+        };
+        let cases: Vec<eval::Case> = serde_json::from_value(list).map_err(|e| bad(format!("cases: {e}")))?;
+        let options = Options { today: day.as_deref().map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")).transpose().map_err(|e| bad(format!("today: {e}")))?, ..Options::default() };
+        let catalog = active_catalog()?;
+        let values: Rc<Values> = match file_values {
+            Some(fv) => Rc::new(serde_json::from_value(fv).map_err(|e| bad(format!("values: {e}")))?),
+            None => tenant_values(&tenant)?,
+        };
+        let ctx = Context::new(&catalog.active, &values, today(&options)?);
+        let report = eval::run(&cases, &ctx);
+        let mut result_matches = 0usize;
+        let mut results = Vec::new();
+        for (case, r) in cases.iter().zip(&report.results) {
+            let mut entry = serde_json::to_value(r).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let same_result = match (r.outcome, &case.spec, &r.spec) {
+                (eval::Outcome::Correct | eval::Outcome::ClarifiedAsExpected, _, _) => true,
+                (eval::Outcome::Wrong, Some(expected), Some(actual)) => {
+                    let same = row_values(&run_text(expected)?) == row_values(&run_text(actual)?);
+                    entry["same_result"] = json!(same);
+                    same
+                }
+                _ => false,
+            };
+            result_matches += same_result as usize;
+            results.push(entry);
+        }
+        let n = report.cases.max(1) as f64;
+        Ok(json!({
+            "cases": report.cases,
+            "spec_matches": report.correct,
+            "result_matches": result_matches,
+            "clarified": report.clarified,
+            "wrong": report.wrong,
+            "spec_accuracy": (report.correct as f64 / n * 1000.0).round() / 1000.0,
+            "result_accuracy": (result_matches as f64 / n * 1000.0).round() / 1000.0,
+            "tenant_id": tenant,
+            "today": ctx.today.format("%Y-%m-%d").to_string(),
+            "results": results,
+        })
+        .to_string())
+    })()
+    .or_report()
+}
