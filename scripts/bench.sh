@@ -78,3 +78,7 @@ bash scripts/bench_spec.sh "$base" "$port" "$db" "$tenant"
 echo
 echo "[bench] Jira ingest"
 bash scripts/bench_ingest.sh "$base" "$port" "$db"
+
+echo
+echo "[bench] builtin translator of analytics_ask (goal < 1 ms per question)"
+cargo run --release -q -p analytics-core --example nl_bench

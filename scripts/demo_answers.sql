@@ -65,3 +65,21 @@ GROUP BY i.id, i.issue_key, i.status, i.assignee
 HAVING max(t.changed_at) < now() - interval '5 days'
 ORDER BY days_since_last_move DESC
 LIMIT 5;
+
+\echo ''
+\echo '================ analytics_ask: questions in plain English (builtin translator, no LLM) ================'
+\echo '-- SELECT analytics_ask(''what was our velocity over the last 6 sprints by board?'')'
+SELECT a ->> 'explanation' AS explanation FROM analytics_ask('what was our velocity over the last 6 sprints by board?') AS a;
+SELECT r ->> 'board' AS board, round((r ->> 'velocity')::numeric, 1) AS velocity
+FROM analytics_ask('what was our velocity over the last 6 sprints by board?') AS a, jsonb_array_elements(a -> 'rows') AS r;
+\echo '-- SELECT analytics_ask(''which sprints spilled over most last quarter?'')'
+SELECT a ->> 'explanation' AS explanation FROM analytics_ask('which sprints spilled over most last quarter?') AS a;
+SELECT r ->> 'sprint' AS sprint, round((r ->> 'spillover_ratio')::numeric, 3) AS spillover_ratio
+FROM analytics_ask('which sprints spilled over most last quarter?') AS a, jsonb_array_elements(a -> 'rows') AS r LIMIT 5;
+\echo '-- SELECT analytics_ask(''median lead time of bugs by priority in the last 90 days'')'
+SELECT r ->> 'priority' AS priority, round((r ->> 'lead_time_p50')::numeric, 1) AS median_days
+FROM analytics_ask('median lead time of bugs by priority in the last 90 days') AS a, jsonb_array_elements(a -> 'rows') AS r;
+\echo '-- A question it cannot map with confidence gets a question back, never a guess:'
+SELECT a ->> 'status' AS status, a -> 'clarification' ->> 'reason' AS reason,
+       jsonb_path_query_array(a, '$.clarification.candidates[*].description') AS candidates
+FROM analytics_ask('How many frontend bugs were created last month?') AS a;
