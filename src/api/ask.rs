@@ -76,11 +76,13 @@ pub(crate) struct Translated {
     pub provider: Provider,
     pub model: Option<String>,
     pub attempts: u32,
+    /// Why the configured provider was not used (it could not be reached).
+    pub fallback: Option<String>,
 }
 
 fn translate(question: &str, provider: Provider, options: &Options, ctx: &Context) -> Result<Translated, ApiError> {
     match provider {
-        Provider::Builtin => Ok(Translated { translation: nl::translate(question, ctx), provider, model: None, attempts: 1 }),
+        Provider::Builtin => Ok(Translated { translation: nl::translate(question, ctx), provider, model: None, attempts: 1, fallback: None }),
         other => crate::api::llm::translate(question, other, options, ctx),
     }
 }
@@ -132,6 +134,9 @@ fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
             "tenant_id": tenant,
             "today": ctx.today.format("%Y-%m-%d").to_string(),
         });
+        if let Some(why) = &t.fallback {
+            answer["fallback_reason"] = json!(why);
+        }
         match &t.translation {
             Translation::Spec(spec) => {
                 let parsed = parse(spec, &catalog.active).map_err(ApiError::InvalidSpec)?;

@@ -7,6 +7,7 @@ mod contract;
 mod hostile;
 mod ingest;
 mod jam;
+mod llm;
 pub mod metrics;
 mod rls;
 pub mod support;

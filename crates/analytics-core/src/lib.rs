@@ -10,6 +10,8 @@
 //!   whole-catalog check and the SQL fragments they contribute.
 //! - [`spec`]: the AnalyticsSpec: validation with paths and suggestions, canonical form and hash,
 //!   compilation to one parameterized query.
+//! - [`llm`]: LLM providers (OpenAI, Anthropic, Ollama, OpenAI-compatible): schema, prompt, wire
+//!   formats, HTTP with limits and retries, and the validate-and-retry loop.
 //! - [`nl`]: the builtin translator from questions in plain English to specs, the explanation of a
 //!   spec in one sentence, and scoring against an evaluation set.
 //! - [`suggest`]: "did you mean" suggestions for unknown names.
@@ -18,6 +20,7 @@ pub mod ask;
 pub mod catalog;
 pub mod jira;
 pub mod json_arg;
+pub mod llm;
 pub mod nl;
 pub mod schema;
 pub mod spec;

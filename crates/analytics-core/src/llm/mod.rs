@@ -1,0 +1,152 @@
+//! LLM providers for `analytics_ask`: a model fills in an AnalyticsSpec under a JSON schema (never SQL);
+//! the answer is validated by `spec::parse`, and on failure the problems are sent back, for at most
+//! [`MAX_ATTEMPTS`] attempts.
+//!
+//! - [`schema`]: the strict JSON schema with the catalog's names as enums, and answers back to specs;
+//! - [`prompt`]: the system prompt from `prompts/`, filled with the live catalog and tenant values;
+//! - [`wire`]: each provider's request and response format;
+//! - [`http`]: the transport (ureq), time and size limits, retries of 429/5xx;
+//! - [`mock`]: a scripted provider on 127.0.0.1 for tests.
+
+pub mod http;
+pub mod mock;
+pub mod prompt;
+pub mod schema;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ask::Provider;
+use crate::nl::{Clarification, Context, Translation};
+use crate::spec::parse;
+use http::Transport;
+use std::time::{Duration, Instant};
+use wire::Turn;
+
+/// Attempts at a valid spec per question.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Where and how to ask.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub provider: Provider,
+    pub model: String,
+    pub base_url: String,
+    pub api_key: Option<String>,
+    /// Longest wait for one request; the whole translation takes at most three times this.
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// A configuration with the provider's defaults filled in; Err(message, hint) when one is missing.
+    pub fn new(provider: Provider, model: Option<String>, base_url: Option<String>, api_key: Option<String>, timeout: Duration) -> Result<Config, (String, String)> {
+        let base_url = match (base_url, wire::default_base_url(provider)) {
+            (Some(b), _) => b,
+            (None, Some(d)) => d.to_string(),
+            (None, None) => {
+                return Err((
+                    format!("the {} provider needs a base URL", provider.as_str()),
+                    "A superuser sets it: ALTER SYSTEM SET analytics.llm_base_url = 'http://127.0.0.1:8080/v1'; SELECT pg_reload_conf();".into(),
+                ))
+            }
+        };
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err((format!("analytics.llm_base_url must start with http:// or https://, not {base_url:?}"), "For example http://127.0.0.1:11434 for Ollama.".into()));
+        }
+        if matches!(provider, Provider::OpenAi | Provider::Anthropic) && api_key.is_none() {
+            let var = if provider == Provider::OpenAi { "OPENAI_API_KEY" } else { "ANTHROPIC_API_KEY" };
+            return Err((
+                format!("the {} provider needs an API key", provider.as_str()),
+                format!("A superuser sets analytics.llm_api_key, or the server's environment has {var}."),
+            ));
+        }
+        Ok(Config { provider, model: model.unwrap_or_else(|| wire::default_model(provider).to_string()), base_url, api_key, timeout })
+    }
+}
+
+/// A translation by a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub translation: Translation,
+    pub attempts: u32,
+    /// The model named in the response, else the one asked.
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LlmError {
+    /// The provider could not be reached, timed out, or answered with an HTTP error.
+    Unavailable { message: String, detail: Option<String> },
+    /// The model never produced a valid spec: each attempt's problems.
+    InvalidOutput(Vec<String>),
+}
+
+/// The key must never appear in anything we return.
+fn redact(text: &str, key: &Option<String>) -> String {
+    match key {
+        Some(k) if k.len() >= 4 => text.replace(k.as_str(), "[redacted]"),
+        _ => text.to_string(),
+    }
+}
+
+/// Asks the model, validates, and retries with the problems.
+pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Transport) -> Result<Answer, LlmError> {
+    let started = Instant::now();
+    let deadline = started + cfg.timeout * 3;
+    let system = prompt::system(ctx.catalog, ctx.values, ctx.today);
+    let schema = schema::schema(ctx.catalog);
+    let mut turns = vec![Turn::User(question.to_string())];
+    let mut problems: Vec<String> = Vec::new();
+    let mut json_object = false;
+    let mut model = cfg.model.clone();
+    let unavailable = |message: String, detail: Option<String>| LlmError::Unavailable { message: redact(&message, &cfg.api_key), detail: detail.map(|d| redact(&d, &cfg.api_key)) };
+    let mut attempt = 0;
+    while attempt < MAX_ATTEMPTS {
+        attempt += 1;
+        let req = wire::request(cfg.provider, &cfg.base_url, &cfg.model, cfg.api_key.as_deref(), &system, &turns, &schema, json_object);
+        let resp = http::post_with_retries(transport, &req, cfg.timeout, deadline)
+            .map_err(|e| unavailable(format!("the {} provider at {} is unavailable: {e}", cfg.provider.as_str(), cfg.base_url), None))?;
+        if resp.status == 400 && cfg.provider == Provider::OpenAiCompatible && !json_object {
+            // Servers without json_schema support: ask again with json_object, once, not counted.
+            let m = resp.body.to_lowercase();
+            if m.contains("response_format") || m.contains("json_schema") || m.contains("schema") {
+                json_object = true;
+                attempt -= 1;
+                continue;
+            }
+        }
+        if resp.status >= 400 {
+            return Err(unavailable(
+                format!("the {} provider answered HTTP {}: {}", cfg.provider.as_str(), resp.status, wire::error_message(&resp.body)),
+                Some(format!("after {attempt} attempt(s), {} ms", started.elapsed().as_millis())),
+            ));
+        }
+        let body: serde_json::Value = match serde_json::from_str(&resp.body) {
+            Ok(v) => v,
+            Err(_) => return Err(unavailable(format!("the {} provider's response is not JSON", cfg.provider.as_str()), None)),
+        };
+        let ans = wire::answer(cfg.provider, &body).map_err(|e| unavailable(format!("unexpected response from the {} provider: {e}", cfg.provider.as_str()), None))?;
+        if let Some(m) = &ans.model {
+            model = m.clone();
+        }
+        let problem = match &ans.json {
+            Err(e) => e.clone(),
+            Ok(v) => match schema::output(v) {
+                schema::Output::Clarify(reason) => {
+                    return Ok(Answer { translation: Translation::Clarify(Clarification { reason, candidates: vec![] }), attempts: attempt, model })
+                }
+                schema::Output::Spec(spec) => match parse(&spec, ctx.catalog) {
+                    Ok(_) => return Ok(Answer { translation: Translation::Spec(spec), attempts: attempt, model }),
+                    Err(errors) => errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; "),
+                },
+            },
+        };
+        problems.push(format!("attempt {attempt}: {}", redact(&problem, &cfg.api_key)));
+        turns.push(Turn::Assistant { text: ans.text.clone(), tool_use: ans.tool_use.clone() });
+        turns.push(Turn::Feedback(format!(
+            "That answer is not a valid spec: {problem}. Answer again with a corrected spec as one JSON object, using only the names listed."
+        )));
+    }
+    Err(LlmError::InvalidOutput(problems))
+}

@@ -1,0 +1,191 @@
+//! The JSON schema a model must answer with: generated from Rust types with `schemars`, made strict
+//! (every object closed, every property required, optional ones nullable; what OpenAI's strict mode
+//! asks and what constrained decoders handle best), with the live catalog's metric names and the
+//! dimension whitelists as enums. And the way back: a model's answer to a spec for `spec::parse`.
+
+use crate::catalog::{Aggregation, MetricDef};
+use crate::spec::dims;
+use crate::spec::model::Op;
+use schemars::gen::SchemaSettings;
+use schemars::JsonSchema;
+use serde_json::{json, Map, Value};
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct MetricOut {
+    name: String,
+    aggregation: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct GroupOut {
+    field: String,
+    interval: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum FilterValueOut {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct FilterOut {
+    field: String,
+    operator: String,
+    value: Option<FilterValueOut>,
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct DateRangeOut {
+    field: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    last: Option<String>,
+    last_sprints: Option<u32>,
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct SortOut {
+    field: String,
+    direction: String,
+}
+
+/// What a model answers: an AnalyticsSpec, or a reason it cannot.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct SpecOut {
+    entity: Option<String>,
+    metrics: Vec<MetricOut>,
+    group_by: Vec<GroupOut>,
+    filters: Vec<FilterOut>,
+    date_range: Option<DateRangeOut>,
+    sort_by: Vec<SortOut>,
+    limit: Option<u32>,
+    /// Why the question cannot be answered with this catalog (then `metrics` is empty).
+    clarification: Option<String>,
+}
+
+/// Closes every object, requires every property, drops keywords strict decoders refuse.
+fn strict(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for k in ["$schema", "title", "format", "minimum", "maximum", "definitions", "description"] {
+                o.remove(k);
+            }
+            // anyOf [anyOf [a, b], c] is anyOf [a, b, c].
+            if let Some(Value::Array(alts)) = o.get("anyOf") {
+                let mut flat = Vec::new();
+                for a in alts {
+                    match a.get("anyOf") {
+                        Some(Value::Array(inner)) if a.as_object().is_some_and(|m| m.len() == 1) => flat.extend(inner.iter().cloned()),
+                        _ => flat.push(a.clone()),
+                    }
+                }
+                o.insert("anyOf".into(), Value::Array(flat));
+            }
+            if let Some(Value::Object(props)) = o.get("properties") {
+                let keys: Vec<Value> = props.keys().map(|k| json!(k)).collect();
+                o.insert("required".into(), Value::Array(keys));
+                o.insert("additionalProperties".into(), json!(false));
+            }
+            for (_, child) in o.iter_mut() {
+                strict(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strict),
+        _ => {}
+    }
+}
+
+/// Sets the allowed values of a string property (nullable ones keep null).
+fn set_enum(schema: &mut Value, pointer: &str, values: &[String]) {
+    if let Some(node) = schema.pointer_mut(pointer) {
+        let nullable = node.get("type").is_some_and(|t| t.as_array().is_some_and(|a| a.contains(&json!("null"))));
+        let mut list: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+        if nullable {
+            list.push(Value::Null);
+        }
+        node["enum"] = Value::Array(list);
+    }
+}
+
+/// The schema for this catalog.
+pub fn schema(catalog: &[MetricDef]) -> Value {
+    let settings = SchemaSettings::draft07().with(|s| {
+        s.inline_subschemas = true;
+        s.option_add_null_type = true;
+    });
+    let root = settings.into_generator().into_root_schema_for::<SpecOut>();
+    let mut v = serde_json::to_value(root).unwrap_or_else(|_| json!({}));
+    strict(&mut v);
+    // Optional objects come out as anyOf [object, null]; find the object to put enums in.
+    let range = if v.pointer("/properties/date_range/anyOf").is_some() { "/properties/date_range/anyOf/0" } else { "/properties/date_range" };
+    let metrics: Vec<String> = catalog.iter().map(|m| m.name.clone()).collect();
+    let aggs: Vec<String> = Aggregation::ALL.iter().filter(|a| **a != Aggregation::Formula).map(|a| a.as_str().to_string()).collect();
+    let mut all_dims: Vec<String> = dims::ISSUE_DIMENSIONS.iter().chain(dims::SPRINT_DIMENSIONS).map(|d| d.name.to_string()).collect();
+    all_dims.sort();
+    all_dims.dedup();
+    let dates: Vec<String> = dims::ISSUE_DIMENSIONS
+        .iter()
+        .chain(dims::SPRINT_DIMENSIONS)
+        .filter(|d| d.kind == dims::Kind::Timestamp)
+        .map(|d| d.name.to_string())
+        .collect();
+    let strs = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    set_enum(&mut v, "/properties/entity", &strs(&["issue", "sprint"]));
+    set_enum(&mut v, "/properties/metrics/items/properties/name", &metrics);
+    set_enum(&mut v, "/properties/metrics/items/properties/aggregation", &aggs);
+    set_enum(&mut v, "/properties/group_by/items/properties/field", &all_dims);
+    set_enum(&mut v, "/properties/group_by/items/properties/interval", &strs(dims::INTERVALS));
+    set_enum(&mut v, "/properties/filters/items/properties/field", &all_dims);
+    set_enum(&mut v, "/properties/filters/items/properties/operator", &Op::ALL.iter().map(|o| o.as_str().to_string()).collect::<Vec<_>>());
+    set_enum(&mut v, &format!("{range}/properties/field"), &dates);
+    set_enum(&mut v, "/properties/sort_by/items/properties/direction", &strs(&["asc", "desc"]));
+    v
+}
+
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            o.retain(|_, x| !x.is_null());
+            o.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+/// What a model's answer asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A spec to validate (nulls and the `clarification` key removed; anything else kept, so unknown
+    /// keys such as `"sql"` are refused by validation).
+    Spec(Value),
+    /// The model says the question cannot be answered.
+    Clarify(String),
+}
+
+pub fn output(answer: &Value) -> Output {
+    let Value::Object(o) = answer else { return Output::Spec(answer.clone()) };
+    let metrics_empty = o.get("metrics").is_none_or(|m| m.as_array().is_some_and(|a| a.is_empty()) || m.is_null());
+    if let Some(Value::String(reason)) = o.get("clarification") {
+        if !reason.trim().is_empty() && metrics_empty {
+            return Output::Clarify(reason.trim().chars().take(500).collect());
+        }
+    }
+    let mut spec: Map<String, Value> = o.clone();
+    spec.remove("clarification");
+    let mut spec = Value::Object(spec);
+    drop_nulls(&mut spec);
+    if spec.get("date_range").is_some_and(|d| d.as_object().is_some_and(|m| m.is_empty())) {
+        spec.as_object_mut().map(|m| m.remove("date_range"));
+    }
+    Output::Spec(spec)
+}

@@ -1,0 +1,279 @@
+//! The validate-and-retry loop and the wire formats, against a scripted transport. Real HTTP (a mock
+//! server on 127.0.0.1) is tested in `tests/llm_http.rs`.
+
+use super::http::{HttpResponse, Transport, TransportError};
+use super::wire::Request;
+use super::*;
+use crate::catalog::builtin;
+use crate::nl::Context;
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+
+struct Script {
+    answers: RefCell<VecDeque<Result<HttpResponse, TransportError>>>,
+    requests: RefCell<Vec<Request>>,
+    slept: RefCell<Vec<Duration>>,
+}
+
+impl Script {
+    fn new(answers: Vec<Result<HttpResponse, TransportError>>) -> Self {
+        Script { answers: RefCell::new(answers.into()), requests: RefCell::new(vec![]), slept: RefCell::new(vec![]) }
+    }
+}
+
+impl Transport for Script {
+    fn post(&self, req: &Request, _timeout: Duration) -> Result<HttpResponse, TransportError> {
+        self.requests.borrow_mut().push(req.clone());
+        self.answers.borrow_mut().pop_front().unwrap_or(Err(TransportError::Other("script exhausted".into())))
+    }
+    fn sleep(&self, d: Duration) {
+        self.slept.borrow_mut().push(d);
+    }
+}
+
+fn ok(body: Value) -> Result<HttpResponse, TransportError> {
+    Ok(HttpResponse { status: 200, retry_after: None, body: body.to_string() })
+}
+
+fn status(code: u16, retry_after: Option<f64>, body: &str) -> Result<HttpResponse, TransportError> {
+    Ok(HttpResponse { status: code, retry_after, body: body.to_string() })
+}
+
+fn openai(content: &str) -> Result<HttpResponse, TransportError> {
+    ok(json!({"model": "gpt-4o-mini-2024", "choices": [{"message": {"role": "assistant", "content": content}}]}))
+}
+
+const VALID: &str = r#"{"entity": "sprint", "metrics": [{"name": "velocity", "aggregation": null}], "group_by": [{"field": "board", "interval": null}], "filters": [], "date_range": {"field": null, "from": null, "to": null, "last": null, "last_sprints": 6}, "sort_by": [], "limit": null, "clarification": null}"#;
+
+fn cfg(p: Provider) -> Config {
+    Config::new(p, None, Some("http://127.0.0.1:9".into()), Some("sk-test-123456".into()), Duration::from_secs(5)).unwrap()
+}
+
+fn run(p: Provider, answers: Vec<Result<HttpResponse, TransportError>>) -> (Result<Answer, LlmError>, Script) {
+    let catalog = builtin::metrics().unwrap();
+    let values = BTreeMap::from([("board".to_string(), vec!["Payments team".to_string()])]);
+    let ctx = Context::new(&catalog, &values, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+    let script = Script::new(answers);
+    let r = translate("velocity by board over the last 6 sprints", &cfg(p), &ctx, &script);
+    (r, script)
+}
+
+fn spec_of(r: &Result<Answer, LlmError>) -> Value {
+    match r {
+        Ok(Answer { translation: Translation::Spec(s), .. }) => s.clone(),
+        other => panic!("expected a spec: {other:?}"),
+    }
+}
+
+#[test]
+fn a_valid_answer_is_a_spec_after_one_attempt() {
+    let (r, s) = run(Provider::OpenAi, vec![openai(VALID)]);
+    assert_eq!(spec_of(&r), json!({"entity": "sprint", "metrics": [{"name": "velocity"}], "group_by": [{"field": "board"}], "filters": [], "date_range": {"last_sprints": 6}, "sort_by": []}));
+    let a = r.unwrap();
+    assert_eq!((a.attempts, a.model.as_str()), (1, "gpt-4o-mini-2024"));
+    let req = &s.requests.borrow()[0];
+    assert_eq!(req.url, "http://127.0.0.1:9/chat/completions");
+    assert!(req.headers.contains(&("Authorization".into(), "Bearer sk-test-123456".into())));
+    assert_eq!(req.body["model"], "gpt-4o-mini");
+    assert_eq!(req.body["response_format"]["type"], "json_schema");
+    assert_eq!(req.body["response_format"]["json_schema"]["strict"], true);
+    let names = &req.body["response_format"]["json_schema"]["schema"]["properties"]["metrics"]["items"]["properties"]["name"]["enum"];
+    assert!(names.as_array().unwrap().contains(&json!("velocity")), "{names}");
+    assert_eq!(req.body["messages"][0]["role"], "system");
+    assert_eq!(req.body["messages"][1], json!({"role": "user", "content": "velocity by board over the last 6 sprints"}));
+}
+
+#[test]
+fn an_invalid_answer_is_sent_back_and_the_second_counts() {
+    let bad = VALID.replace("velocity", "velocty");
+    let (r, s) = run(Provider::OpenAi, vec![openai(&bad), openai(VALID)]);
+    assert_eq!(r.as_ref().unwrap().attempts, 2);
+    let second = &s.requests.borrow()[1];
+    let msgs = second.body["messages"].as_array().unwrap();
+    assert_eq!(msgs[2]["role"], "assistant");
+    assert!(msgs[3]["content"].as_str().unwrap().contains("unknown metric \"velocty\""), "{}", msgs[3]);
+}
+
+#[test]
+fn three_invalid_answers_are_an_error_listing_each_attempt() {
+    let bad = VALID.replace("velocity", "velocty");
+    let (r, _) = run(Provider::OpenAi, vec![openai(&bad), openai("Sure! Velocity is points per sprint."), openai(&bad)]);
+    match r {
+        Err(LlmError::InvalidOutput(p)) => {
+            assert_eq!(p.len(), 3, "{p:?}");
+            assert!(p[0].starts_with("attempt 1:") && p[0].contains("velocty"), "{p:?}");
+            assert!(p[1].contains("not JSON"), "{p:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn prose_around_json_and_fenced_json_are_read() {
+    let (r, _) = run(Provider::OpenAi, vec![openai(&format!("Here you go:\n```json\n{VALID}\n```"))]);
+    assert_eq!(r.unwrap().attempts, 1);
+}
+
+#[test]
+fn server_errors_and_rate_limits_are_retried_with_backoff() {
+    let (r, s) = run(Provider::OpenAi, vec![status(500, None, "{}"), status(429, Some(2.0), r#"{"error": {"message": "slow down"}}"#), openai(VALID)]);
+    assert_eq!(r.unwrap().attempts, 1);
+    assert_eq!(s.requests.borrow().len(), 3);
+    assert_eq!(*s.slept.borrow(), vec![Duration::from_millis(250), Duration::from_secs(2)]);
+    // Three failures in a row: unavailable, with the provider's message.
+    let (r, _) = run(Provider::OpenAi, vec![status(503, None, "{}"), status(503, None, "{}"), status(503, None, r#"{"error": {"message": "overloaded"}}"#)]);
+    match r {
+        Err(LlmError::Unavailable { message, .. }) => assert!(message.contains("HTTP 503") && message.contains("overloaded"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_key_never_appears_in_errors() {
+    let (r, _) = run(Provider::OpenAi, vec![status(401, None, r#"{"error": {"message": "Incorrect API key provided: sk-test-123456."}}"#)]);
+    match r {
+        Err(LlmError::Unavailable { message, .. }) => {
+            assert!(message.contains("HTTP 401") && message.contains("[redacted]") && !message.contains("sk-test-123456"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let (r, _) = run(Provider::OpenAi, vec![Err(TransportError::Connect("refused".into()))]);
+    assert!(matches!(r, Err(LlmError::Unavailable { .. })));
+}
+
+#[test]
+fn answers_that_reach_for_the_tenant_or_sql_are_refused() {
+    let tenant = VALID.replace(r#""filters": []"#, r#""filters": [{"field": "tenant_id", "operator": "eq", "value": "globex"}]"#);
+    let sql = VALID.replace(r#""limit": null"#, r#""limit": null, "sql": "SELECT * FROM analytics.issues""#);
+    let (r, _) = run(Provider::OpenAi, vec![openai(&tenant), openai(&sql), openai(&tenant)]);
+    match r {
+        Err(LlmError::InvalidOutput(p)) => {
+            assert!(p[0].contains("filters[0].field") && p[0].contains("tenant"), "{p:?}");
+            assert!(p[1].contains("unknown key \"sql\""), "{p:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_model_may_ask_back() {
+    let (r, _) = run(Provider::OpenAi, vec![openai(r#"{"entity": null, "metrics": [], "group_by": [], "filters": [], "date_range": null, "sort_by": [], "limit": null, "clarification": "Not about this data."}"#)]);
+    match r.unwrap().translation {
+        Translation::Clarify(c) => assert_eq!(c.reason, "Not about this data."),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn anthropic_uses_a_forced_tool_and_returns_problems_as_tool_results() {
+    let tool = |input: Value| ok(json!({"model": "claude-x", "content": [{"type": "tool_use", "id": "toolu_1", "name": "answer_with_spec", "input": input}]}));
+    let bad: Value = serde_json::from_str(&VALID.replace("velocity", "velocty")).unwrap();
+    let good: Value = serde_json::from_str(VALID).unwrap();
+    let (r, s) = run(Provider::Anthropic, vec![tool(bad), tool(good)]);
+    assert_eq!(r.unwrap().attempts, 2);
+    let reqs = s.requests.borrow();
+    assert_eq!(reqs[0].url, "http://127.0.0.1:9/v1/messages");
+    assert!(reqs[0].headers.contains(&("x-api-key".into(), "sk-test-123456".into())));
+    assert!(reqs[0].headers.contains(&("anthropic-version".into(), "2023-06-01".into())));
+    assert_eq!(reqs[0].body["tool_choice"], json!({"type": "tool", "name": "answer_with_spec"}));
+    assert!(reqs[0].body["tools"][0]["input_schema"]["properties"]["metrics"].is_object());
+    assert!(reqs[0].body["system"].as_str().unwrap().contains("velocity"));
+    let msgs = reqs[1].body["messages"].as_array().unwrap();
+    assert_eq!(msgs[1]["content"][0]["type"], "tool_use");
+    assert_eq!(msgs[2]["content"][0]["type"], "tool_result");
+    assert_eq!(msgs[2]["content"][0]["tool_use_id"], "toolu_1");
+    assert_eq!(msgs[2]["content"][0]["is_error"], true);
+}
+
+#[test]
+fn ollama_sends_the_schema_as_format() {
+    let (r, s) = run(Provider::Ollama, vec![ok(json!({"model": "qwen", "message": {"role": "assistant", "content": VALID}, "done": true}))]);
+    assert_eq!(r.unwrap().attempts, 1);
+    let req = &s.requests.borrow()[0];
+    assert_eq!(req.url, "http://127.0.0.1:9/api/chat");
+    assert_eq!(req.body["stream"], false);
+    assert!(req.body["format"]["properties"]["metrics"].is_object());
+}
+
+#[test]
+fn openai_compatible_servers_without_schemas_get_json_object() {
+    let (r, s) = run(Provider::OpenAiCompatible, vec![status(400, None, r#"{"error": {"message": "response_format json_schema is not supported"}}"#), openai(VALID)]);
+    assert_eq!(r.unwrap().attempts, 1);
+    let reqs = s.requests.borrow();
+    assert_eq!(reqs[0].body["response_format"]["type"], "json_schema");
+    assert_eq!(reqs[1].body["response_format"], json!({"type": "json_object"}));
+}
+
+#[test]
+fn configuration_problems_are_explained() {
+    let t = Duration::from_secs(1);
+    let e = Config::new(Provider::OpenAi, None, None, None, t).unwrap_err();
+    assert!(e.0.contains("API key") && e.1.contains("OPENAI_API_KEY"), "{e:?}");
+    let e = Config::new(Provider::OpenAiCompatible, None, None, None, t).unwrap_err();
+    assert!(e.0.contains("base URL"), "{e:?}");
+    assert!(Config::new(Provider::Ollama, None, Some("ftp://x".into()), None, t).is_err());
+    let c = Config::new(Provider::Ollama, None, None, None, t).unwrap();
+    assert_eq!((c.base_url.as_str(), c.model.as_str()), ("http://127.0.0.1:11434", "qwen2.5-coder:1.5b"));
+}
+
+fn check_strict(v: &Value, path: &str) {
+    if let Some(o) = v.as_object() {
+        if let Some(props) = o.get("properties").and_then(Value::as_object) {
+            assert_eq!(o["additionalProperties"], false, "{path}");
+            let req: Vec<&str> = o["required"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+            for k in props.keys() {
+                assert!(req.contains(&k.as_str()), "{path}.{k} not required");
+            }
+        }
+        assert!(!o.contains_key("format") && !o.contains_key("$ref"), "{path}");
+        for (k, c) in o {
+            check_strict(c, &format!("{path}.{k}"));
+        }
+    } else if let Some(a) = v.as_array() {
+        a.iter().enumerate().for_each(|(i, c)| check_strict(c, &format!("{path}[{i}]")));
+    }
+}
+
+#[test]
+fn the_schema_is_strict_and_names_the_live_catalog() {
+    let mut catalog = builtin::metrics().unwrap();
+    let mut extra = catalog[0].clone();
+    extra.name = "my_new_metric".into();
+    catalog.push(extra);
+    let s = schema::schema(&catalog);
+    check_strict(&s, "$");
+    let names: Vec<&str> = s.pointer("/properties/metrics/items/properties/name/enum").unwrap().as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(names.len(), catalog.len());
+    assert!(names.contains(&"my_new_metric"));
+    let fields = s.pointer("/properties/filters/items/properties/field/enum").unwrap().to_string();
+    assert!(fields.contains("\"priority\"") && !fields.contains("tenant"), "{fields}");
+}
+
+#[test]
+fn the_prompt_names_metrics_values_and_valid_examples() {
+    let catalog = builtin::metrics().unwrap();
+    let values = BTreeMap::from([("label".to_string(), vec!["backend".to_string()])]);
+    let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let p = prompt::system(&catalog, &values, today);
+    for m in &catalog {
+        assert!(p.contains(&format!("- {} (", m.name)), "{}", m.name);
+    }
+    assert!(p.contains("2026-11-27") && p.contains("\"backend\"") && !p.contains("{{"), "{p}");
+    let examples = prompt::examples(today);
+    assert!(examples.len() >= 8);
+    for (q, s) in examples {
+        match schema::output(&s) {
+            schema::Output::Spec(spec) => assert!(parse(&spec, &catalog).is_ok(), "{q}: {:?}", parse(&spec, &catalog).err()),
+            schema::Output::Clarify(_) => assert!(q.to_lowercase().contains("ignore")),
+        }
+    }
+}
+
+/// `cargo test -p analytics-core print_schema -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn print_schema() {
+    println!("{}", serde_json::to_string_pretty(&schema::schema(&builtin::metrics().unwrap())).unwrap());
+}
