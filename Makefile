@@ -10,7 +10,7 @@ PGVECTOR     := $(call pin,pgvector)
 DEMO_PORT    := $(call pin,port)
 PG_CONFIG    := /usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config
 
-.PHONY: help setup build install test test-unit test-pg test-regress regress-accept demo demo-stop demo-reset bench versions clean
+.PHONY: help setup build install test test-unit test-pg test-regress regress-accept demo demo-stop demo-reset bench test-llm versions clean
 
 help:
 	@echo "make demo        run the demo (PostgreSQL $(PG_MAJOR) on port $(DEMO_PORT))"
@@ -18,6 +18,7 @@ help:
 	@echo "make setup       install PostgreSQL $(PG_MAJOR), pg_cron, pgvector $(PGVECTOR), cargo-pgrx $(PGRX_VERSION)"
 	@echo "make test-unit | test-pg | test-regress   one tier;  make regress-accept  rewrite expected outputs"
 	@echo "make demo-stop | demo-reset;  make bench  benchmarks at 1M issues (not a test)"
+	@echo "make test-llm    optional: the evaluation set through a real local model (downloads ~1.1 GB, builds ~5 min)"
 
 versions:
 	@echo "pgrx=$(PGRX_VERSION) postgres=$(PG_MAJOR) pgvector=$(PGVECTOR) demo_port=$(DEMO_PORT)"
@@ -60,3 +61,11 @@ clean:
 
 bench:
 	bash scripts/bench.sh
+
+# Optional, not part of `make test`: a real small model (Qwen2.5-Coder-1.5B, llama.cpp server on
+# 127.0.0.1) answers the evaluation set through the openai_compatible provider; fails when fewer than
+# 80% of the questions end in a valid spec. See README "LLM providers".
+test-llm:
+	bash scripts/llm_server.sh start
+	cargo run --release -p analytics-core --example llm_eval -- --base-url http://127.0.0.1:28819/v1 $(LLM_EVAL_ARGS); \
+	  status=$$?; bash scripts/llm_server.sh stop; exit $$status

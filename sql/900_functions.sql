@@ -5,8 +5,9 @@
 -- as text (src/api/args.rs checks its depth before parsing). They run as the caller.
 CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS 'SELECT analytics._analytics_validate(spec::text)';
+-- analytics_compile is the Rust function itself (src/api/spec.rs): it reads and returns jsonb bytes.
 CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
-LANGUAGE sql STABLE AS 'SELECT analytics._analytics_compile(spec::text)::jsonb';
+LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'analytics_compile_wrapper';
 -- analytics_run serves cache hits in SQL (no parsing, no JSON round trip through Rust) and runs the
 -- spec in Rust on a miss (which counts the miss and stores the result).
 CREATE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb
@@ -113,7 +114,6 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics.analytics_metric_value(text,jsonb,timestamptz,timestamptz)', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_builtin()', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_validate(text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics._analytics_compile(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_run(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_count(boolean)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_get(text)', 'EXECUTE'),

@@ -126,12 +126,65 @@ fn analytics_validate(spec: Option<&str>) -> JsonB {
     .or_report()
 }
 
-/// The SQL a spec compiles to, with its parameters, as JSON text (the SQL function analytics_compile
-/// returns it as jsonb): {"sql", "params", "spec_hash", "columns", "metrics"}. Without a tenant in the
-/// session the tenant parameter is '' (the query would return nothing).
-#[pg_extern(stable, schema = "analytics", name = "_analytics_compile")]
-fn analytics_compile(spec: Option<&str>) -> String {
-    (|| Ok(prepare(spec, &gucs::tenant_id().unwrap_or_default())?.compile_text.clone()))().or_report()
+/// The SQL a spec compiles to, with its parameters: {"sql", "params", "spec_hash", "columns", "metrics"}.
+/// Without a tenant in the session the tenant parameter is '' (the query would return nothing).
+/// This is analytics_compile itself: jsonb in, jsonb out, without text round trips. The argument arrives as
+/// the bytes of its jsonb value and the answer leaves as the bytes of a jsonb value (the SQL declaration
+/// in sql/900_functions.sql says jsonb for both; the bytes are only ever what jsonb_in produced). A
+/// per-backend memo keyed by tenant and the argument's bytes keeps each answer's jsonb bytes, so a
+/// repeated compile neither prints, parses nor converts JSON.
+#[pg_extern(stable, sql = false)]
+fn analytics_compile(spec: Option<&[u8]>) -> Vec<u8> {
+    (|| {
+        let Some(bytes) = spec else { return Err(ApiError::NullArgument("spec")) };
+        let tenant = gucs::tenant_id().unwrap_or_default();
+        let cat = active_catalog()?;
+        let hit = JSONB_MEMO.with(|m| {
+            let m = m.borrow();
+            if m.version != cat.version { None } else { m.answers.get(&tenant).and_then(|t| t.get(bytes)).cloned() }
+        });
+        if let Some(answer) = hit {
+            return Ok(answer);
+        }
+        // SAFETY: the SQL declaration makes the argument a jsonb value, whose bytes are a JsonbContainer
+        // (copied to an 8-byte aligned buffer: a short-header datum's bytes may be unaligned);
+        // JsonbToCString prints it (as jsonb_out does) into a palloc'd string.
+        let mut aligned = vec![0u64; bytes.len().div_ceil(8)];
+        let text = unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), aligned.as_mut_ptr().cast::<u8>(), bytes.len());
+            let c = pg_sys::JsonbToCString(std::ptr::null_mut(), aligned.as_mut_ptr().cast::<pg_sys::JsonbContainer>(), bytes.len() as i32);
+            std::ffi::CStr::from_ptr(c).to_string_lossy().into_owned()
+        };
+        let prepared = prepare(Some(&text), &tenant)?;
+        // jsonb_in of the answer, once; its bytes are what we return from now on.
+        let datum = JsonB(serde_json::from_str(&prepared.compile_text).map_err(|e| ApiError::Internal(e.to_string()))?).into_datum();
+        let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum.ok_or_else(|| ApiError::Internal("jsonb".into()))?, false) }
+            .ok_or_else(|| ApiError::Internal("jsonb".into()))?
+            .to_vec();
+        JSONB_MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.version != cat.version || m.len >= MEMO_CAP {
+                m.version = cat.version.clone();
+                m.answers.clear();
+                m.len = 0;
+            }
+            m.len += 1;
+            m.answers.entry(tenant).or_default().insert(bytes.to_vec(), answer.clone());
+        });
+        Ok(answer)
+    })()
+    .or_report()
+}
+
+#[derive(Default)]
+struct JsonbMemo {
+    version: String,
+    answers: std::collections::HashMap<String, std::collections::HashMap<Vec<u8>, Vec<u8>>>,
+    len: usize,
+}
+
+thread_local! {
+    static JSONB_MEMO: std::cell::RefCell<JsonbMemo> = std::cell::RefCell::new(JsonbMemo::default());
 }
 
 /// Runs a compiled query under analytics.statement_timeout. Returns its rows as JSON text (an array of

@@ -3,6 +3,7 @@
 
 mod ask;
 mod cache;
+mod compile;
 mod contract;
 mod hostile;
 mod ingest;

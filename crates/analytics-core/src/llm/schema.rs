@@ -40,14 +40,36 @@ struct FilterOut {
     value: Option<FilterValueOut>,
 }
 
+/// A period has one of three shapes, so a constrained decoder cannot mix them (a model left free to
+/// fill `from`, `to` and `last` together does).
 #[allow(dead_code)]
 #[derive(JsonSchema)]
-struct DateRangeOut {
+#[serde(untagged)]
+enum DateRangeOut {
+    Between(BetweenOut),
+    Last(LastOut),
+    Sprints(SprintsOut),
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct BetweenOut {
     field: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    last: Option<String>,
-    last_sprints: Option<u32>,
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct LastOut {
+    field: Option<String>,
+    last: String,
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct SprintsOut {
+    last_sprints: u32,
 }
 
 #[allow(dead_code)]
@@ -72,12 +94,16 @@ struct SpecOut {
     clarification: Option<String>,
 }
 
-/// Closes every object, requires every property, drops keywords strict decoders refuse.
+/// Closes every object, requires every property, drops keywords strict decoders refuse (children first,
+/// so nested anyOf lists are bare when they are flattened).
 fn strict(v: &mut Value) {
     match v {
         Value::Object(o) => {
             for k in ["$schema", "title", "format", "minimum", "maximum", "definitions", "description"] {
                 o.remove(k);
+            }
+            for (_, child) in o.iter_mut() {
+                strict(child);
             }
             // anyOf [anyOf [a, b], c] is anyOf [a, b, c].
             if let Some(Value::Array(alts)) = o.get("anyOf") {
@@ -94,9 +120,6 @@ fn strict(v: &mut Value) {
                 let keys: Vec<Value> = props.keys().map(|k| json!(k)).collect();
                 o.insert("required".into(), Value::Array(keys));
                 o.insert("additionalProperties".into(), json!(false));
-            }
-            for (_, child) in o.iter_mut() {
-                strict(child);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(strict),
@@ -125,8 +148,6 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
     let root = settings.into_generator().into_root_schema_for::<SpecOut>();
     let mut v = serde_json::to_value(root).unwrap_or_else(|_| json!({}));
     strict(&mut v);
-    // Optional objects come out as anyOf [object, null]; find the object to put enums in.
-    let range = if v.pointer("/properties/date_range/anyOf").is_some() { "/properties/date_range/anyOf/0" } else { "/properties/date_range" };
     let metrics: Vec<String> = catalog.iter().map(|m| m.name.clone()).collect();
     let aggs: Vec<String> = Aggregation::ALL.iter().filter(|a| **a != Aggregation::Formula).map(|a| a.as_str().to_string()).collect();
     let mut all_dims: Vec<String> = dims::ISSUE_DIMENSIONS.iter().chain(dims::SPRINT_DIMENSIONS).map(|d| d.name.to_string()).collect();
@@ -146,7 +167,10 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
     set_enum(&mut v, "/properties/group_by/items/properties/interval", &strs(dims::INTERVALS));
     set_enum(&mut v, "/properties/filters/items/properties/field", &all_dims);
     set_enum(&mut v, "/properties/filters/items/properties/operator", &Op::ALL.iter().map(|o| o.as_str().to_string()).collect::<Vec<_>>());
-    set_enum(&mut v, &format!("{range}/properties/field"), &dates);
+    // date_range is anyOf [between, last, sprints, null]: the date field of each shape that has one.
+    for i in 0..3 {
+        set_enum(&mut v, &format!("/properties/date_range/anyOf/{i}/properties/field"), &dates);
+    }
     set_enum(&mut v, "/properties/sort_by/items/properties/direction", &strs(&["asc", "desc"]));
     v
 }

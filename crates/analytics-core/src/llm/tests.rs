@@ -45,7 +45,7 @@ fn openai(content: &str) -> Result<HttpResponse, TransportError> {
     ok(json!({"model": "gpt-4o-mini-2024", "choices": [{"message": {"role": "assistant", "content": content}}]}))
 }
 
-const VALID: &str = r#"{"entity": "sprint", "metrics": [{"name": "velocity", "aggregation": null}], "group_by": [{"field": "board", "interval": null}], "filters": [], "date_range": {"field": null, "from": null, "to": null, "last": null, "last_sprints": 6}, "sort_by": [], "limit": null, "clarification": null}"#;
+const VALID: &str = r#"{"entity": "sprint", "metrics": [{"name": "velocity", "aggregation": null}], "group_by": [{"field": "board", "interval": null}], "filters": [], "date_range": {"last_sprints": 6}, "sort_by": [], "limit": null, "clarification": null}"#;
 
 fn cfg(p: Provider) -> Config {
     Config::new(p, None, Some("http://127.0.0.1:9".into()), Some("sk-test-123456".into()), Duration::from_secs(5)).unwrap()
@@ -249,6 +249,12 @@ fn the_schema_is_strict_and_names_the_live_catalog() {
     assert!(names.contains(&"my_new_metric"));
     let fields = s.pointer("/properties/filters/items/properties/field/enum").unwrap().to_string();
     assert!(fields.contains("\"priority\"") && !fields.contains("tenant"), "{fields}");
+    // A period is one of three closed shapes (or null), so from/to and last cannot be mixed.
+    let shapes: Vec<Vec<&str>> = s.pointer("/properties/date_range/anyOf").unwrap().as_array().unwrap().iter()
+        .map(|a| a.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default())
+        .collect();
+    assert_eq!(shapes, vec![vec!["field", "from", "to"], vec!["field", "last"], vec!["last_sprints"], vec![]]);
+    assert!(s.pointer("/properties/date_range/anyOf/1/properties/field/enum").unwrap().to_string().contains("resolved_at"));
 }
 
 #[test]

@@ -1,0 +1,72 @@
+//! analytics_compile reads and returns jsonb bytes directly (src/api/spec.rs) and keeps answers in a
+//! per-backend memo: the same answer however the argument is stored (inline, short header, toasted and
+//! compressed), per tenant, and a new answer when the catalog changes.
+
+use pgrx::prelude::*;
+
+#[pg_schema]
+mod tests {
+    use crate::tests::support::*;
+    use pgrx::prelude::*;
+
+    const SPEC: &str = r#"{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"], "date_range": {"from": "2026-08-01", "to": "2026-11-01"}}"#;
+
+    fn compile(sql_arg: &str) -> String {
+        text(&format!("SELECT analytics.analytics_compile({sql_arg})::text")).unwrap()
+    }
+
+    /// A spec whose jsonb is large enough to be toasted and compressed in a table (an `in` list).
+    fn big_spec() -> String {
+        let values: Vec<String> = (0..900).map(|i| format!("\"value number {i}\"")).collect();
+        format!(r#"{{"metrics": ["created"], "filters": [{{"field": "label", "operator": "in", "value": [{}]}}]}}"#, values.join(","))
+    }
+
+    #[pg_test]
+    fn the_answer_is_the_same_however_the_argument_is_stored() {
+        set_tenant(Some("ta"));
+        exec("CREATE TEMP TABLE specs (id int, spec jsonb)");
+        exec("ALTER TABLE specs ALTER COLUMN spec SET STORAGE extended");
+        let big = big_spec();
+        Spi::run_with_args("INSERT INTO specs VALUES (1, $1::jsonb), (2, $2::jsonb)", &[SPEC.into(), big.as_str().into()]).unwrap();
+        // Stored on disk, the small spec has a short header and the big one is compressed.
+        assert!(int("SELECT pg_column_size(spec) FROM specs WHERE id = 2") < big.len() as i64 / 4, "the big spec is compressed");
+        let literal = compile(&format!("'{SPEC}'::jsonb"));
+        assert_eq!(compile("(SELECT spec FROM specs WHERE id = 1)"), literal);
+        assert_eq!(compile(&format!("'{SPEC}'::jsonb")), literal, "a memo hit gives the same answer");
+        let big_literal = compile(&format!("'{big}'::jsonb"));
+        assert_eq!(compile("(SELECT spec FROM specs WHERE id = 2)"), big_literal);
+        assert!(big_literal.contains("value number 899"), "values are parameters");
+        // The answer is real jsonb: operators work on it, and it equals what the validator accepts.
+        assert_eq!(text(&format!("SELECT analytics.analytics_compile('{SPEC}') -> 'params' ->> 0")), Some("ta".into()));
+        assert_eq!(text(&format!("SELECT jsonb_typeof(analytics.analytics_compile('{SPEC}') -> 'columns')")), Some("array".into()));
+        assert_eq!(text(&format!("SELECT ((analytics.analytics_compile('{SPEC}') ->> 'spec_hash') = (analytics.analytics_explain('{SPEC}') ->> 'spec_hash'))::text")), Some("true".into()));
+    }
+
+    #[pg_test]
+    fn answers_are_per_tenant_and_follow_the_catalog() {
+        set_tenant(Some("ta"));
+        assert_eq!(text(&format!("SELECT analytics.analytics_compile('{SPEC}') -> 'params' ->> 0")), Some("ta".into()));
+        set_tenant(Some("tb"));
+        assert_eq!(text(&format!("SELECT analytics.analytics_compile('{SPEC}') -> 'params' ->> 0")), Some("tb".into()));
+        set_tenant(None);
+        assert_eq!(text(&format!("SELECT analytics.analytics_compile('{SPEC}') -> 'params' ->> 0")), Some("".into()));
+        set_tenant(Some("ta"));
+        let version = || text(&format!("SELECT e ->> 'version' FROM jsonb_array_elements(analytics.analytics_compile('{SPEC}') -> 'metrics') e WHERE e ->> 'name' = 'closed'"));
+        assert_eq!(version(), Some("1".into()));
+        let edited = text("SELECT (analytics.analytics_metric('closed') - 'source' - 'is_active' - 'created_at' - 'updated_at' || '{\"description\": \"Issues resolved, as we count them.\"}')::text").unwrap();
+        exec(&format!("SELECT analytics.analytics_metric_upsert('{}')", edited.replace('\'', "''")));
+        assert_eq!(version(), Some("2".into()), "a catalog change is seen at once");
+    }
+
+    #[pg_test]
+    fn bad_arguments_are_errors_not_crashes() {
+        install_sqlstate_helper();
+        assert_eq!(sqlstate_of("SELECT analytics.analytics_compile(NULL)").as_deref(), Some("22004"));
+        assert_eq!(sqlstate_of("SELECT analytics.analytics_compile('[]')").as_deref(), Some("22023"));
+        assert_eq!(sqlstate_of(r#"SELECT analytics.analytics_compile('{"metrics": ["velocty"]}')"#).as_deref(), Some("22023"));
+        let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(sqlstate_of(&format!(r#"SELECT analytics.analytics_compile('{{"metrics": {deep}}}')"#)).as_deref(), Some("22023"));
+        // The failures were not memoized: a good spec still compiles.
+        assert!(compile(&format!("'{SPEC}'::jsonb")).contains("\"sql\""));
+    }
+}
