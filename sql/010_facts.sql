@@ -80,23 +80,20 @@ AS $$
 $$;
 COMMENT ON FUNCTION analytics.blocked_hours(bigint, text[], timestamptz) IS 'Hours an issue spent in any of the given statuses or flagged, until a moment (default now); overlapping spells count once.';
 
+-- The columns derived from status history come from one LATERAL aggregate per issue: a query that uses
+-- none of them does not join it (PostgreSQL removes a LEFT JOIN to a one-row aggregate whose columns are
+-- unused), and one that does gets a nested loop rather than a subplan per column.
 CREATE VIEW analytics.issue_facts WITH (security_invoker = true) AS
 SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_type, i.status, i.status_category,
        i.priority, i.assignee, i.reporter, i.story_points, i.labels, i.components, i.epic_key,
        i.created_at, i.updated_at, i.resolved_at,
        CASE WHEN i.resolved_at >= i.created_at
             THEN extract(epoch FROM i.resolved_at - i.created_at) / 86400.0 END AS lead_time_days,
-       (SELECT min(t.changed_at) FROM analytics.issue_transitions t
-         WHERE t.issue_id = i.id AND t.to_category = 'in_progress') AS first_in_progress_at,
-       CASE WHEN i.status_category = 'done' THEN
-           (SELECT extract(epoch FROM max(t.changed_at) FILTER (WHERE t.to_category = 'done')
-                                    - min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress')) / 86400.0
-              FROM analytics.issue_transitions t WHERE t.issue_id = i.id) END AS cycle_time_days,
-       (SELECT count(*) FROM analytics.issue_transitions t
-         WHERE t.issue_id = i.id AND t.from_category = 'done' AND t.to_category IS DISTINCT FROM 'done') AS reopen_count,
-       (SELECT max(t.changed_at) FROM analytics.issue_transitions t
-         WHERE t.issue_id = i.id AND t.from_category = 'done' AND t.to_category IS DISTINCT FROM 'done') AS last_reopened_at,
-       (SELECT max(t.changed_at) FROM analytics.issue_transitions t WHERE t.issue_id = i.id) AS last_transition_at,
+       h.first_in_progress_at,
+       CASE WHEN i.status_category = 'done' THEN h.cycle_time_days END AS cycle_time_days,
+       h.reopen_count,
+       h.last_reopened_at,
+       h.last_transition_at,
        (SELECT count(*) FROM analytics.issue_comments c WHERE c.issue_id = i.id) AS comment_count,
        (SELECT extract(epoch FROM min(c.created_at) - i.created_at) / 3600.0 FROM analytics.issue_comments c
          WHERE c.issue_id = i.id AND c.author IS DISTINCT FROM i.reporter) AS first_response_hours,
@@ -104,7 +101,17 @@ SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_typ
          WHERE si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS board,
        (SELECT s.name FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.id = si.sprint_id
          WHERE si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS sprint
-FROM analytics.issues i;
+FROM analytics.issues i
+LEFT JOIN LATERAL (
+    SELECT min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress') AS first_in_progress_at,
+           extract(epoch FROM max(t.changed_at) FILTER (WHERE t.to_category = 'done')
+                            - min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress')) / 86400.0 AS cycle_time_days,
+           count(*) FILTER (WHERE t.from_category = 'done' AND t.to_category IS DISTINCT FROM 'done') AS reopen_count,
+           max(t.changed_at) FILTER (WHERE t.from_category = 'done' AND t.to_category IS DISTINCT FROM 'done') AS last_reopened_at,
+           max(t.changed_at) AS last_transition_at
+    FROM analytics.issue_transitions t
+    WHERE t.issue_id = i.id
+) AS h ON true;
 COMMENT ON VIEW analytics.issue_facts IS 'Base relation of issue metrics: one row per issue with derived facts (lead and cycle time, reopens, comments, first response, latest board and sprint). Runs as the caller: row-level security applies.';
 COMMENT ON COLUMN analytics.issue_facts.lead_time_days IS 'resolved_at - created_at in days, for resolved issues (NULL when resolved before created: bad data).';
 COMMENT ON COLUMN analytics.issue_facts.cycle_time_days IS 'First entry into an in-progress status to the last entry into a done status, in days, for issues that are done now (a reopened and re-done issue counts until its final done).';

@@ -148,8 +148,6 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
     let root = settings.into_generator().into_root_schema_for::<SpecOut>();
     let mut v = serde_json::to_value(root).unwrap_or_else(|_| json!({}));
     strict(&mut v);
-    let metrics: Vec<String> = catalog.iter().map(|m| m.name.clone()).collect();
-    let aggs: Vec<String> = Aggregation::ALL.iter().filter(|a| **a != Aggregation::Formula).map(|a| a.as_str().to_string()).collect();
     let mut all_dims: Vec<String> = dims::ISSUE_DIMENSIONS.iter().chain(dims::SPRINT_DIMENSIONS).map(|d| d.name.to_string()).collect();
     all_dims.sort();
     all_dims.dedup();
@@ -161,10 +159,19 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
         .collect();
     let strs = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     set_enum(&mut v, "/properties/entity", &strs(&["issue", "sprint"]));
-    set_enum(&mut v, "/properties/metrics/items/properties/name", &metrics);
-    set_enum(&mut v, "/properties/metrics/items/properties/aggregation", &aggs);
-    set_enum(&mut v, "/properties/group_by/items/properties/field", &all_dims);
-    set_enum(&mut v, "/properties/group_by/items/properties/interval", &strs(dims::INTERVALS));
+    // A metric item names the metrics that share a set of allowed aggregations, so a constrained
+    // decoder cannot pair a metric with an aggregation the catalog refuses (formulas take none).
+    if let Some(items) = v.pointer_mut("/properties/metrics/items") {
+        *items = json!({"anyOf": metric_items(catalog)});
+    }
+    // A date dimension is grouped with an interval, any other dimension without one.
+    let plain: Vec<String> = all_dims.iter().filter(|d| !dates.contains(d)).cloned().collect();
+    if let Some(items) = v.pointer_mut("/properties/group_by/items") {
+        *items = json!({"anyOf": [
+            closed(json!({"field": {"type": "string", "enum": plain}, "interval": {"type": "null"}})),
+            closed(json!({"field": {"type": "string", "enum": dates}, "interval": {"type": "string", "enum": dims::INTERVALS}})),
+        ]});
+    }
     set_enum(&mut v, "/properties/filters/items/properties/field", &all_dims);
     set_enum(&mut v, "/properties/filters/items/properties/operator", &Op::ALL.iter().map(|o| o.as_str().to_string()).collect::<Vec<_>>());
     // date_range is anyOf [between, last, sprints, null]: the date field of each shape that has one.
@@ -172,7 +179,44 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
         set_enum(&mut v, &format!("/properties/date_range/anyOf/{i}/properties/field"), &dates);
     }
     set_enum(&mut v, "/properties/sort_by/items/properties/direction", &strs(&["asc", "desc"]));
+    if let Some(last) = v.pointer_mut("/properties/date_range/anyOf/1/properties/last") {
+        last["pattern"] = json!(LAST_PATTERN);
+    }
     v
+}
+
+/// What `date_range.last` must look like (the spec parser's own rule, as a regular expression).
+pub const LAST_PATTERN: &str = "^[1-9][0-9]{0,3} (day|week|month|quarter|year)s?$";
+
+/// An object schema with these properties, all required, nothing else allowed.
+fn closed(properties: Value) -> Value {
+    let required: Vec<Value> = properties.as_object().map(|p| p.keys().map(|k| json!(k)).collect()).unwrap_or_default();
+    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+/// One metric item shape per set of allowed aggregations in the catalog.
+fn metric_items(catalog: &[MetricDef]) -> Vec<Value> {
+    let mut groups: Vec<(Vec<Aggregation>, Vec<String>)> = Vec::new();
+    for m in catalog {
+        let allowed: Vec<Aggregation> = m.allowed_aggregations.iter().copied().filter(|a| *a != Aggregation::Formula).collect();
+        match groups.iter_mut().find(|(a, _)| *a == allowed) {
+            Some((_, names)) => names.push(m.name.clone()),
+            None => groups.push((allowed, vec![m.name.clone()])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(allowed, names)| {
+            let aggregation = if allowed.is_empty() {
+                json!({"type": "null"})
+            } else {
+                let mut list: Vec<Value> = allowed.iter().map(|a| json!(a.as_str())).collect();
+                list.push(Value::Null);
+                json!({"type": ["string", "null"], "enum": list})
+            };
+            closed(json!({"name": {"type": "string", "enum": names}, "aggregation": aggregation}))
+        })
+        .collect()
 }
 
 fn drop_nulls(v: &mut Value) {

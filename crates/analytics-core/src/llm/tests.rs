@@ -4,7 +4,7 @@
 use super::http::{HttpResponse, Transport, TransportError};
 use super::wire::Request;
 use super::*;
-use crate::catalog::builtin;
+use crate::catalog::{builtin, Aggregation};
 use crate::nl::Context;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
@@ -79,8 +79,8 @@ fn a_valid_answer_is_a_spec_after_one_attempt() {
     assert_eq!(req.body["model"], "gpt-4o-mini");
     assert_eq!(req.body["response_format"]["type"], "json_schema");
     assert_eq!(req.body["response_format"]["json_schema"]["strict"], true);
-    let names = &req.body["response_format"]["json_schema"]["schema"]["properties"]["metrics"]["items"]["properties"]["name"]["enum"];
-    assert!(names.as_array().unwrap().contains(&json!("velocity")), "{names}");
+    let items = req.body["response_format"]["json_schema"]["schema"]["properties"]["metrics"]["items"].to_string();
+    assert!(items.contains("\"velocity\""), "{items}");
     assert_eq!(req.body["messages"][0]["role"], "system");
     assert_eq!(req.body["messages"][1], json!({"role": "user", "content": "velocity by board over the last 6 sprints"}));
 }
@@ -244,9 +244,39 @@ fn the_schema_is_strict_and_names_the_live_catalog() {
     catalog.push(extra);
     let s = schema::schema(&catalog);
     check_strict(&s, "$");
-    let names: Vec<&str> = s.pointer("/properties/metrics/items/properties/name/enum").unwrap().as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert_eq!(names.len(), catalog.len());
+    // Metric items: one shape per set of allowed aggregations; every metric in exactly one.
+    let shapes = s.pointer("/properties/metrics/items/anyOf").unwrap().as_array().unwrap();
+    let mut names: Vec<&str> = Vec::new();
+    for shape in shapes {
+        let in_shape: Vec<&str> = shape.pointer("/properties/name/enum").unwrap().as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let aggs = shape.pointer("/properties/aggregation").unwrap().to_string();
+        for n in &in_shape {
+            let def = catalog.iter().find(|m| m.name == *n).unwrap();
+            for a in def.allowed_aggregations.iter().filter(|a| **a != Aggregation::Formula) {
+                assert!(aggs.contains(&format!("\"{}\"", a.as_str())), "{n}: {aggs}");
+            }
+            if def.allowed_aggregations == [Aggregation::Formula] {
+                assert_eq!(aggs, r#"{"type":"null"}"#, "{n}: a formula takes no aggregation");
+            }
+        }
+        names.extend(in_shape);
+    }
+    names.sort();
+    let mut expected: Vec<&str> = catalog.iter().map(|m| m.name.as_str()).collect();
+    expected.sort();
+    assert_eq!(names, expected);
     assert!(names.contains(&"my_new_metric"));
+    // Date dimensions are grouped with an interval, others without.
+    let groups = s.pointer("/properties/group_by/items/anyOf").unwrap().to_string();
+    assert!(groups.contains(r#""interval":{"type":"null"}"#) && groups.contains(r#""enum":["day","week","month","quarter","year"]"#), "{groups}");
+    assert_eq!(s.pointer("/properties/date_range/anyOf/1/properties/last/pattern").and_then(Value::as_str), Some(schema::LAST_PATTERN));
+    let last = regex::Regex::new(schema::LAST_PATTERN).unwrap();
+    for ok in ["90 days", "1 month", "6 weeks", "2 quarters", "1 year"] {
+        assert!(last.is_match(ok) && parse(&json!({"metrics": ["created"], "date_range": {"last": ok}}), &catalog).is_ok(), "{ok}");
+    }
+    for bad in ["90", "0 days", "ten days", "90 days ago", "-1 days"] {
+        assert!(!last.is_match(bad), "{bad}");
+    }
     let fields = s.pointer("/properties/filters/items/properties/field/enum").unwrap().to_string();
     assert!(fields.contains("\"priority\"") && !fields.contains("tenant"), "{fields}");
     // A period is one of three closed shapes (or null), so from/to and last cannot be mixed.

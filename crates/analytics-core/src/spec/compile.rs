@@ -67,9 +67,33 @@ fn range_field(range: &Option<DateRange>) -> Option<&str> {
     }
 }
 
+/// The time fields of the metrics a spec uses (formulas' dependencies included), and whether one of
+/// them is a snapshot (no time field: it needs every row).
+fn time_fields<'c>(spec: &Spec, catalog: &'c [MetricDef]) -> Result<(Vec<&'c str>, bool), String> {
+    let mut fields: Vec<&str> = Vec::new();
+    let mut snapshot = false;
+    for m in &spec.metrics {
+        let def = find(catalog, &m.name)?;
+        let defs: Vec<&MetricDef> = if def.kind == Kind::Formula {
+            def.dependencies.iter().map(|d| find(catalog, d)).collect::<Result<_, _>>()?
+        } else {
+            vec![def]
+        };
+        for d in defs {
+            match &d.time_field {
+                Some(t) if !fields.contains(&t.as_str()) => fields.push(t),
+                Some(_) => {}
+                None => snapshot = true,
+            }
+        }
+    }
+    Ok((fields, snapshot))
+}
+
 /// The aggregate of one measure or snapshot metric: its value, its own filter, and (when the spec's
-/// date range names no field) its own time window.
-fn measure(def: &MetricDef, agg: Aggregation, params: &BTreeMap<String, serde_json::Value>, range: &Option<DateRange>, q: &mut Query) -> Result<String, String> {
+/// date range names no field) its own time window, unless that window is already the query's WHERE
+/// (`in_where`: every metric shares that time field).
+fn measure(def: &MetricDef, agg: Aggregation, params: &BTreeMap<String, serde_json::Value>, range: &Option<DateRange>, in_where: Option<&str>, q: &mut Query) -> Result<String, String> {
     let mut values = BTreeMap::new();
     for (name, p) in &def.parameters {
         let v = params.get(name).unwrap_or(&p.default);
@@ -81,7 +105,7 @@ fn measure(def: &MetricDef, agg: Aggregation, params: &BTreeMap<String, serde_js
         conds.push(format!("({})", render(f, &values)?));
     }
     if range_field(range).is_none() {
-        if let Some(t) = &def.time_field {
+        if let Some(t) = def.time_field.as_deref().filter(|t| Some(*t) != in_where) {
             if let Some(w) = window(range, t, q) {
                 conds.push(w);
             }
@@ -187,6 +211,14 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
         columns.push(Column { name: g.column(), role: "dimension", unit: None });
     }
 
+    // Without a date field of its own, each metric filters its own time field inside its aggregate; rows
+    // outside every metric's window count for none of them, so they are also left out up front (unless a
+    // snapshot metric needs every row). Results are the same; groups with no activity in the period go.
+    // When all metrics share one time field, that WHERE window is each metric's window: no FILTER repeats it.
+    let (fields, snapshot) = time_fields(spec, catalog)?;
+    let windowed = range_field(&spec.date_range).is_none() && matches!(spec.date_range, Some(DateRange::Absolute { .. } | DateRange::Relative { .. }));
+    let in_where = (windowed && !snapshot && fields.len() == 1).then(|| fields[0]);
+
     let mut used: Vec<MetricVersion> = Vec::new();
     let mut note = |d: &MetricDef| {
         if !used.iter().any(|u| u.name == d.name) {
@@ -201,12 +233,12 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
             for d in &def.dependencies {
                 let dd = find(catalog, d)?;
                 note(dd);
-                deps.insert(d.clone(), measure(dd, dd.default_aggregation, &m.params, &spec.date_range, &mut q)?);
+                deps.insert(d.clone(), measure(dd, dd.default_aggregation, &m.params, &spec.date_range, in_where, &mut q)?);
             }
             render(&def.sql_expression, &deps)?
         } else {
             let agg = m.aggregation.unwrap_or(def.default_aggregation);
-            measure(def, agg, &m.params, &spec.date_range, &mut q)?
+            measure(def, agg, &m.params, &spec.date_range, in_where, &mut q)?
         };
         select.push(format!("{expr} AS {}", quote(&m.alias)));
         columns.push(Column { name: m.alias.clone(), role: "metric", unit: Some(def.unit.as_str()) });
@@ -216,27 +248,7 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     for f in &spec.filters {
         wheres.push(filter_sql(f, spec.entity, &mut q)?);
     }
-    // Without a date field of its own, each metric filters its own time field inside its aggregate; rows
-    // outside every metric's window count for none of them, so they are also left out up front (unless a
-    // snapshot metric needs every row). Results are the same; groups with no activity in the period go.
-    if range_field(&spec.date_range).is_none() && matches!(spec.date_range, Some(DateRange::Absolute { .. } | DateRange::Relative { .. })) {
-        let mut fields: Vec<&str> = Vec::new();
-        let mut snapshot = false;
-        for m in &spec.metrics {
-            let def = find(catalog, &m.name)?;
-            let defs: Vec<&MetricDef> = if def.kind == Kind::Formula {
-                def.dependencies.iter().map(|d| find(catalog, d)).collect::<Result<_, _>>()?
-            } else {
-                vec![def]
-            };
-            for d in defs {
-                match &d.time_field {
-                    Some(t) if !fields.contains(&t.as_str()) => fields.push(t),
-                    Some(_) => {}
-                    None => snapshot = true,
-                }
-            }
-        }
+    if windowed {
         if !snapshot && !fields.is_empty() {
             let windows: Vec<String> = fields.iter().filter_map(|t| window(&spec.date_range, t, &mut q).map(|w| format!("({w})"))).collect();
             if !windows.is_empty() {

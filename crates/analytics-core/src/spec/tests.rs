@@ -267,4 +267,10 @@ fn period_windows_also_narrow_the_rows_up_front() {
     // An explicit field narrows by that field only.
     let c = compile(&ok(json!({"metrics": ["created"], "date_range": {"field": "resolved_at", "last": "30 days"}})), &catalog(), "t").unwrap();
     assert!(c.sql.contains("WHERE f.tenant_id = $1::text AND f.resolved_at >= now() - $2::interval"), "{}", c.sql);
+    // Metrics that share one time field: the WHERE window is theirs, and no FILTER repeats it.
+    let c = compile(&ok(json!({"metrics": ["created", "bug_count"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("count(f.id) AS \"created\""), "{}", c.sql);
+    assert!(c.sql.contains("count(f.id) FILTER (WHERE (f.issue_type = 'Bug')) AS \"bug_count\""), "{}", c.sql);
+    assert!(c.sql.contains("WHERE f.tenant_id = $1::text AND ((f.created_at >= $2::timestamptz AND f.created_at < $3::timestamptz))"), "{}", c.sql);
+    assert_eq!(c.params.len(), 4, "tenant, from, to, limit: {:?}", c.params);
 }
