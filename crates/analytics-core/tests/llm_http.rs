@@ -70,7 +70,9 @@ fn ollama_wire_format() {
     let s = seen.lock().unwrap()[0].clone();
     assert_eq!(s.path, "/api/chat");
     assert_eq!(s.body["stream"], false);
-    assert_eq!(s.body["format"]["type"], "object");
+    // A choice of two closed object shapes, one per entity.
+    let shapes = s.body["format"]["anyOf"].as_array().unwrap();
+    assert!(shapes.len() == 2 && shapes.iter().all(|v| v["type"] == "object" && v["additionalProperties"] == false));
 }
 
 #[test]

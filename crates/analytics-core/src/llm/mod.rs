@@ -95,7 +95,9 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
     let started = Instant::now();
     let deadline = started + cfg.timeout * 3;
     let system = prompt::system(ctx.catalog, ctx.values, ctx.today);
-    let schema = schema::schema(ctx.catalog);
+    // What the provider is sent: its preferred schema; after a 400 that names the schema, the single
+    // object schema (when the preferred one was a choice of shapes), then json_object.
+    let mut schema = schema::for_provider(cfg.provider, ctx.catalog);
     let mut turns = vec![Turn::User(question.to_string())];
     let mut problems: Vec<String> = Vec::new();
     let mut json_object = false;
@@ -111,7 +113,11 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
             // Servers without json_schema support: ask again with json_object, once, not counted.
             let m = resp.body.to_lowercase();
             if m.contains("response_format") || m.contains("json_schema") || m.contains("schema") {
-                json_object = true;
+                if schema.get("anyOf").is_some() {
+                    schema = schema::schema(ctx.catalog);
+                } else {
+                    json_object = true;
+                }
                 attempt -= 1;
                 continue;
             }

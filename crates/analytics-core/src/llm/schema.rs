@@ -3,7 +3,8 @@
 //! asks and what constrained decoders handle best), with the live catalog's metric names and the
 //! dimension whitelists as enums. And the way back: a model's answer to a spec for `spec::parse`.
 
-use crate::catalog::{Aggregation, MetricDef};
+use crate::ask::Provider;
+use crate::catalog::{Aggregation, Entity, MetricDef};
 use crate::spec::dims;
 use crate::spec::model::Op;
 use schemars::gen::SchemaSettings;
@@ -172,8 +173,9 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
             closed(json!({"field": {"type": "string", "enum": dates}, "interval": {"type": "string", "enum": dims::INTERVALS}})),
         ]});
     }
-    set_enum(&mut v, "/properties/filters/items/properties/field", &all_dims);
-    set_enum(&mut v, "/properties/filters/items/properties/operator", &Op::ALL.iter().map(|o| o.as_str().to_string()).collect::<Vec<_>>());
+    if let Some(items) = v.pointer_mut("/properties/filters/items") {
+        *items = filter_items(&all_dims.iter().map(String::as_str).collect::<Vec<_>>());
+    }
     // date_range is anyOf [between, last, sprints, null]: the date field of each shape that has one.
     for i in 0..3 {
         set_enum(&mut v, &format!("/properties/date_range/anyOf/{i}/properties/field"), &dates);
@@ -185,6 +187,58 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
     v
 }
 
+/// The schema sent to a provider. Ollama and OpenAI-compatible servers (llama.cpp, vLLM) accept a
+/// choice at the root, so they get one object shape per entity: issue metrics only with issue
+/// dimensions and sprint metrics only with sprint dimensions (the mix-up small models make most).
+/// OpenAI's strict mode and Anthropic's tools want a single object at the root: they get [`schema`].
+pub fn for_provider(provider: Provider, catalog: &[MetricDef]) -> Value {
+    match provider {
+        Provider::Ollama | Provider::OpenAiCompatible => split(catalog),
+        _ => schema(catalog),
+    }
+}
+
+/// `anyOf [issue spec, sprint spec]`, each a closed object.
+pub fn split(catalog: &[MetricDef]) -> Value {
+    let base = schema(catalog);
+    let variants: Vec<Value> = [Entity::Issue, Entity::Sprint]
+        .into_iter()
+        .filter_map(|entity| {
+            let own: Vec<MetricDef> = catalog.iter().filter(|m| m.entity == entity).cloned().collect();
+            if own.is_empty() {
+                return None;
+            }
+            let dims = dims::dimensions(entity);
+            let dates: Vec<&str> = dims.iter().filter(|d| d.kind == dims::Kind::Timestamp).map(|d| d.name).collect();
+            let plain: Vec<&str> = dims.iter().filter(|d| d.kind != dims::Kind::Timestamp).map(|d| d.name).collect();
+            let all: Vec<&str> = dims.iter().map(|d| d.name).collect();
+            let mut v = base.clone();
+            v["properties"]["entity"] = json!({"type": "string", "enum": [entity.as_str()]});
+            v["properties"]["metrics"]["items"] = json!({"anyOf": metric_items(&own)});
+            v["properties"]["group_by"]["items"] = json!({"anyOf": [
+                closed(json!({"field": {"type": "string", "enum": plain}, "interval": {"type": "null"}})),
+                closed(json!({"field": {"type": "string", "enum": dates}, "interval": {"type": "string", "enum": dims::INTERVALS}})),
+            ]});
+            v["properties"]["filters"]["items"] = filter_items(&all);
+            if let Some(Value::Array(shapes)) = v.pointer_mut("/properties/date_range/anyOf") {
+                // last_sprints is for sprint specs only.
+                if entity == Entity::Issue {
+                    shapes.retain(|s| s.pointer("/properties/last_sprints").is_none());
+                }
+                for s in shapes.iter_mut() {
+                    if s.pointer("/properties/field").is_some() {
+                        let mut list: Vec<Value> = dates.iter().map(|d| json!(d)).collect();
+                        list.push(Value::Null);
+                        s["properties"]["field"] = json!({"type": ["string", "null"], "enum": list});
+                    }
+                }
+            }
+            Some(v)
+        })
+        .collect();
+    json!({"anyOf": variants})
+}
+
 /// What `date_range.last` must look like (the spec parser's own rule, as a regular expression).
 pub const LAST_PATTERN: &str = "^[1-9][0-9]{0,3} (day|week|month|quarter|year)s?$";
 
@@ -192,6 +246,18 @@ pub const LAST_PATTERN: &str = "^[1-9][0-9]{0,3} (day|week|month|quarter|year)s?
 fn closed(properties: Value) -> Value {
     let required: Vec<Value> = properties.as_object().map(|p| p.keys().map(|k| json!(k)).collect()).unwrap_or_default();
     json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+/// A filter's value fits its operator: none for is_null/is_not_null, a list for in/not_in/between (two
+/// for between, which validation checks), one string for the rest.
+fn filter_items(fields: &[&str]) -> Value {
+    let ops = |pick: &dyn Fn(Op) -> bool| Op::ALL.iter().filter(|o| pick(**o)).map(|o| o.as_str()).collect::<Vec<_>>();
+    let field = json!({"type": "string", "enum": fields});
+    json!({"anyOf": [
+        closed(json!({"field": field, "operator": {"type": "string", "enum": ops(&|o| matches!(o, Op::IsNull | Op::IsNotNull))}, "value": {"type": "null"}})),
+        closed(json!({"field": field, "operator": {"type": "string", "enum": ops(&|o| matches!(o, Op::In | Op::NotIn | Op::Between))}, "value": {"type": "array", "items": {"type": "string"}}})),
+        closed(json!({"field": field, "operator": {"type": "string", "enum": ops(&|o| !matches!(o, Op::IsNull | Op::IsNotNull | Op::In | Op::NotIn | Op::Between))}, "value": {"type": "string"}})),
+    ]})
 }
 
 /// One metric item shape per set of allowed aggregations in the catalog.

@@ -79,6 +79,7 @@ fn a_valid_answer_is_a_spec_after_one_attempt() {
     assert_eq!(req.body["model"], "gpt-4o-mini");
     assert_eq!(req.body["response_format"]["type"], "json_schema");
     assert_eq!(req.body["response_format"]["json_schema"]["strict"], true);
+    assert_eq!(req.body["max_completion_tokens"], wire::MAX_TOKENS);
     let items = req.body["response_format"]["json_schema"]["schema"]["properties"]["metrics"]["items"].to_string();
     assert!(items.contains("\"velocity\""), "{items}");
     assert_eq!(req.body["messages"][0]["role"], "system");
@@ -194,16 +195,49 @@ fn ollama_sends_the_schema_as_format() {
     let req = &s.requests.borrow()[0];
     assert_eq!(req.url, "http://127.0.0.1:9/api/chat");
     assert_eq!(req.body["stream"], false);
-    assert!(req.body["format"]["properties"]["metrics"].is_object());
+    assert_eq!(req.body["options"]["num_predict"], wire::MAX_TOKENS);
+    // One closed shape per entity: a sprint shape offers sprint metrics and dimensions only.
+    let shapes = req.body["format"]["anyOf"].as_array().unwrap();
+    assert_eq!(shapes.len(), 2);
+    let sprint = shapes.iter().find(|v| v["properties"]["entity"]["enum"] == json!(["sprint"])).unwrap().to_string();
+    let issue = shapes.iter().find(|v| v["properties"]["entity"]["enum"] == json!(["issue"])).unwrap().to_string();
+    assert!(sprint.contains("\"velocity\"") && !sprint.contains("\"lead_time_p50\"") && !sprint.contains("\"component\""), "{sprint}");
+    assert!(issue.contains("\"lead_time_p50\"") && !issue.contains("\"velocity\"") && !issue.contains("last_sprints"), "{issue}");
 }
 
 #[test]
 fn openai_compatible_servers_without_schemas_get_json_object() {
-    let (r, s) = run(Provider::OpenAiCompatible, vec![status(400, None, r#"{"error": {"message": "response_format json_schema is not supported"}}"#), openai(VALID)]);
+    // A server that refuses the choice of shapes gets the single object schema, then json_object.
+    let refuse = || status(400, None, r#"{"error": {"message": "response_format json_schema is not supported"}}"#);
+    let (r, s) = run(Provider::OpenAiCompatible, vec![refuse(), refuse(), openai(VALID)]);
     assert_eq!(r.unwrap().attempts, 1);
     let reqs = s.requests.borrow();
     assert_eq!(reqs[0].body["response_format"]["type"], "json_schema");
-    assert_eq!(reqs[1].body["response_format"], json!({"type": "json_object"}));
+    assert!(reqs[0].body["response_format"]["json_schema"]["schema"]["anyOf"].is_array());
+    assert!(reqs[1].body["response_format"]["json_schema"]["schema"]["properties"]["metrics"].is_object());
+    assert_eq!(reqs[2].body["response_format"], json!({"type": "json_object"}));
+    assert_eq!(reqs[2].body["max_tokens"], wire::MAX_TOKENS);
+}
+
+#[test]
+fn every_answer_a_split_schema_allows_is_one_the_validator_can_accept_by_entity() {
+    // The metric names of each entity's shape are exactly the catalog's metrics of that entity.
+    let catalog = builtin::metrics().unwrap();
+    let s = schema::split(&catalog);
+    for shape in s["anyOf"].as_array().unwrap() {
+        check_strict(shape, "$");
+        let entity = shape["properties"]["entity"]["enum"][0].as_str().unwrap();
+        let mut names: Vec<String> = shape["properties"]["metrics"]["items"]["anyOf"].as_array().unwrap().iter()
+            .flat_map(|i| i["properties"]["name"]["enum"].as_array().unwrap().iter().filter_map(|n| n.as_str().map(String::from)).collect::<Vec<_>>())
+            .collect();
+        names.sort();
+        let mut expected: Vec<String> = catalog.iter().filter(|m| m.entity.as_str() == entity).map(|m| m.name.clone()).collect();
+        expected.sort();
+        assert_eq!(names, expected, "{entity}");
+    }
+    // OpenAI and Anthropic keep one object at the root.
+    assert!(schema::for_provider(Provider::OpenAi, &catalog)["properties"].is_object());
+    assert!(schema::for_provider(Provider::Anthropic, &catalog)["properties"].is_object());
 }
 
 #[test]
@@ -277,8 +311,27 @@ fn the_schema_is_strict_and_names_the_live_catalog() {
     for bad in ["90", "0 days", "ten days", "90 days ago", "-1 days"] {
         assert!(!last.is_match(bad), "{bad}");
     }
-    let fields = s.pointer("/properties/filters/items/properties/field/enum").unwrap().to_string();
+    let fields = s.pointer("/properties/filters/items/anyOf/0/properties/field/enum").unwrap().to_string();
     assert!(fields.contains("\"priority\"") && !fields.contains("tenant"), "{fields}");
+    // A filter's value fits its operator: every operator in exactly one shape.
+    let shapes = s.pointer("/properties/filters/items/anyOf").unwrap().as_array().unwrap();
+    let mut ops: Vec<&str> = Vec::new();
+    for shape in shapes {
+        let value = shape.pointer("/properties/value/type").unwrap();
+        for op in shape.pointer("/properties/operator/enum").unwrap().as_array().unwrap().iter().filter_map(Value::as_str) {
+            let expected = match op {
+                "is_null" | "is_not_null" => "null",
+                "in" | "not_in" | "between" => "array",
+                _ => "string",
+            };
+            assert_eq!(value, expected, "{op}");
+            ops.push(op);
+        }
+    }
+    ops.sort();
+    let mut all: Vec<&str> = crate::spec::model::Op::ALL.iter().map(|o| o.as_str()).collect();
+    all.sort();
+    assert_eq!(ops, all);
     // A period is one of three closed shapes (or null), so from/to and last cannot be mixed.
     let shapes: Vec<Vec<&str>> = s.pointer("/properties/date_range/anyOf").unwrap().as_array().unwrap().iter()
         .map(|a| a.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default())

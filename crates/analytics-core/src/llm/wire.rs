@@ -83,6 +83,10 @@ fn anthropic_messages(turns: &[Turn]) -> Vec<Value> {
     m
 }
 
+/// The most tokens a model may write per attempt: a spec takes a few hundred; a model that loops (an
+/// array that never ends) is cut off here and its attempt fails as invalid JSON, not by the timeout.
+pub const MAX_TOKENS: u32 = 1024;
+
 /// The request for one attempt. `json_object`: an OpenAI-compatible server that refused json_schema.
 pub fn request(provider: Provider, base_url: &str, model: &str, api_key: Option<&str>, system: &str, turns: &[Turn], schema: &Value, json_object: bool) -> Request {
     let base = base_url.trim_end_matches('/');
@@ -98,7 +102,7 @@ pub fn request(provider: Provider, base_url: &str, model: &str, api_key: Option<
                 headers,
                 body: json!({
                     "model": model,
-                    "max_tokens": 1024,
+                    "max_tokens": MAX_TOKENS,
                     "temperature": 0,
                     "system": system,
                     "messages": anthropic_messages(turns),
@@ -110,7 +114,7 @@ pub fn request(provider: Provider, base_url: &str, model: &str, api_key: Option<
         Provider::Ollama => Request {
             url: format!("{base}/api/chat"),
             headers,
-            body: json!({"model": model, "messages": openai_messages(system, turns), "stream": false, "format": schema, "options": {"temperature": 0}}),
+            body: json!({"model": model, "messages": openai_messages(system, turns), "stream": false, "format": schema, "options": {"temperature": 0, "num_predict": MAX_TOKENS}}),
         },
         _ => {
             if let Some(k) = api_key {
@@ -124,7 +128,12 @@ pub fn request(provider: Provider, base_url: &str, model: &str, api_key: Option<
             Request {
                 url: format!("{base}/chat/completions"),
                 headers,
-                body: json!({"model": model, "messages": openai_messages(system, turns), "temperature": 0, "response_format": response_format}),
+                // OpenAI's own API names the limit max_completion_tokens; compatible servers, max_tokens.
+                body: if provider == Provider::OpenAi {
+                    json!({"model": model, "messages": openai_messages(system, turns), "temperature": 0, "response_format": response_format, "max_completion_tokens": MAX_TOKENS})
+                } else {
+                    json!({"model": model, "messages": openai_messages(system, turns), "temperature": 0, "response_format": response_format, "max_tokens": MAX_TOKENS})
+                },
             }
         }
     }
