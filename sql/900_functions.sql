@@ -2,7 +2,7 @@
 -- statements are generated), and the shipped metric catalog.
 
 -- The public functions that take jsonb: thin SQL wrappers that hand the document to the Rust function
--- as text (src/api/args.rs checks its depth before parsing). They run as the caller.
+-- as text (analytics_core::json_arg checks its depth before parsing). They run as the caller.
 CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS 'SELECT analytics._analytics_validate(spec::text)';
 -- analytics_compile is the Rust function itself (src/api/spec.rs): it reads and returns jsonb bytes.
