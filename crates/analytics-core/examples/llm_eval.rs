@@ -2,7 +2,7 @@
 //! spec (validated by `spec::parse`, at most 3 attempts), how many needed no retry, and how many match
 //! the expected spec. Used by `make test-llm` against a local llama.cpp server; never sends anything
 //! anywhere but the given base URL.
-//! `cargo run --release -p analytics-core --example llm_eval -- --base-url http://127.0.0.1:28819/v1 [--limit N] [--min-valid 0.8]`
+//! `cargo run --release -p analytics-core --example llm_eval -- --base-url http://127.0.0.1:28819/v1 [--from N] [--limit N] [--min-valid 0.8]`
 
 use analytics_core::ask::Provider;
 use analytics_core::catalog::builtin;
@@ -18,6 +18,7 @@ fn main() {
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let base = arg("--base-url").unwrap_or_else(|| "http://127.0.0.1:28819/v1".into());
     let limit: usize = arg("--limit").and_then(|l| l.parse().ok()).unwrap_or(usize::MAX);
+    let from: usize = arg("--from").and_then(|l| l.parse().ok()).unwrap_or(1).max(1);
     let min_valid: f64 = arg("--min-valid").and_then(|l| l.parse().ok()).unwrap_or(0.8);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/nl/cases.json");
     let set: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("cases")).expect("JSON");
@@ -29,7 +30,7 @@ fn main() {
     let cfg = Config::new(Provider::OpenAiCompatible, arg("--model"), Some(base.clone()), None, Duration::from_secs(120)).expect("config");
     let (mut n, mut valid, mut first_try, mut correct, mut clarified, mut invalid, mut unavailable) = (0, 0, 0, 0, 0, 0, 0);
     let started = Instant::now();
-    for c in cases.iter().take(limit) {
+    for (i, c) in cases.iter().enumerate().skip(from - 1).take(limit) {
         n += 1;
         let t = Instant::now();
         let r = llm::translate(&c.question, &cfg, &ctx, &Ureq);
@@ -62,7 +63,7 @@ fn main() {
                 format!("unavailable: {message}")
             }
         };
-        println!("[{n:3}] {ms:6} ms  {} -> {line}", c.question);
+        println!("[{:3}] {ms:6} ms  {} -> {line}", i + 1, c.question);
     }
     let share = |k: usize| k as f64 / n.max(1) as f64;
     println!();

@@ -6,6 +6,7 @@
 use crate::ask::Provider;
 use crate::catalog::{Aggregation, Entity, MetricDef};
 use crate::spec::dims;
+use crate::spec::parse::{MAX_FILTERS, MAX_GROUP_BY, MAX_METRICS, MAX_SORT};
 use crate::spec::model::Op;
 use schemars::gen::SchemaSettings;
 use schemars::JsonSchema;
@@ -189,7 +190,8 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
 
 /// The schema sent to a provider. Ollama and OpenAI-compatible servers (llama.cpp, vLLM) accept a
 /// choice at the root, so they get one object shape per entity: issue metrics only with issue
-/// dimensions and sprint metrics only with sprint dimensions (the mix-up small models make most).
+/// dimensions and sprint metrics only with sprint dimensions (the mix-up small models make most), and
+/// lists no longer than validation allows (llama.cpp's grammars honour maxItems).
 /// OpenAI's strict mode and Anthropic's tools want a single object at the root: they get [`schema`].
 pub fn for_provider(provider: Provider, catalog: &[MetricDef]) -> Value {
     match provider {
@@ -220,6 +222,10 @@ pub fn split(catalog: &[MetricDef]) -> Value {
                 closed(json!({"field": {"type": "string", "enum": dates}, "interval": {"type": "string", "enum": dims::INTERVALS}})),
             ]});
             v["properties"]["filters"]["items"] = filter_items(&all);
+            // The validator's list limits, so a looping model stops at a valid length.
+            for (list, max) in [("metrics", MAX_METRICS), ("group_by", MAX_GROUP_BY), ("filters", MAX_FILTERS), ("sort_by", MAX_SORT)] {
+                v["properties"][list]["maxItems"] = json!(max);
+            }
             if let Some(Value::Array(shapes)) = v.pointer_mut("/properties/date_range/anyOf") {
                 // last_sprints is for sprint specs only.
                 if entity == Entity::Issue {

@@ -235,6 +235,9 @@ fn every_answer_a_split_schema_allows_is_one_the_validator_can_accept_by_entity(
         expected.sort();
         assert_eq!(names, expected, "{entity}");
     }
+    // Lists end where validation would refuse them.
+    assert_eq!(s["anyOf"][0]["properties"]["metrics"]["maxItems"], crate::spec::parse::MAX_METRICS);
+    assert_eq!(s["anyOf"][1]["properties"]["group_by"]["maxItems"], crate::spec::parse::MAX_GROUP_BY);
     // OpenAI and Anthropic keep one object at the root.
     assert!(schema::for_provider(Provider::OpenAi, &catalog)["properties"].is_object());
     assert!(schema::for_provider(Provider::Anthropic, &catalog)["properties"].is_object());
