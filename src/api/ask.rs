@@ -96,7 +96,7 @@ fn answer_spec(spec: &Value, tenant: &str, dry_run: bool, limit: Option<u32>) ->
     let text = spec.to_string();
     let mut out = json!({"spec": spec});
     if dry_run {
-        let compiled: Value = serde_json::from_str(&prepare(Some(&text), tenant)?.compile_text).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let compiled = prepare(Some(&text), tenant)?.answer();
         for k in ["sql", "params", "columns", "metrics"] {
             out[k] = compiled[k].clone();
         }

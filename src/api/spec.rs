@@ -43,8 +43,13 @@ pub(crate) fn parse_spec(spec: Option<&str>, catalog: &[MetricDef]) -> Result<Sp
 pub(crate) struct Prepared {
     pub spec_hash: String,
     pub compiled: Compiled,
-    /// analytics_compile's answer, as JSON text.
-    pub compile_text: String,
+}
+
+impl Prepared {
+    /// analytics_compile's answer: {"sql", "params", "spec_hash", "columns", "metrics"}.
+    pub fn answer(&self) -> Value {
+        compiled_json(&self.spec_hash, &self.compiled)
+    }
 }
 
 /// Per-backend memo of prepared specs, keyed by the spec's jsonb text and the tenant; emptied when the
@@ -67,7 +72,7 @@ pub(crate) fn prepare(spec: Option<&str>, tenant: &str) -> Result<std::rc::Rc<Pr
     }
     let parsed = parse_spec(spec, &cat.active)?;
     let compiled = compile(&parsed, &cat.active, tenant).map_err(ApiError::Internal)?;
-    let prepared = std::rc::Rc::new(Prepared { spec_hash: parsed.hash(), compile_text: compiled_json(&parsed, &compiled).to_string(), compiled });
+    let prepared = std::rc::Rc::new(Prepared { spec_hash: parsed.hash(), compiled });
     MEMO.with(|m| {
         let mut m = m.borrow_mut();
         if m.0 != cat.version || m.1.len() >= MEMO_CAP {
@@ -96,11 +101,11 @@ fn params_json(params: &[Bound]) -> Value {
     )
 }
 
-fn compiled_json(spec: &Spec, c: &Compiled) -> Value {
+fn compiled_json(spec_hash: &str, c: &Compiled) -> Value {
     json!({
         "sql": c.sql,
         "params": params_json(&c.params),
-        "spec_hash": spec.hash(),
+        "spec_hash": spec_hash,
         "columns": c.columns,
         "metrics": c.metrics,
     })
@@ -157,7 +162,7 @@ fn analytics_compile(spec: Option<&[u8]>) -> Vec<u8> {
         };
         let prepared = prepare(Some(&text), &tenant)?;
         // jsonb_in of the answer, once; its bytes are what we return from now on.
-        let datum = JsonB(serde_json::from_str(&prepared.compile_text).map_err(|e| ApiError::Internal(e.to_string()))?).into_datum();
+        let datum = JsonB(prepared.answer()).into_datum();
         let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum.ok_or_else(|| ApiError::Internal("jsonb".into()))?, false) }
             .ok_or_else(|| ApiError::Internal("jsonb".into()))?
             .to_vec();
@@ -280,7 +285,7 @@ fn analytics_explain(spec: Option<&str>) -> JsonB {
             .filter_map(|m| catalog.iter().find(|d| d.name == m.name))
             .map(|d| serde_json::to_value(d).unwrap_or(Value::Null))
             .collect();
-        let mut out = compiled_json(&spec, &c);
+        let mut out = compiled_json(&spec.hash(), &c);
         out["spec"] = spec.canonical();
         out["definitions"] = Value::Array(definitions);
         out["tenant_id"] = json!(tenant);

@@ -12,36 +12,6 @@ use schemars::gen::SchemaSettings;
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-struct MetricOut {
-    name: String,
-    aggregation: Option<String>,
-}
-
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-struct GroupOut {
-    field: String,
-    interval: Option<String>,
-}
-
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-#[serde(untagged)]
-enum FilterValueOut {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[allow(dead_code)]
-#[derive(JsonSchema)]
-struct FilterOut {
-    field: String,
-    operator: String,
-    value: Option<FilterValueOut>,
-}
-
 /// A period has one of three shapes, so a constrained decoder cannot mix them (a model left free to
 /// fill `from`, `to` and `last` together does).
 #[allow(dead_code)]
@@ -86,9 +56,11 @@ struct SortOut {
 #[derive(JsonSchema)]
 struct SpecOut {
     entity: Option<String>,
-    metrics: Vec<MetricOut>,
-    group_by: Vec<GroupOut>,
-    filters: Vec<FilterOut>,
+    // Items of these lists are written out below (shapes per aggregation set, per interval, per
+    // operator), not derived.
+    metrics: Vec<Value>,
+    group_by: Vec<Value>,
+    filters: Vec<Value>,
     date_range: Option<DateRangeOut>,
     sort_by: Vec<SortOut>,
     limit: Option<u32>,
@@ -166,13 +138,9 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
     if let Some(items) = v.pointer_mut("/properties/metrics/items") {
         *items = json!({"anyOf": metric_items(catalog)});
     }
-    // A date dimension is grouped with an interval, any other dimension without one.
     let plain: Vec<String> = all_dims.iter().filter(|d| !dates.contains(d)).cloned().collect();
     if let Some(items) = v.pointer_mut("/properties/group_by/items") {
-        *items = json!({"anyOf": [
-            closed(json!({"field": {"type": "string", "enum": plain}, "interval": {"type": "null"}})),
-            closed(json!({"field": {"type": "string", "enum": dates}, "interval": {"type": "string", "enum": dims::INTERVALS}})),
-        ]});
+        *items = group_items(&plain, &dates);
     }
     if let Some(items) = v.pointer_mut("/properties/filters/items") {
         *items = filter_items(&all_dims.iter().map(String::as_str).collect::<Vec<_>>());
@@ -217,10 +185,7 @@ pub fn split(catalog: &[MetricDef]) -> Value {
             let mut v = base.clone();
             v["properties"]["entity"] = json!({"type": "string", "enum": [entity.as_str()]});
             v["properties"]["metrics"]["items"] = json!({"anyOf": metric_items(&own)});
-            v["properties"]["group_by"]["items"] = json!({"anyOf": [
-                closed(json!({"field": {"type": "string", "enum": plain}, "interval": {"type": "null"}})),
-                closed(json!({"field": {"type": "string", "enum": dates}, "interval": {"type": "string", "enum": dims::INTERVALS}})),
-            ]});
+            v["properties"]["group_by"]["items"] = group_items(&plain, &dates);
             v["properties"]["filters"]["items"] = filter_items(&all);
             // The validator's list limits, so a looping model stops at a valid length.
             for (list, max) in [("metrics", MAX_METRICS), ("group_by", MAX_GROUP_BY), ("filters", MAX_FILTERS), ("sort_by", MAX_SORT)] {
@@ -252,6 +217,14 @@ pub const LAST_PATTERN: &str = "^[1-9][0-9]{0,3} (day|week|month|quarter|year)s?
 fn closed(properties: Value) -> Value {
     let required: Vec<Value> = properties.as_object().map(|p| p.keys().map(|k| json!(k)).collect()).unwrap_or_default();
     json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+/// A date dimension is grouped with an interval, any other dimension without one.
+fn group_items<S: serde::Serialize>(plain: &[S], dates: &[S]) -> Value {
+    json!({"anyOf": [
+        closed(json!({"field": {"type": "string", "enum": plain}, "interval": {"type": "null"}})),
+        closed(json!({"field": {"type": "string", "enum": dates}, "interval": {"type": "string", "enum": dims::INTERVALS}})),
+    ]})
 }
 
 /// A filter's value fits its operator: none for is_null/is_not_null, a list for in/not_in/between (two
