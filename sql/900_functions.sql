@@ -6,8 +6,11 @@
 CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS 'SELECT analytics._analytics_validate(spec::text)';
 -- analytics_compile is the Rust function itself (src/api/spec.rs): it reads and returns jsonb bytes.
+-- The text form serves string literals (which resolve to text): repeated calls skip parsing the spec.
 CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'analytics_compile_wrapper';
+CREATE FUNCTION analytics.analytics_compile(spec text) RETURNS jsonb
+LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'analytics_compile_text_wrapper';
 -- analytics_run serves cache hits in SQL (no parsing, no JSON round trip through Rust) and runs the
 -- spec in Rust on a miss (which counts the miss and stores the result).
 CREATE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb
@@ -69,6 +72,8 @@ COMMENT ON FUNCTION analytics.analytics_validate(jsonb) IS
   'Validate an AnalyticsSpec against the catalog and the dimension whitelist: {"valid", "errors": [{"path", "code", "message", "hint", "suggestions"}]}, every problem at once.';
 COMMENT ON FUNCTION analytics.analytics_compile(jsonb) IS
   'Compile an AnalyticsSpec to one parameterized query: {"sql", "params", "spec_hash", "columns", "metrics": [{"name", "version"}]}. Every value is a $n parameter; identifiers come only from the catalog and whitelists. Invalid specs fail with 22023 and every problem (JSON) in DETAIL.';
+COMMENT ON FUNCTION analytics.analytics_compile(text) IS
+  'analytics_compile for a spec written as text (a string literal resolves here): the same answer and errors as analytics_compile(text::jsonb); repeated calls are answered without parsing the spec again.';
 COMMENT ON FUNCTION analytics.analytics_run(jsonb) IS
   'Run an AnalyticsSpec for the session''s tenant, as the caller (row-level security applies): {"columns", "rows", "row_count", "query_ms", "cached", "spec_hash", "sql", "tenant_id", "metrics"}. Limited by analytics.statement_timeout (57014 with a HINT).';
 COMMENT ON FUNCTION analytics.analytics_ask(text, jsonb) IS
@@ -131,6 +136,7 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('admin', 'function', 'analytics._analytics_metric_upsert(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_validate(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_compile(jsonb)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.analytics_compile(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_run(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_rows(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_explain(jsonb)', 'EXECUTE'),

@@ -29,6 +29,9 @@ pub enum ApiError {
     ProviderUnavailable { message: String, detail: Option<String>, hint: Option<String> },
     /// An LLM provider answered, but never with a valid spec (22000): DETAIL lists every attempt's problems.
     ProviderOutput { message: String, detail: String },
+    /// An error PostgreSQL raised in a function we called (e.g. jsonb_in's 22P02), passed on with its own
+    /// SQLSTATE, message, DETAIL and HINT (without the Rust backtrace pgrx would attach to it).
+    Postgres { code: PgSqlErrorCode, message: String, detail: Option<String>, hint: Option<String> },
     /// Something that should not happen: an SPI failure or a broken shipped catalog (XX000).
     Internal(String),
 }
@@ -119,6 +122,7 @@ impl ApiError {
                 Some(detail.clone()),
                 Some("Rephrase the question, try another model, or use the builtin provider: options => '{\"provider\": \"builtin\"}'.".into()),
             ),
+            ApiError::Postgres { code, message, detail, hint } => (*code, message.clone(), detail.clone(), hint.clone()),
             ApiError::Internal(message) => (PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message.clone(), None, None),
         }
     }
@@ -141,6 +145,22 @@ impl ApiError {
 impl From<pgrx::spi::Error> for ApiError {
     fn from(e: pgrx::spi::Error) -> Self {
         ApiError::Internal(format!("SPI: {e}"))
+    }
+}
+
+impl ApiError {
+    /// A PostgreSQL error caught around a call, as an ApiError; a Rust panic is Internal.
+    pub fn caught(e: &pgrx::pg_sys::panic::CaughtError) -> ApiError {
+        use pgrx::pg_sys::panic::CaughtError;
+        match e {
+            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => ApiError::Postgres {
+                code: r.sql_error_code(),
+                message: r.message().to_string(),
+                detail: r.detail().map(str::to_string),
+                hint: r.hint().map(str::to_string),
+            },
+            CaughtError::RustPanic { ereport, .. } => ApiError::Internal(ereport.message().to_string()),
+        }
     }
 }
 

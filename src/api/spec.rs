@@ -133,58 +133,94 @@ fn analytics_validate(spec: Option<&str>) -> JsonB {
 
 /// The SQL a spec compiles to, with its parameters: {"sql", "params", "spec_hash", "columns", "metrics"}.
 /// Without a tenant in the session the tenant parameter is '' (the query would return nothing).
-/// This is analytics_compile itself: jsonb in, jsonb out, without text round trips. The argument arrives as
-/// the bytes of its jsonb value and the answer leaves as the bytes of a jsonb value (the SQL declaration
-/// in sql/900_functions.sql says jsonb for both; the bytes are only ever what jsonb_in produced). A
-/// per-backend memo keyed by tenant and the argument's bytes keeps each answer's jsonb bytes, so a
-/// repeated compile neither prints, parses nor converts JSON.
+/// This is analytics_compile(jsonb) itself: jsonb in, jsonb out, without text round trips. The argument
+/// arrives as the bytes of its jsonb value and the answer leaves as the bytes of a jsonb value (the SQL
+/// declaration in sql/900_functions.sql says jsonb for both; the bytes are only ever what jsonb_in
+/// produced). A per-backend memo keyed by tenant and the argument's bytes keeps each answer's jsonb
+/// bytes, so a repeated compile neither prints, parses nor converts JSON.
 #[pg_extern(stable, sql = false)]
 fn analytics_compile(spec: Option<&[u8]>) -> Vec<u8> {
-    (|| {
-        let Some(bytes) = spec else { return Err(ApiError::NullArgument("spec")) };
-        let tenant = gucs::tenant_id().unwrap_or_default();
-        let cat = active_catalog()?;
-        let hit = JSONB_MEMO.with(|m| {
-            let m = m.borrow();
-            if m.version != cat.version { None } else { m.answers.get(&tenant).and_then(|t| t.get(bytes)).cloned() }
-        });
-        if let Some(answer) = hit {
-            return Ok(answer);
+    compile_memoized(spec, ArgKind::Jsonb).or_report()
+}
+
+/// analytics_compile(text): the same answer for a spec written as text, which is what a string literal
+/// such as analytics_compile('{"metrics": ["closed"]}') resolves to. A repeated call is answered from
+/// the memo by the text's bytes, without parsing it into jsonb first; a new one goes through jsonb_in,
+/// so the text is read exactly as a jsonb argument would be (duplicate keys, errors, SQLSTATEs).
+#[pg_extern(stable, sql = false)]
+fn analytics_compile_text(spec: Option<&[u8]>) -> Vec<u8> {
+    compile_memoized(spec, ArgKind::Text).or_report()
+}
+
+/// What the argument bytes of analytics_compile are (each has its own memo).
+#[derive(Clone, Copy)]
+enum ArgKind {
+    Jsonb = 0,
+    Text = 1,
+}
+
+fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<Vec<u8>, ApiError> {
+    let Some(bytes) = spec else { return Err(ApiError::NullArgument("spec")) };
+    let tenant = gucs::tenant_id().unwrap_or_default();
+    let cat = active_catalog()?;
+    let hit = JSONB_MEMO.with(|m| {
+        let m = m.borrow();
+        if m.version != cat.version { None } else { m.answers.get(&tenant).and_then(|t| t[kind as usize].get(bytes)).cloned() }
+    });
+    if let Some(answer) = hit {
+        return Ok(answer);
+    }
+    let text = match kind {
+        ArgKind::Jsonb => jsonb_text(bytes),
+        ArgKind::Text => {
+            let text = std::ffi::CString::new(bytes).map_err(|_| ApiError::Internal("NUL in text".into()))?;
+            // SAFETY: jsonb_in takes a C string and returns a palloc'd jsonb datum that lives to the call's
+            // end. Its errors (22P02 and the like) are passed on as they are, as for a jsonb argument.
+            let arg = pg_sys::Datum::from(text.as_ptr());
+            let parsed = PgTryBuilder::new(|| Ok(unsafe { pgrx::direct_function_call::<&[u8]>(pg_sys::jsonb_in, &[Some(arg)]) }))
+                .catch_others(|e| Err(ApiError::caught(&e)))
+                .execute()?
+                .ok_or_else(|| ApiError::Internal("jsonb".into()))?;
+            jsonb_text(parsed)
         }
-        // SAFETY: the SQL declaration makes the argument a jsonb value, whose bytes are a JsonbContainer
-        // (copied to an 8-byte aligned buffer: a short-header datum's bytes may be unaligned);
-        // JsonbToCString prints it (as jsonb_out does) into a palloc'd string.
-        let mut aligned = vec![0u64; bytes.len().div_ceil(8)];
-        let text = unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), aligned.as_mut_ptr().cast::<u8>(), bytes.len());
-            let c = pg_sys::JsonbToCString(std::ptr::null_mut(), aligned.as_mut_ptr().cast::<pg_sys::JsonbContainer>(), bytes.len() as i32);
-            std::ffi::CStr::from_ptr(c).to_string_lossy().into_owned()
-        };
-        let prepared = prepare(Some(&text), &tenant)?;
-        // jsonb_in of the answer, once; its bytes are what we return from now on.
-        let datum = JsonB(prepared.answer()).into_datum();
-        let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum.ok_or_else(|| ApiError::Internal("jsonb".into()))?, false) }
-            .ok_or_else(|| ApiError::Internal("jsonb".into()))?
-            .to_vec();
-        JSONB_MEMO.with(|m| {
-            let mut m = m.borrow_mut();
-            if m.version != cat.version || m.len >= MEMO_CAP {
-                m.version = cat.version.clone();
-                m.answers.clear();
-                m.len = 0;
-            }
-            m.len += 1;
-            m.answers.entry(tenant).or_default().insert(bytes.to_vec(), answer.clone());
-        });
-        Ok(answer)
-    })()
-    .or_report()
+    };
+    let prepared = prepare(Some(&text), &tenant)?;
+    // jsonb_in of the answer, once; its bytes are what we return from now on.
+    let datum = JsonB(prepared.answer()).into_datum();
+    let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum.ok_or_else(|| ApiError::Internal("jsonb".into()))?, false) }
+        .ok_or_else(|| ApiError::Internal("jsonb".into()))?
+        .to_vec();
+    JSONB_MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.version != cat.version || m.len >= MEMO_CAP {
+            m.version = cat.version.clone();
+            m.answers.clear();
+            m.len = 0;
+        }
+        m.len += 1;
+        m.answers.entry(tenant).or_default()[kind as usize].insert(bytes.to_vec(), answer.clone());
+    });
+    Ok(answer)
+}
+
+/// The text of a jsonb value's bytes (a JsonbContainer), printed as jsonb_out does.
+fn jsonb_text(bytes: &[u8]) -> String {
+    // SAFETY: the bytes are a jsonb value's (the SQL declaration or jsonb_in made them), copied to an
+    // 8-byte aligned buffer (a short-header datum's bytes may be unaligned); JsonbToCString prints it
+    // into a palloc'd string.
+    let mut aligned = vec![0u64; bytes.len().div_ceil(8)];
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), aligned.as_mut_ptr().cast::<u8>(), bytes.len());
+        let c = pg_sys::JsonbToCString(std::ptr::null_mut(), aligned.as_mut_ptr().cast::<pg_sys::JsonbContainer>(), bytes.len() as i32);
+        std::ffi::CStr::from_ptr(c).to_string_lossy().into_owned()
+    }
 }
 
 #[derive(Default)]
 struct JsonbMemo {
     version: String,
-    answers: std::collections::HashMap<String, std::collections::HashMap<Vec<u8>, Vec<u8>>>,
+    /// tenant -> [answers by jsonb argument bytes, answers by text argument bytes]
+    answers: std::collections::HashMap<String, [std::collections::HashMap<Vec<u8>, Vec<u8>>; 2]>,
     len: usize,
 }
 

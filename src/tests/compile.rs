@@ -1,6 +1,7 @@
 //! analytics_compile reads and returns jsonb bytes directly (src/api/spec.rs) and keeps answers in a
 //! per-backend memo: the same answer however the argument is stored (inline, short header, toasted and
-//! compressed), per tenant, and a new answer when the catalog changes.
+//! compressed), per tenant, and a new answer when the catalog changes. analytics_compile(text), where a
+//! string literal resolves, gives the same answers and errors as the jsonb form.
 
 use pgrx::prelude::*;
 
@@ -68,5 +69,57 @@ mod tests {
         assert_eq!(sqlstate_of(&format!(r#"SELECT analytics.analytics_compile('{{"metrics": {deep}}}')"#)).as_deref(), Some("22023"));
         // The failures were not memoized: a good spec still compiles.
         assert!(compile(&format!("'{SPEC}'::jsonb")).contains("\"sql\""));
+    }
+
+    #[pg_test]
+    fn a_spec_as_text_is_read_as_jsonb_would_be() {
+        set_tenant(Some("ta"));
+        // A string literal resolves to the text form; both forms exist.
+        assert_eq!(text("SELECT 'analytics.analytics_compile(text)'::regprocedure::text"), Some("analytics.analytics_compile(text)".into()));
+        let as_jsonb = compile(&format!("'{SPEC}'::jsonb"));
+        assert_eq!(compile(&format!("'{SPEC}'::text")), as_jsonb);
+        assert_eq!(compile(&format!("'{SPEC}'::text")), as_jsonb, "a memo hit gives the same answer");
+        assert_eq!(compile(&format!("'{SPEC}'")), as_jsonb);
+        // Spacing and key order do not matter; a repeated key counts once, the last one (as in jsonb).
+        let spaced = SPEC.replace(": ", ":    ").replace(", ", " ,\n ");
+        assert_eq!(compile(&format!("'{spaced}'::text")), as_jsonb);
+        let repeated = SPEC.replace(r#"{"metrics": ["closed", "lead_time_p50"]"#, r#"{"metrics": ["created"], "metrics": ["closed", "lead_time_p50"]"#);
+        assert_ne!(repeated, SPEC);
+        assert_eq!(compile(&format!("'{repeated}'::text")), as_jsonb);
+        assert_eq!(compile(&format!("'{repeated}'::jsonb")), as_jsonb);
+        // Bigger than a page: the same answer as its jsonb.
+        let big = big_spec();
+        assert_eq!(compile(&format!("'{big}'::text")), compile(&format!("'{big}'::jsonb")));
+        // A tenant change is seen by the text form too.
+        set_tenant(Some("tb"));
+        assert_eq!(text(&format!("SELECT analytics.analytics_compile('{SPEC}'::text) -> 'params' ->> 0")), Some("tb".into()));
+    }
+
+    #[pg_test]
+    fn a_bad_spec_as_text_fails_as_its_jsonb_would() {
+        install_sqlstate_helper();
+        exec(
+            "CREATE FUNCTION test_support.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+             DECLARE s text; m text; d text;
+             BEGIN EXECUTE q; RETURN NULL;
+             EXCEPTION WHEN OTHERS THEN
+                 GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+                 RETURN s || ' | ' || m || ' | ' || d;
+             END $$",
+        );
+        let error_of = |q: &str| text(&format!("SELECT test_support.error_of($q${q}$q$)"));
+        // jsonb_in's own error, SQLSTATE and DETAIL, exactly (no Rust backtrace appended).
+        assert_eq!(error_of("SELECT analytics.analytics_compile('{bad'::text)"), error_of("SELECT analytics.analytics_compile('{bad'::jsonb)"));
+        assert_eq!(error_of("SELECT analytics.analytics_compile('{bad'::text)").as_deref(), Some("22P02 | invalid input syntax for type json | Token \"bad\" is invalid."));
+        assert_eq!(sqlstate_of(r#"SELECT analytics.analytics_compile('{"metrics": ["\u0000"]}'::text)"#).as_deref(), Some("22P05"));
+        assert_eq!(sqlstate_of("SELECT analytics.analytics_compile(NULL::text)").as_deref(), Some("22004"));
+        assert_eq!(sqlstate_of("SELECT analytics.analytics_compile(''::text)").as_deref(), Some("22P02"));
+        assert_eq!(sqlstate_of("SELECT analytics.analytics_compile('[]'::text)").as_deref(), Some("22023"));
+        assert_eq!(
+            error_of(r#"SELECT analytics.analytics_compile('{"metrics": ["velocty"]}'::text)"#),
+            error_of(r#"SELECT analytics.analytics_compile('{"metrics": ["velocty"]}'::jsonb)"#)
+        );
+        // The failures were not memoized: the same bytes, fixed, compile.
+        assert!(compile(r#"'{"metrics": ["velocity"]}'::text"#).contains("\"sql\""));
     }
 }

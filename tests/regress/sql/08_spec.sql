@@ -9,6 +9,11 @@ SELECT analytics.analytics_validate('{"metrics": ["lead_time_p50"], "group_by": 
 SELECT jsonb_pretty(analytics.analytics_validate('{"metrics": ["lead_tme_p50", {"name": "bug_count", "aggregation": "avg"}], "group_by": ["priorty"], "filters": [{"field": "tenant_id", "operator": "eq", "value": "other"}], "limit": 5000}'));
 SELECT jsonb_pretty(analytics.analytics_compile('{"metrics": ["lead_time_p90", {"name": "bug_count", "alias": "bugs"}], "group_by": ["board", {"field": "resolved_at", "interval": "month"}], "filters": [{"field": "issue_type", "operator": "in", "value": ["Bug", "Story"]}], "date_range": {"field": "resolved_at", "from": "2025-01-01", "to": "2025-04-01"}, "sort_by": [{"field": "bugs", "direction": "desc"}], "limit": 20}'));
 SELECT analytics.analytics_compile('{"metrics": ["cycle_time"]}') ->> 'spec_hash' = analytics.analytics_compile('{"metrics": [{"name": "cycle_time", "aggregation": "p50"}], "limit": 100}') ->> 'spec_hash' AS same_hash;
+-- A literal is read as text (analytics_compile(text)): the same answer as its jsonb, and jsonb's own errors.
+SELECT analytics.analytics_compile('{"limit": 5, "metrics": ["created"]}') = analytics.analytics_compile('{"metrics": ["created"], "limit": 5}'::jsonb) AS same_answer;
+SELECT analytics.analytics_compile('{"metrics": ["created"], "limit": 5');
+SELECT analytics.analytics_compile('{"metrics": ["\u0000"]}');
+SELECT analytics.analytics_compile(NULL);
 -- Results: rows keyed by column name.
 SELECT jsonb_pretty(analytics.analytics_run('{"metrics": ["closed", "lead_time_p50", "story_points_closed"], "group_by": ["issue_type"]}') - 'query_ms' - 'sql');
 SELECT r.value FROM jsonb_array_elements(analytics.analytics_run('{"metrics": ["created", "closed", "throughput_ratio"], "group_by": [{"field": "created_at", "interval": "month"}]}') -> 'rows') AS r;
