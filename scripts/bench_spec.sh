@@ -26,7 +26,7 @@ spec_a='{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"], "date
 # in 5 interleaved rounds of 5 s and the ratio is the median of the rounds' ratios. A third script reads
 # the same answer (jsonb) from a one-row table: the cost of parsing, planning and printing a statement
 # that returns these bytes, with no function at all.
-answer_table="$(psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" \
+answer_table="$(psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET client_min_messages = warning" -c "SET analytics.tenant_id = '$tenant'" \
   -c "DROP TABLE IF EXISTS public.bench_compile_answer" \
   -c "CREATE TABLE public.bench_compile_answer AS SELECT analytics.analytics_compile('$spec_a') AS a" \
   -c "GRANT SELECT ON public.bench_compile_answer TO PUBLIC" >/dev/null && echo public.bench_compile_answer)"

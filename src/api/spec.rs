@@ -10,6 +10,7 @@ use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
 use analytics_core::spec::{compile, parse, Compiled, Spec, SpecError};
 use pgrx::prelude::*;
+use pgrx::pgrx_sql_entity_graph::metadata as sql_meta;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::{json, Value};
 use std::panic::AssertUnwindSafe;
@@ -139,7 +140,7 @@ fn analytics_validate(spec: Option<&str>) -> JsonB {
 /// produced). A per-backend memo keyed by tenant and the argument's bytes keeps each answer's jsonb
 /// bytes, so a repeated compile neither prints, parses nor converts JSON.
 #[pg_extern(stable, sql = false)]
-fn analytics_compile(spec: Option<&[u8]>) -> Vec<u8> {
+fn analytics_compile(spec: Option<&[u8]>) -> JsonbDatum {
     compile_memoized(spec, ArgKind::Jsonb).or_report()
 }
 
@@ -148,8 +149,29 @@ fn analytics_compile(spec: Option<&[u8]>) -> Vec<u8> {
 /// the memo by the text's bytes, without parsing it into jsonb first; a new one goes through jsonb_in,
 /// so the text is read exactly as a jsonb argument would be (duplicate keys, errors, SQLSTATEs).
 #[pg_extern(stable, sql = false)]
-fn analytics_compile_text(spec: Option<&[u8]>) -> Vec<u8> {
+fn analytics_compile_text(spec: Option<&[u8]>) -> JsonbDatum {
     compile_memoized(spec, ArgKind::Text).or_report()
+}
+
+/// A jsonb datum made in the call's memory context, returned as it is (no copy on the way out).
+struct JsonbDatum(pg_sys::Datum);
+
+// SAFETY: the datum is a palloc'd jsonb varlena in the current (the call's) memory context, which is
+// what a function returning jsonb hands back.
+unsafe impl pgrx::callconv::BoxRet for JsonbDatum {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut pgrx::callconv::FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
+        unsafe { fcinfo.return_raw_datum(self.0) }
+    }
+}
+
+// SAFETY: JsonbDatum is a jsonb value, in SQL as in JsonB's own mapping.
+unsafe impl sql_meta::SqlTranslatable for JsonbDatum {
+    const TYPE_IDENT: &'static str = concat!(module_path!(), "::JsonbDatum");
+    const TYPE_ORIGIN: sql_meta::TypeOrigin = sql_meta::TypeOrigin::External;
+    const ARGUMENT_SQL: Result<sql_meta::SqlMappingRef, sql_meta::ArgumentError> =
+        Ok(sql_meta::SqlMappingRef::literal("jsonb"));
+    const RETURN_SQL: Result<sql_meta::ReturnsRef, sql_meta::ReturnsError> =
+        Ok(sql_meta::ReturnsRef::One(sql_meta::SqlMappingRef::literal("jsonb")));
 }
 
 /// What the argument bytes of analytics_compile are (each has its own memo).
@@ -159,13 +181,14 @@ enum ArgKind {
     Text = 1,
 }
 
-fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<Vec<u8>, ApiError> {
+fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<JsonbDatum, ApiError> {
     let Some(bytes) = spec else { return Err(ApiError::NullArgument("spec")) };
     let tenant = gucs::tenant_id().unwrap_or_default();
     let cat = active_catalog()?;
     let hit = JSONB_MEMO.with(|m| {
         let m = m.borrow();
-        if m.version != cat.version { None } else { m.answers.get(&tenant).and_then(|t| t[kind as usize].get(bytes)).cloned() }
+        // A hit is copied straight from the memo into the palloc'd jsonb datum we return.
+        if m.version != cat.version { None } else { m.answers.get(&tenant).and_then(|t| t[kind as usize].get(bytes)).and_then(|a| a.as_slice().into_datum()).map(JsonbDatum) }
     });
     if let Some(answer) = hit {
         return Ok(answer);
@@ -186,10 +209,8 @@ fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<Vec<u8>, ApiEr
     };
     let prepared = prepare(Some(&text), &tenant)?;
     // jsonb_in of the answer, once; its bytes are what we return from now on.
-    let datum = JsonB(prepared.answer()).into_datum();
-    let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum.ok_or_else(|| ApiError::Internal("jsonb".into()))?, false) }
-        .ok_or_else(|| ApiError::Internal("jsonb".into()))?
-        .to_vec();
+    let datum = JsonB(prepared.answer()).into_datum().ok_or_else(|| ApiError::Internal("jsonb".into()))?;
+    let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum, false) }.ok_or_else(|| ApiError::Internal("jsonb".into()))?.to_vec();
     JSONB_MEMO.with(|m| {
         let mut m = m.borrow_mut();
         if m.version != cat.version || m.len >= MEMO_CAP {
@@ -198,9 +219,9 @@ fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<Vec<u8>, ApiEr
             m.len = 0;
         }
         m.len += 1;
-        m.answers.entry(tenant).or_default()[kind as usize].insert(bytes.to_vec(), answer.clone());
+        m.answers.entry(tenant).or_default()[kind as usize].insert(bytes.to_vec(), answer);
     });
-    Ok(answer)
+    Ok(JsonbDatum(datum))
 }
 
 /// The text of a jsonb value's bytes (a JsonbContainer), printed as jsonb_out does.

@@ -100,18 +100,17 @@ fn measure(def: &MetricDef, agg: Aggregation, params: &BTreeMap<String, serde_js
         values.insert(name.clone(), q.bind(bound_param(name, p.param_type, v)?, p.param_type.sql_type()));
     }
     let value = render(&def.sql_expression, &values)?;
-    let mut conds = Vec::new();
-    if let Some(f) = &def.filter {
-        conds.push(format!("({})", render(f, &values)?));
-    }
-    if range_field(range).is_none() {
-        if let Some(t) = def.time_field.as_deref().filter(|t| Some(*t) != in_where) {
-            if let Some(w) = window(range, t, q) {
-                conds.push(w);
-            }
-        }
-    }
-    let filter = (!conds.is_empty()).then(|| conds.join(" AND "));
+    // The catalog's filter is any boolean expression: parenthesized when a time window (a conjunction of
+    // comparisons) joins it.
+    let own = def.filter.as_deref().map(|f| render(f, &values)).transpose()?;
+    let window = match range_field(range) {
+        None => def.time_field.as_deref().filter(|t| Some(*t) != in_where).and_then(|t| window(range, t, q)),
+        Some(_) => None,
+    };
+    let filter = match (own, window) {
+        (Some(f), Some(w)) => Some(format!("({f}) AND {w}")),
+        (f, w) => f.or(w),
+    };
     Ok(aggregate(agg, &value, filter.as_deref()))
 }
 
@@ -250,9 +249,12 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     }
     if windowed {
         if !snapshot && !fields.is_empty() {
-            let windows: Vec<String> = fields.iter().filter_map(|t| window(&spec.date_range, t, &mut q).map(|w| format!("({w})"))).collect();
-            if !windows.is_empty() {
-                wheres.push(format!("({})", windows.join(" OR ")));
+            // One window is a conjunction and joins the WHERE as it is; several are alternatives.
+            let windows: Vec<String> = fields.iter().filter_map(|t| window(&spec.date_range, t, &mut q)).collect();
+            match windows.len() {
+                0 => {}
+                1 => wheres.extend(windows),
+                _ => wheres.push(format!("({})", windows.iter().map(|w| format!("({w})")).collect::<Vec<_>>().join(" OR "))),
             }
         }
     }
@@ -275,10 +277,11 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     } else {
         format!(" GROUP BY {}", (1..=spec.group_by.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
     };
+    // Empty values sort last either way: PostgreSQL's ascending order already puts NULLs last.
     let order: Vec<String> = if spec.sort_by.is_empty() {
-        spec.group_by.iter().map(|g| format!("{} ASC NULLS LAST", quote(&g.column()))).collect()
+        spec.group_by.iter().map(|g| quote(&g.column())).collect()
     } else {
-        spec.sort_by.iter().map(|s| format!("{} {} NULLS LAST", quote(&s.field), if s.descending { "DESC" } else { "ASC" })).collect()
+        spec.sort_by.iter().map(|s| if s.descending { format!("{} DESC NULLS LAST", quote(&s.field)) } else { quote(&s.field) }).collect()
     };
     let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
     let limit = q.bind(Bound::Integer(spec.limit as i32), "integer");

@@ -33,7 +33,7 @@ fn the_example_from_the_issue_compiles() {
         c.sql,
         "SELECT f.board AS \"board\", date_trunc('month', f.resolved_at)::date AS \"resolved_at_month\", \
          percentile_cont(0.9) WITHIN GROUP (ORDER BY (f.lead_time_days)) AS \"lead_time_p90\", \
-         count(f.id) FILTER (WHERE (f.issue_type = 'Bug')) AS \"bugs\" \
+         count(f.id) FILTER (WHERE f.issue_type = 'Bug') AS \"bugs\" \
          FROM analytics.issue_facts AS f \
          WHERE f.tenant_id = $1::text AND f.issue_type = ANY ($2::text[]) AND f.resolved_at >= $3::timestamptz AND f.resolved_at < $4::timestamptz \
          GROUP BY 1, 2 ORDER BY \"bugs\" DESC NULLS LAST LIMIT $5::integer"
@@ -270,7 +270,15 @@ fn period_windows_also_narrow_the_rows_up_front() {
     // Metrics that share one time field: the WHERE window is theirs, and no FILTER repeats it.
     let c = compile(&ok(json!({"metrics": ["created", "bug_count"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
     assert!(c.sql.contains("count(f.id) AS \"created\""), "{}", c.sql);
-    assert!(c.sql.contains("count(f.id) FILTER (WHERE (f.issue_type = 'Bug')) AS \"bug_count\""), "{}", c.sql);
-    assert!(c.sql.contains("WHERE f.tenant_id = $1::text AND ((f.created_at >= $2::timestamptz AND f.created_at < $3::timestamptz))"), "{}", c.sql);
+    assert!(c.sql.contains("count(f.id) FILTER (WHERE f.issue_type = 'Bug') AS \"bug_count\""), "{}", c.sql);
+    assert!(c.sql.contains("WHERE f.tenant_id = $1::text AND f.created_at >= $2::timestamptz AND f.created_at < $3::timestamptz LIMIT"), "{}", c.sql);
     assert_eq!(c.params.len(), 4, "tenant, from, to, limit: {:?}", c.params);
+    // A metric's own filter next to its own window is parenthesized (a catalog filter may hold an OR).
+    let c = compile(&ok(json!({"metrics": ["closed", "bug_count"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("count(f.id) FILTER (WHERE (f.issue_type = 'Bug') AND f.created_at >= "), "{}", c.sql);
+    // Ascending order is PostgreSQL's default, NULLs last; descending says NULLS LAST.
+    let c = compile(&ok(json!({"metrics": ["created"], "group_by": ["priority"], "sort_by": [{"field": "created", "direction": "desc"}, {"field": "priority", "direction": "asc"}]})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("ORDER BY \"created\" DESC NULLS LAST, \"priority\" LIMIT"), "{}", c.sql);
+    let c = compile(&ok(json!({"metrics": ["created"], "group_by": ["priority"]})), &catalog(), "t").unwrap();
+    assert!(c.sql.contains("GROUP BY 1 ORDER BY \"priority\" LIMIT"), "{}", c.sql);
 }
