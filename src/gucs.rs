@@ -4,6 +4,7 @@
 //! |---|---|---|---|---|
 //! | `analytics.tenant_id` | text | empty | anyone | the tenant this session works for; empty = none (sees nothing) |
 //! | `analytics.statement_timeout` | integer (ms) | 30000 | anyone | longest a spec query may run; 0 = no limit of ours |
+//! | `analytics.jit` | boolean | off | anyone | whether spec queries may use PostgreSQL's JIT (off: `jit` is off for them only) |
 //! | `analytics.cache_ttl` | integer (s) | 300 | anyone | how long analytics_run results are cached; 0 = no cache |
 //! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | the worker refreshes the materialized views this often; 0 = off |
 //! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database the background worker works in |
@@ -23,6 +24,9 @@ pub static TENANT_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>
 
 /// Longest a compiled spec may run, in milliseconds (0: no limit of ours).
 pub static STATEMENT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+
+/// Whether spec queries may use PostgreSQL's JIT compilation (see `crate::jit`).
+pub static JIT: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 /// Seconds a cached analytics_run result stays valid (0: no caching).
 pub static CACHE_TTL: GucSetting<i32> = GucSetting::<i32>::new(300);
@@ -117,6 +121,14 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::UNIT_MS,
     );
+    GucRegistry::define_bool_guc(
+        c"analytics.jit",
+        c"Whether analytics queries (analytics_run, analytics_rows, analytics_explain, analytics_ask) may use PostgreSQL's JIT compilation.",
+        c"Off: jit is switched off for those queries only, since compiling usually costs more than it saves on one tenant's rows. On: the session's jit settings apply.",
+        &JIT,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"analytics.refresh_interval",
         c"Seconds between refreshes of the materialized views by the agile_analytics background worker (0: off).",
@@ -149,6 +161,10 @@ pub fn init() {
 
 pub fn statement_timeout() -> i32 {
     STATEMENT_TIMEOUT.get()
+}
+
+pub fn jit() -> bool {
+    JIT.get()
 }
 
 pub fn cache_ttl() -> i32 {

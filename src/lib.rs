@@ -22,6 +22,7 @@
 //! - [`catalog_cache`]       the parsed active catalog per backend, dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`timeout`]             the statement timer around analytics queries
+//! - [`jit`]                 JIT off for analytics queries (unless `analytics.jit`)
 //! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
 
 use pgrx::prelude::*;
@@ -33,6 +34,7 @@ pub mod cache;
 pub mod catalog_cache;
 pub mod error;
 pub mod gucs;
+pub mod jit;
 pub mod timeout;
 pub mod worker;
 

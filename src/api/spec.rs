@@ -4,7 +4,7 @@
 
 use crate::api::catalog::datums;
 use crate::error::{ApiError, OrReport};
-use crate::{cache, gucs, timeout};
+use crate::{cache, gucs, jit, timeout};
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
@@ -249,7 +249,7 @@ thread_local! {
     static JSONB_MEMO: std::cell::RefCell<JsonbMemo> = std::cell::RefCell::new(JsonbMemo::default());
 }
 
-/// Runs a compiled query under analytics.statement_timeout. Returns its rows as JSON text (an array of
+/// Runs a compiled query under analytics.statement_timeout (and without JIT unless analytics.jit). Returns its rows as JSON text (an array of
 /// objects), their count, and the time taken in ms.
 pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     let wrapped = format!(
@@ -258,9 +258,10 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     );
     let args = datums(&c.params);
     let limit_ms = gucs::statement_timeout();
+    let jit = jit::off_unless_allowed();
     let armed = timeout::arm(limit_ms);
     let started = Instant::now();
-    let (rows, count) = PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_two_with_args::<String, i64>(&wrapped, &args)))
+    let result = PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_two_with_args::<String, i64>(&wrapped, &args)))
         .catch_when(PgSqlErrorCode::ERRCODE_QUERY_CANCELED, |cause| {
             timeout::disarm(armed);
             let by_timer = match &cause {
@@ -273,7 +274,9 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
             cause.rethrow()
         })
         .finally(|| timeout::disarm(armed))
-        .execute()?;
+        .execute();
+    jit::restore(jit);
+    let (rows, count) = result?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok((rows.unwrap_or_else(|| "[]".into()), count.unwrap_or(0), (ms * 1000.0).round() / 1000.0))
 }
@@ -335,7 +338,11 @@ fn analytics_explain(spec: Option<&str>) -> JsonB {
         let spec = parse_spec(spec, catalog)?;
         let tenant = tenant()?;
         let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
-        let plan = Spi::explain_with_args(&c.sql, &datums(&c.params))?;
+        // The plan the query runs with: without JIT unless analytics.jit.
+        let jit = jit::off_unless_allowed();
+        let plan = Spi::explain_with_args(&c.sql, &datums(&c.params));
+        jit::restore(jit);
+        let plan = plan?;
         let definitions: Vec<Value> = c
             .metrics
             .iter()

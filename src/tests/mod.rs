@@ -8,6 +8,7 @@ mod contract;
 mod hostile;
 mod ingest;
 mod jam;
+mod jit;
 mod llm;
 pub mod metrics;
 mod rls;
