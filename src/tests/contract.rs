@@ -30,6 +30,18 @@ mod tests {
         }
     }
 
+    /// The compiler reads analytics.issues instead of issue_facts when a query needs only these columns.
+    #[pg_test]
+    fn issue_facts_passes_the_issue_columns_through_row_for_row() {
+        crate::tests::metrics::tests::load_fixture();
+        let cols = analytics_core::schema::ISSUE_FACTS_FROM_ISSUES.join(", ");
+        assert!(int("SELECT count(*) FROM analytics.issues") > 0);
+        for (a, b) in [("issue_facts", "issues"), ("issues", "issue_facts")] {
+            let q = format!("SELECT count(*) FROM (SELECT {cols} FROM analytics.{a} EXCEPT ALL SELECT {cols} FROM analytics.{b}) AS d");
+            assert_eq!(int(&q), 0, "rows of {a} missing from {b}");
+        }
+    }
+
     #[pg_test]
     fn every_tenant_table_has_forced_rls_and_one_policy() {
         for table in BASE_TABLES.iter().filter(|t| t.tenant_scoped) {

@@ -137,6 +137,14 @@ pub const ISSUE_FACTS_COLUMNS: &[&str] = &[
     "last_reopened_at", "last_transition_at", "comment_count", "first_response_hours", "board", "sprint",
 ];
 
+/// The columns `analytics.issue_facts` passes through from `analytics.issues` unchanged (one row per issue):
+/// a spec query that reads no others reads the table itself.
+pub const ISSUE_FACTS_FROM_ISSUES: &[&str] = &[
+    "id", "tenant_id", "instance_id", "issue_key", "project_key", "issue_type", "status", "status_category",
+    "priority", "assignee", "reporter", "story_points", "labels", "components", "epic_key", "created_at",
+    "updated_at", "resolved_at",
+];
+
 /// Sprint statistics that get a z-score column `<name>_z` (against the board's closed sprints).
 pub const SPRINT_Z_SCORED: &[&str] = &[
     "planned_sp", "added_sp", "removed_sp", "completed_sp", "spillover_ratio", "scope_churn_ratio",
@@ -217,5 +225,13 @@ mod tests {
             assert!(pos("issues") < pos(child));
         }
         assert!(pos("sprints") < pos("sprint_issues"));
+    }
+
+    #[test]
+    fn issue_facts_passes_issue_columns_through() {
+        for c in ISSUE_FACTS_FROM_ISSUES {
+            assert!(ISSUES.column(c).is_some(), "{c} is a column of issues");
+            assert!(ISSUE_FACTS_COLUMNS.contains(c), "{c} is a column of issue_facts");
+        }
     }
 }

@@ -180,6 +180,34 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
+/// Whether every use of the alias `f` in `sql` is `f.<one of columns>` (a bare `f`, a quoted or unknown
+/// column, answers no). Conservative: text in string literals counts as if it were SQL.
+fn reads_only(sql: &str, columns: &[&str]) -> bool {
+    let b = sql.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < b.len() {
+        let starts_word = i == 0 || !(ident(b[i - 1]) || b[i - 1] == b'.' || b[i - 1] == b'"' || b[i - 1] == b'$');
+        if b[i] == b'f' && starts_word && !(i + 1 < b.len() && ident(b[i + 1])) {
+            if b.get(i + 1) != Some(&b'.') {
+                return false;
+            }
+            let start = i + 2;
+            let mut end = start;
+            while end < b.len() && ident(b[end]) {
+                end += 1;
+            }
+            if !columns.contains(&&sql[start..end]) {
+                return false;
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
 /// Compiles a validated spec for `tenant` against the catalog it was validated with.
 pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
     let mut q = Query::default();
@@ -286,10 +314,38 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
     let limit = q.bind(Bound::Integer(spec.limit as i32), "integer");
     let joins = if joins.is_empty() { String::new() } else { format!(" {}", joins.join(" ")) };
+    // issue_facts is analytics.issues row for row plus derived columns; a query that reads none of those
+    // reads the table itself, so the planner has no view to expand (~0.1 ms less per query).
+    let base = if spec.entity == Entity::Issue
+        && [select.join(", "), joins.clone(), wheres.join(" AND ")].iter().all(|part| reads_only(part, crate::schema::ISSUE_FACTS_FROM_ISSUES))
+    {
+        "analytics.issues"
+    } else {
+        base
+    };
     q.sql = format!(
         "SELECT {} FROM {base} AS f{joins} WHERE {}{group}{order} LIMIT {limit}",
         select.join(", "),
         wheres.join(" AND ")
     );
     Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_only;
+
+    #[test]
+    fn reads_only_accepts_listed_columns_of_f_and_nothing_else() {
+        let cols = &["id", "created_at", "labels"];
+        assert!(reads_only("count(f.id) FILTER (WHERE f.created_at >= $2::timestamptz)", cols));
+        assert!(reads_only("unnest(CASE WHEN cardinality(f.labels) = 0 THEN ARRAY[NULL::text] ELSE f.labels END) AS g0(v)", cols));
+        assert!(reads_only("format('%s', g0.v) AS \"off\", FILTER (WHERE if_x)", cols), "words that merely contain f");
+        assert!(!reads_only("f.board", cols), "a column not listed");
+        assert!(!reads_only("to_jsonb(f)", cols), "the whole row");
+        assert!(!reads_only("f.\"id\"", cols), "a quoted column");
+        assert!(!reads_only("f.", cols));
+        assert!(!reads_only("x = 'f'", cols), "literals count as SQL: conservative");
+        assert!(reads_only("", cols));
+    }
 }

@@ -282,3 +282,19 @@ fn period_windows_also_narrow_the_rows_up_front() {
     let c = compile(&ok(json!({"metrics": ["created"], "group_by": ["priority"]})), &catalog(), "t").unwrap();
     assert!(c.sql.contains("GROUP BY 1 ORDER BY \"priority\" LIMIT"), "{}", c.sql);
 }
+
+#[test]
+fn a_query_reading_only_issue_columns_reads_the_issues_table() {
+    let sql = |v: Value| compile(&ok(v), &catalog(), "t").unwrap().sql;
+    let bugs = sql(json!({"metrics": ["bug_count"], "group_by": [{"field": "created_at", "interval": "month"}], "date_range": {"from": "2026-01-01", "to": "2027-01-01"}}));
+    assert!(bugs.contains(" FROM analytics.issues AS f WHERE "), "{bugs}");
+    let labels = sql(json!({"metrics": ["created"], "group_by": ["label"], "filters": [{"field": "priority", "operator": "eq", "value": "High"}]}));
+    assert!(labels.contains(" FROM analytics.issues AS f CROSS JOIN LATERAL unnest("), "{labels}");
+    // Derived columns (lead time, board) need the view.
+    for v in [json!({"metrics": ["lead_time_p50"]}), json!({"metrics": ["created"], "group_by": ["board"]}), json!({"metrics": ["created"], "filters": [{"field": "sprint", "operator": "is_null"}]})] {
+        let s = sql(v);
+        assert!(s.contains(" FROM analytics.issue_facts AS f"), "{s}");
+    }
+    // Sprint specs keep their relation.
+    assert!(sql(json!({"entity": "sprint", "metrics": ["completed_sp"]})).contains(" FROM analytics.sprint_facts AS f"));
+}
