@@ -180,15 +180,18 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// Whether every use of the alias `f` in `sql` is `f.<one of columns>` (a bare `f`, a quoted or unknown
-/// column, answers no). Conservative: text in string literals counts as if it were SQL.
+/// Whether every use of the alias `f` (or `F`) in `sql` is `f.<one of columns>` (a bare or quoted `f`, a
+/// quoted or unknown column, answers no). Conservative: text in string literals counts as if it were SQL.
 fn reads_only(sql: &str, columns: &[&str]) -> bool {
+    if sql.contains("\"f\"") {
+        return false;
+    }
     let b = sql.as_bytes();
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let mut i = 0;
     while i < b.len() {
         let starts_word = i == 0 || !(ident(b[i - 1]) || b[i - 1] == b'.' || b[i - 1] == b'"' || b[i - 1] == b'$');
-        if b[i] == b'f' && starts_word && !(i + 1 < b.len() && ident(b[i + 1])) {
+        if (b[i] == b'f' || b[i] == b'F') && starts_word && !(i + 1 < b.len() && ident(b[i + 1])) {
             if b.get(i + 1) != Some(&b'.') {
                 return false;
             }
@@ -197,7 +200,7 @@ fn reads_only(sql: &str, columns: &[&str]) -> bool {
             while end < b.len() && ident(b[end]) {
                 end += 1;
             }
-            if !columns.contains(&&sql[start..end]) {
+            if !columns.contains(&sql[start..end].to_ascii_lowercase().as_str()) {
                 return false;
             }
             i = end;
@@ -346,6 +349,9 @@ mod tests {
         assert!(!reads_only("f.\"id\"", cols), "a quoted column");
         assert!(!reads_only("f.", cols));
         assert!(!reads_only("x = 'f'", cols), "literals count as SQL: conservative");
+        assert!(reads_only("F.ID + F.created_at", cols), "unquoted names are case-insensitive");
+        assert!(!reads_only("F.board", cols));
+        assert!(!reads_only("\"f\".id", cols), "a quoted alias");
         assert!(reads_only("", cols));
     }
 }
