@@ -6,14 +6,15 @@
 
 use pgrx::pg_sys;
 
-/// Switches JIT off for what runs next unless analytics.jit allows it. Returns the GUC nest level to
-/// pass to [`restore`] after the query; on an error, the (sub)transaction's abort restores it.
-pub fn off_unless_allowed() -> Option<i32> {
+/// Runs `query` (which plans and runs a spec query) with `jit` off unless analytics.jit allows it, then
+/// puts `jit` back as it was. When `query` raises an error, the (sub)transaction's abort restores it.
+pub fn scoped<T>(query: impl FnOnce() -> T) -> T {
     if crate::gucs::jit() {
-        return None;
+        return query();
     }
-    // SAFETY: a new GUC nest level and a SAVE-action change in it, as fmgr does for `SET` clauses.
-    unsafe {
+    // SAFETY: a new GUC nest level with a SAVE-action change in it, popped after the query in the same
+    // (sub)transaction, as fmgr does for `SET` clauses.
+    let level = unsafe {
         let level = pg_sys::NewGUCNestLevel();
         pg_sys::set_config_option(
             c"jit".as_ptr(),
@@ -25,14 +26,9 @@ pub fn off_unless_allowed() -> Option<i32> {
             0,
             false,
         );
-        Some(level)
-    }
-}
-
-/// Puts `jit` back as it was before [`off_unless_allowed`].
-pub fn restore(level: Option<i32>) {
-    if let Some(level) = level {
-        // SAFETY: pops the nest level made by off_unless_allowed, in the same (sub)transaction.
-        unsafe { pg_sys::AtEOXact_GUC(true, level) };
-    }
+        level
+    };
+    let result = query();
+    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    result
 }

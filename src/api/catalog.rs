@@ -274,10 +274,7 @@ fn analytics_metric_value(
         let tenant = crate::gucs::tenant_id().unwrap_or_default();
         let c = analytics_core::spec::compile(&parsed, &defs, &tenant).map_err(ApiError::Internal)?;
         let sql = format!("SELECT (v.\"{}\")::numeric FROM ({}) AS v", parsed.metrics[0].alias, c.sql);
-        let jit = crate::jit::off_unless_allowed();
-        let value = Spi::get_one_with_args::<pgrx::AnyNumeric>(&sql, &datums(&c.params));
-        crate::jit::restore(jit);
-        Ok(value?)
+        Ok(crate::jit::scoped(|| Spi::get_one_with_args::<pgrx::AnyNumeric>(&sql, &datums(&c.params)))?)
     })()
     .or_report()
 }

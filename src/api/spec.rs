@@ -249,8 +249,8 @@ thread_local! {
     static JSONB_MEMO: std::cell::RefCell<JsonbMemo> = std::cell::RefCell::new(JsonbMemo::default());
 }
 
-/// Runs a compiled query under analytics.statement_timeout (and without JIT unless analytics.jit). Returns its rows as JSON text (an array of
-/// objects), their count, and the time taken in ms.
+/// Runs a compiled query under analytics.statement_timeout (and without JIT unless analytics.jit).
+/// Returns its rows as JSON text (an array of objects), their count, and the time taken in ms.
 pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     let wrapped = format!(
         "SELECT j::text, jsonb_array_length(j)::bigint FROM (SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]'::jsonb) AS j FROM ({}) AS q) AS a",
@@ -258,10 +258,9 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     );
     let args = datums(&c.params);
     let limit_ms = gucs::statement_timeout();
-    let jit = jit::off_unless_allowed();
     let armed = timeout::arm(limit_ms);
     let started = Instant::now();
-    let result = PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_two_with_args::<String, i64>(&wrapped, &args)))
+    let (rows, count) = jit::scoped(|| PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_two_with_args::<String, i64>(&wrapped, &args)))
         .catch_when(PgSqlErrorCode::ERRCODE_QUERY_CANCELED, |cause| {
             timeout::disarm(armed);
             let by_timer = match &cause {
@@ -274,9 +273,7 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
             cause.rethrow()
         })
         .finally(|| timeout::disarm(armed))
-        .execute();
-    jit::restore(jit);
-    let (rows, count) = result?;
+        .execute())?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok((rows.unwrap_or_else(|| "[]".into()), count.unwrap_or(0), (ms * 1000.0).round() / 1000.0))
 }
@@ -339,10 +336,7 @@ fn analytics_explain(spec: Option<&str>) -> JsonB {
         let tenant = tenant()?;
         let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
         // The plan the query runs with: without JIT unless analytics.jit.
-        let jit = jit::off_unless_allowed();
-        let plan = Spi::explain_with_args(&c.sql, &datums(&c.params));
-        jit::restore(jit);
-        let plan = plan?;
+        let plan = jit::scoped(|| Spi::explain_with_args(&c.sql, &datums(&c.params)))?;
         let definitions: Vec<Value> = c
             .metrics
             .iter()
