@@ -53,6 +53,16 @@ per_call() {
 f_ms="$(per_call "analytics.analytics_compile(s)")"
 l_ms="$(per_call "length(s)")"
 awk -v f="$f_ms" -v l="$l_ms" 'BEGIN { printf "    analytics_compile'\''s own work: %.3f us per call (1M calls in one statement, less the same loop calling length())\n", (f - l) / 1000 }'
+# PostgreSQL's printing of that answer (jsonb_out, which every statement returning it pays): 1M prints of the
+# answer from a one-row table, less 1M prints of '{}'.
+print_ms() {
+  psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" \
+    -c "CREATE TEMP TABLE answer AS SELECT $1 AS a" -c "\\timing on" \
+    -c "SELECT count(a::text) FROM answer, generate_series(1, 1000000)" | awk '/^Time:/ { print $2 }'
+}
+p_ms="$(print_ms "analytics.analytics_compile('$spec_a')")"
+e_ms="$(print_ms "'{}'::jsonb")"
+awk -v p="$p_ms" -v e="$e_ms" 'BEGIN { printf "    PostgreSQL printing that answer (jsonb_out): %.3f us per call (1M prints in one statement, less 1M prints of '\''{}'\'')\n", (p - e) / 1000 }'
 
 # Five representative specs and the SQL a person would write for each. Both run without JIT: spec queries
 # switch it off (analytics.jit), and the hand-written SQL gets the same setting.

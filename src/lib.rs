@@ -4,7 +4,7 @@
 //!
 //! Table of contents
 //! - `sql/001_tables.sql`    base tables of schema `analytics` (issues, status history, changes,
-//!                           comments, sprints, sprint membership)
+//!   comments, sprints, sprint membership)
 //! - `sql/002_catalog.sql`   the metrics catalog (shipped rows, user rows, effective view)
 //! - `sql/003_security.sql`  row-level security per tenant, `analytics_grant()`
 //! - `sql/010_facts.sql`     `issue_facts` and the as-of helpers (`points_at`, `category_at`, `blocked_hours`)

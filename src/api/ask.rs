@@ -19,9 +19,12 @@ use std::rc::Rc;
 
 type Values = BTreeMap<String, Vec<String>>;
 
+/// A tenant, the data versions its values were read at, and the values.
+type TenantValues = (String, (i64, i64), Rc<Values>);
+
 thread_local! {
-    /// The last tenant's values, with the data versions they were read at.
-    static VALUES: RefCell<Option<(String, (i64, i64), Rc<Values>)>> = const { RefCell::new(None) };
+    /// The last tenant's values.
+    static VALUES: RefCell<Option<TenantValues>> = const { RefCell::new(None) };
 }
 
 /// The distinct values a question may name in the tenant's data; read again only when its data changed.

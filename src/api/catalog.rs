@@ -11,8 +11,11 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
-/// Every row of the effective catalog as (definition or parse error, is_active, raw name).
-pub(crate) fn load_catalog() -> Result<Vec<(Result<MetricDef, String>, bool, String)>, ApiError> {
+/// One row of the effective catalog: (definition or parse error, is_active, raw name).
+pub(crate) type CatalogRow = (Result<MetricDef, String>, bool, String);
+
+/// Every row of the effective catalog.
+pub(crate) fn load_catalog() -> Result<Vec<CatalogRow>, ApiError> {
     let rows: Option<JsonB> =
         Spi::get_one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c")?;
     let rows = rows.map(|j| j.0).unwrap_or(Value::Array(vec![]));

@@ -8,16 +8,20 @@ use crate::{cache, gucs, jit, timeout};
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
+use analytics_core::memo::Memo;
 use analytics_core::spec::{compile, parse, Compiled, Spec, SpecError};
 use pgrx::prelude::*;
 use pgrx::pgrx_sql_entity_graph::metadata as sql_meta;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// The active metric definitions (this backend's cached copy).
-pub(crate) fn active_catalog() -> Result<std::rc::Rc<crate::catalog_cache::Catalog>, ApiError> {
+pub(crate) fn active_catalog() -> Result<Rc<crate::catalog_cache::Catalog>, ApiError> {
     crate::catalog_cache::get()
 }
 
@@ -53,35 +57,23 @@ impl Prepared {
     }
 }
 
-/// Per-backend memo of prepared specs, keyed by the spec's jsonb text and the tenant; emptied when the
-/// catalog version changes or it grows past MEMO_CAP entries.
-const MEMO_CAP: usize = 512;
+/// Per-backend memo of prepared specs, keyed by the spec's jsonb text and the tenant (the rule of
+/// `analytics_core::memo`: one catalog version, at most CAP entries).
+type PreparedMemo = Memo<HashMap<(String, String), Rc<Prepared>>>;
 thread_local! {
-    static MEMO: std::cell::RefCell<(String, std::collections::HashMap<(String, String), std::rc::Rc<Prepared>>)> =
-        std::cell::RefCell::new((String::new(), std::collections::HashMap::new()));
+    static MEMO: RefCell<PreparedMemo> = RefCell::new(Memo::default());
 }
 
-pub(crate) fn prepare(spec: Option<&str>, tenant: &str) -> Result<std::rc::Rc<Prepared>, ApiError> {
+pub(crate) fn prepare(spec: Option<&str>, tenant: &str) -> Result<Rc<Prepared>, ApiError> {
     let cat = active_catalog()?;
     let key = (spec.unwrap_or_default().to_string(), tenant.to_string());
-    let hit = MEMO.with(|m| {
-        let m = m.borrow();
-        if m.0 == cat.version { m.1.get(&key).cloned() } else { None }
-    });
-    if let Some(p) = hit {
+    if let Some(p) = MEMO.with(|m| m.borrow().get(&cat.version).and_then(|e| e.get(&key)).cloned()) {
         return Ok(p);
     }
     let parsed = parse_spec(spec, &cat.active)?;
     let compiled = compile(&parsed, &cat.active, tenant).map_err(ApiError::Internal)?;
-    let prepared = std::rc::Rc::new(Prepared { spec_hash: parsed.hash(), compiled });
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.0 != cat.version || m.1.len() >= MEMO_CAP {
-            m.0 = cat.version.clone();
-            m.1.clear();
-        }
-        m.1.insert(key, prepared.clone());
-    });
+    let prepared = Rc::new(Prepared { spec_hash: parsed.hash(), compiled });
+    MEMO.with(|m| m.borrow_mut().room(&cat.version).insert(key, prepared.clone()));
     Ok(prepared)
 }
 
@@ -185,10 +177,11 @@ fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<JsonbDatum, Ap
     let Some(bytes) = spec else { return Err(ApiError::NullArgument("spec")) };
     let tenant = gucs::tenant_id().unwrap_or_default();
     let cat = active_catalog()?;
+    // A hit is copied straight from the memo into the palloc'd jsonb datum we return.
     let hit = JSONB_MEMO.with(|m| {
         let m = m.borrow();
-        // A hit is copied straight from the memo into the palloc'd jsonb datum we return.
-        if m.version != cat.version { None } else { m.answers.get(&tenant).and_then(|t| t[kind as usize].get(bytes)).and_then(|a| a.as_slice().into_datum()).map(JsonbDatum) }
+        let answer = m.get(&cat.version)?.get(&tenant)?[kind as usize].get(bytes)?;
+        answer.as_slice().into_datum().map(JsonbDatum)
     });
     if let Some(answer) = hit {
         return Ok(answer);
@@ -211,16 +204,7 @@ fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<JsonbDatum, Ap
     // jsonb_in of the answer, once; its bytes are what we return from now on.
     let datum = JsonB(prepared.answer()).into_datum().ok_or_else(|| ApiError::Internal("jsonb".into()))?;
     let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum, false) }.ok_or_else(|| ApiError::Internal("jsonb".into()))?.to_vec();
-    JSONB_MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.version != cat.version || m.len >= MEMO_CAP {
-            m.version = cat.version.clone();
-            m.answers.clear();
-            m.len = 0;
-        }
-        m.len += 1;
-        m.answers.entry(tenant).or_default()[kind as usize].insert(bytes.to_vec(), answer);
-    });
+    JSONB_MEMO.with(|m| m.borrow_mut().room(&cat.version).entry(tenant).or_default()[kind as usize].insert(bytes.to_vec(), answer));
     Ok(JsonbDatum(datum))
 }
 
@@ -237,16 +221,11 @@ fn jsonb_text(bytes: &[u8]) -> String {
     }
 }
 
-#[derive(Default)]
-struct JsonbMemo {
-    version: String,
-    /// tenant -> [answers by jsonb argument bytes, answers by text argument bytes]
-    answers: std::collections::HashMap<String, [std::collections::HashMap<Vec<u8>, Vec<u8>>; 2]>,
-    len: usize,
-}
-
+/// analytics_compile's answers (jsonb bytes), by tenant, then by the argument's bytes for each ArgKind
+/// (the rule of `analytics_core::memo`, like the memo of prepared specs).
+type JsonbMemo = Memo<HashMap<String, [HashMap<Vec<u8>, Vec<u8>>; 2]>>;
 thread_local! {
-    static JSONB_MEMO: std::cell::RefCell<JsonbMemo> = std::cell::RefCell::new(JsonbMemo::default());
+    static JSONB_MEMO: RefCell<JsonbMemo> = RefCell::new(Memo::default());
 }
 
 /// Runs a compiled query under analytics.statement_timeout (and without JIT unless analytics.jit).
@@ -263,10 +242,7 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     let (rows, count) = jit::scoped(|| PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_two_with_args::<String, i64>(&wrapped, &args)))
         .catch_when(PgSqlErrorCode::ERRCODE_QUERY_CANCELED, |cause| {
             timeout::disarm(armed);
-            let by_timer = match &cause {
-                pg_sys::panic::CaughtError::PostgresError(e) | pg_sys::panic::CaughtError::ErrorReport(e) => e.message().contains("statement timeout"),
-                _ => false,
-            };
+            let by_timer = matches!(ApiError::caught(&cause), ApiError::Postgres { message, .. } if message.contains("statement timeout"));
             if armed && by_timer {
                 ApiError::Timeout(limit_ms).report()
             }

@@ -10,6 +10,7 @@
 //!   whole-catalog check and the SQL fragments they contribute.
 //! - [`spec`]: the AnalyticsSpec: validation with paths and suggestions, canonical form and hash,
 //!   compilation to one parameterized query.
+//! - [`memo`]: the version-and-size rule of the per-backend memos of compiled specs.
 //! - [`llm`]: LLM providers (OpenAI, Anthropic, Ollama, OpenAI-compatible): schema, prompt, wire
 //!   formats, HTTP with limits and retries, and the validate-and-retry loop.
 //! - [`nl`]: the builtin translator from questions in plain English to specs, the explanation of a
@@ -21,6 +22,7 @@ pub mod catalog;
 pub mod jira;
 pub mod json_arg;
 pub mod llm;
+pub mod memo;
 pub mod nl;
 pub mod schema;
 pub mod spec;

@@ -41,7 +41,7 @@ fn json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<i64>().prop_map(Value::from),
         (-1e12f64..1e12).prop_map(|f| serde_json::json!(f)),
         (0u64..2000).prop_map(Value::from),
         word().prop_map(Value::String),

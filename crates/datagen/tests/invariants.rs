@@ -112,7 +112,7 @@ fn data_has_the_shapes_metrics_care_about() {
     let added_mid = closed_members.iter().filter(|m| m.added_at > sprints[&m.sprint_id].start_date).count();
     // Spillover: still in a closed sprint at completion and not done by then.
     let done_by = |issue_id: i64, t: i64| {
-        d.transitions.iter().filter(|x| x.issue_id == issue_id && x.changed_at <= t).last().is_some_and(|x| x.to_status == "Done")
+        d.transitions.iter().rfind(|x| x.issue_id == issue_id && x.changed_at <= t).is_some_and(|x| x.to_status == "Done")
     };
     let spilled = closed_members
         .iter()

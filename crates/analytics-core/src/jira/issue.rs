@@ -151,7 +151,9 @@ pub fn parse(v: &Value, path: &str, options: &Options, names: Option<&Map<String
     };
 
     // The changelog, oldest first.
-    let mut histories: Vec<(String, usize, Option<String>, &Vec<Value>, String)> = Vec::new();
+    // (created, position, author, items, path)
+    type History<'a> = (String, usize, Option<String>, &'a Vec<Value>, String);
+    let mut histories: Vec<History> = Vec::new();
     if let Some(cl) = o.get("changelog").filter(|c| !c.is_null()) {
         let hs = cl.get("histories").and_then(Value::as_array).ok_or_else(|| JiraError::new(format!("{path}.changelog.histories"), "must be an array"))?;
         if let Some(total) = cl.get("total").and_then(Value::as_u64) {

@@ -106,7 +106,7 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
     let mut attempt = 0;
     while attempt < MAX_ATTEMPTS {
         attempt += 1;
-        let req = wire::request(cfg.provider, &cfg.base_url, &cfg.model, cfg.api_key.as_deref(), &system, &turns, &schema, json_object);
+        let req = wire::request(cfg, &system, &turns, &schema, json_object);
         let resp = http::post_with_retries(transport, &req, cfg.timeout, deadline)
             .map_err(|e| unavailable(format!("the {} provider at {} is unavailable: {e}", cfg.provider.as_str(), cfg.base_url), None))?;
         if resp.status == 400 && cfg.provider == Provider::OpenAiCompatible && !json_object {

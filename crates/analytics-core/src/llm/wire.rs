@@ -3,6 +3,7 @@
 //! spec as the input of a forced tool), Ollama `/api/chat` (`format: <schema>`), and OpenAI-compatible
 //! servers (json_schema, or json_object where a server refuses schemas).
 
+use super::Config;
 use crate::ask::Provider;
 use serde_json::{json, Value};
 
@@ -88,8 +89,9 @@ fn anthropic_messages(turns: &[Turn]) -> Vec<Value> {
 pub const MAX_TOKENS: u32 = 1024;
 
 /// The request for one attempt. `json_object`: an OpenAI-compatible server that refused json_schema.
-pub fn request(provider: Provider, base_url: &str, model: &str, api_key: Option<&str>, system: &str, turns: &[Turn], schema: &Value, json_object: bool) -> Request {
-    let base = base_url.trim_end_matches('/');
+pub fn request(cfg: &Config, system: &str, turns: &[Turn], schema: &Value, json_object: bool) -> Request {
+    let (provider, model, api_key) = (cfg.provider, cfg.model.as_str(), cfg.api_key.as_deref());
+    let base = cfg.base_url.trim_end_matches('/');
     let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
     match provider {
         Provider::Anthropic => {

@@ -278,15 +278,13 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     for f in &spec.filters {
         wheres.push(filter_sql(f, spec.entity, &mut q)?);
     }
-    if windowed {
-        if !snapshot && !fields.is_empty() {
-            // One window is a conjunction and joins the WHERE as it is; several are alternatives.
-            let windows: Vec<String> = fields.iter().filter_map(|t| window(&spec.date_range, t, &mut q)).collect();
-            match windows.len() {
-                0 => {}
-                1 => wheres.extend(windows),
-                _ => wheres.push(format!("({})", windows.iter().map(|w| format!("({w})")).collect::<Vec<_>>().join(" OR "))),
-            }
+    if windowed && !snapshot && !fields.is_empty() {
+        // One window is a conjunction and joins the WHERE as it is; several are alternatives.
+        let windows: Vec<String> = fields.iter().filter_map(|t| window(&spec.date_range, t, &mut q)).collect();
+        match windows.len() {
+            0 => {}
+            1 => wheres.extend(windows),
+            _ => wheres.push(format!("({})", windows.iter().map(|w| format!("({w})")).collect::<Vec<_>>().join(" OR "))),
         }
     }
     if let Some(field) = range_field(&spec.date_range) {

@@ -168,15 +168,18 @@ fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
     let group_by = parse_group_by(ctx, top.get("group_by"), entity);
     let filters = parse_filters(ctx, top.get("filters"), entity);
     let date_range = parse_date_range(ctx, top.get("date_range"), entity);
-    let metrics = finish_metrics(ctx, &metric_defs, top.get("metrics"), &group_by, &date_range);
+    let metrics = finish_metrics(ctx, &metric_defs, &group_by, &date_range);
     let sort_by = parse_sort(ctx, top.get("sort_by"), &group_by, &metrics);
     let limit = parse_limit(ctx, top.get("limit"));
 
     Some(Spec { entity, metrics, group_by, filters, date_range, sort_by, limit })
 }
 
+/// A `metrics` entry resolved to its catalog definition, with the entry's object form if it has one.
+type NamedMetric<'c, 'v> = Option<(&'c MetricDef, Option<&'v Map<String, Value>>)>;
+
 /// First pass over `metrics`: resolve each entry's name to an active catalog definition.
-fn parse_metric_names<'c, 'v>(ctx: &mut Ctx<'c>, v: Option<&'v Value>) -> Vec<Option<(&'c MetricDef, Option<&'v Map<String, Value>>)>> {
+fn parse_metric_names<'c, 'v>(ctx: &mut Ctx<'c>, v: Option<&'v Value>) -> Vec<NamedMetric<'c, 'v>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         ctx.err("$.metrics", "missing_key", "metrics is required").hint(r#"List at least one metric, e.g. "metrics": ["cycle_time"]."#);
         return vec![];
@@ -249,8 +252,7 @@ fn json_type_fits(t: crate::catalog::ParamType, v: &Value) -> bool {
 /// Second pass: aggregations, aliases and parameters, once grouping and the date range are known.
 fn finish_metrics(
     ctx: &mut Ctx,
-    defs: &[Option<(&MetricDef, Option<&Map<String, Value>>)>],
-    _raw: Option<&Value>,
+    defs: &[NamedMetric],
     group_by: &[GroupBy],
     date_range: &Option<DateRange>,
 ) -> Vec<MetricSel> {
