@@ -19,32 +19,59 @@ pgb() {
     awk -v w="$what" '/^tps = / && w == "tps" {print $3} /latency average/ && w == "lat" {print $4}'
 }
 put() { printf '%s\n' "$2" > "$dir/$1.sql"; chmod 644 "$dir/$1.sql"; echo "$dir/$1.sql"; }
+# rounds_of N SECS CLIENTS tps|lat FILE1 OPTS1 FILE2 OPTS2 ...: N rounds of every script; prints the figures
+# round by round, in the scripts' order. A script's place in a round shifts its figure by a few percent
+# on this machine (whichever runs right after another, say), so each round starts one script later.
+rounds_of() {
+  local n="$1" secs="$2" clients="$3" what="$4"; shift 4
+  local -a f=() o=() v=(); local r k j m out=""
+  while [ $# -gt 0 ]; do f+=("$1"); o+=("$2"); shift 2; done
+  m=${#f[@]}
+  for ((r = 0; r < n; r++)); do
+    for ((k = 0; k < m; k++)); do
+      j=$(( (r + k) % m )); v[j]="$(pgb "$what" "${f[j]}" "$secs" "$clients" "${o[j]}")"
+    done
+    out="$out ${v[*]}"
+  done
+  echo "$out"
+}
 
 echo "[bench] AnalyticsSpec (tenant $tenant)"
 spec_a='{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"], "date_range": {"from": "2026-08-01", "to": "2026-11-01"}}'
 # This 2-core machine's throughput drifts by +-10% from one run to the next, so baseline and compile run
-# in 5 interleaved rounds of 5 s and the ratio is the median of the rounds' ratios. A third script reads
-# the same answer (jsonb) from a one-row table: the cost of parsing, planning and printing a statement
-# that returns these bytes, with no function at all.
+# in 8 interleaved rounds of 5 s and the ratio is the median of the rounds' ratios. Two more scripts in
+# each round return the very same answer (jsonb) without analytics_compile:
+# - a C function with its signature that does no work (scripts/bench_floor: it returns a stored copy),
+#   i.e. what any function returning this answer costs per statement;
+# - a read of the answer from a one-row table (no function at all).
 answer_table="$(psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET client_min_messages = warning" -c "SET analytics.tenant_id = '$tenant'" \
   -c "DROP TABLE IF EXISTS public.bench_compile_answer" \
   -c "CREATE TABLE public.bench_compile_answer AS SELECT analytics.analytics_compile('$spec_a') AS a" \
   -c "GRANT SELECT ON public.bench_compile_answer TO PUBLIC" >/dev/null && echo public.bench_compile_answer)"
+rm -rf "$dir/floor"; cp -r "$root/scripts/bench_floor" "$dir/floor"
+make -s -C "$dir/floor" PG_CONFIG="$PG_CONFIG" install >/dev/null
+psql -X -q -h "$base/sock" -p "$port" -U postgres -d "$db" -c "CREATE OR REPLACE FUNCTION public.bench_answer_floor(spec text) RETURNS jsonb
+  LANGUAGE c STABLE AS '\$libdir/agile_analytics_bench_floor', 'bench_answer_floor'"
 base_file="$(put baseline "SELECT '{}'::jsonb;")"
 compile_file="$(put compile "SELECT analytics.analytics_compile('$spec_a');")"
+floor_file="$(put compile_floor "SELECT public.bench_answer_floor('$spec_a');")"
 table_file="$(put compile_table "SELECT a FROM $answer_table;")"
-rounds=""
-for r in 1 2 3 4 5; do
-  rounds="$rounds $(pgb tps "$base_file" 5 2 "") $(pgb tps "$compile_file" 5 2 "") $(pgb tps "$table_file" 5 2 "")"
-done
-echo "$rounds" | awk '
-  function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-                                       return a[int((n + 1) / 2)] }
-  { n = NF / 3; for (i = 0; i < n; i++) { b[i + 1] = $(3 * i + 1); c[i + 1] = $(3 * i + 2); t[i + 1] = $(3 * i + 3)
-                                          rc[i + 1] = c[i + 1] / b[i + 1]; rt[i + 1] = t[i + 1] / b[i + 1]; line = line sprintf(" %.3f", rc[i + 1]) } }
-  END { printf "  compile: %.0f TPS vs SELECT '\''{}'\''::jsonb %.0f TPS   ratio %.3f (goal >= 0.8; median of rounds:%s)\n", median(c, n), median(b, n), median(rc, n), line
-        printf "    the same answer read from a one-row table: %.0f TPS   ratio %.3f (no function: the cost of returning these bytes)\n", median(t, n), median(rt, n) }'
-psql -X -q -h "$base/sock" -p "$port" -U postgres -d "$db" -c "DROP TABLE public.bench_compile_answer"
+# awk: median(a, n) of a[1..n] (sorts a); pairs: for input "x1 y1 x2 y2 ..." the medians mx, my of the x and
+# y and mr of the ratios x/y, with every round's ratio in line.
+median_awk='function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                       return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }'
+pairs_awk="$median_awk"'
+  { n = NF / 2; for (i = 1; i <= n; i++) { x[i] = $(2 * i - 1); y[i] = $(2 * i); r[i] = x[i] / y[i]; line = line sprintf(" %.3f", r[i]) }
+    mx = median(x, n); my = median(y, n); mr = median(r, n) }'
+rounds="$(rounds_of 8 5 2 tps "$base_file" "" "$compile_file" "" "$floor_file" "" "$table_file" "")"
+echo "$rounds" | awk "$median_awk"'
+  { n = NF / 4; for (i = 1; i <= n; i++) { b[i] = $(4 * i - 3); c[i] = $(4 * i - 2); f[i] = $(4 * i - 1); t[i] = $(4 * i)
+                                           rc[i] = c[i] / b[i]; rf[i] = f[i] / b[i]; rt[i] = t[i] / b[i]
+                                           lc = lc sprintf(" %.3f", rc[i]); lf = lf sprintf(" %.3f", rf[i]) } }
+  END { printf "  compile: %.0f TPS vs SELECT '\''{}'\''::jsonb %.0f TPS   ratio %.3f (goal >= 0.8; rounds:%s)\n", median(c, n), median(b, n), median(rc, n), lc
+        printf "    a C function returning the same answer with no work: %.0f TPS   ratio %.3f (rounds:%s)\n", median(f, n), median(rf, n), lf
+        printf "    the same answer read from a one-row table (no function): %.0f TPS   ratio %.3f\n", median(t, n), median(rt, n) }'
+psql -X -q -h "$base/sock" -p "$port" -U postgres -d "$db" -c "DROP TABLE public.bench_compile_answer" -c "DROP FUNCTION public.bench_answer_floor(text)"
 # The function's own work per call, inside one statement (no parsing, planning or output per call).
 per_call() {
   psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" -c "\\timing on" \
@@ -81,20 +108,15 @@ hands=(
   "SELECT i.issue_type, percentile_cont(0.9) WITHIN GROUP (ORDER BY c.d) AS cycle_time FROM analytics.issues i CROSS JOIN LATERAL (SELECT extract(epoch FROM max(t.changed_at) FILTER (WHERE t.to_category = 'done') - min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress')) / 86400.0 AS d FROM analytics.issue_transitions t WHERE t.issue_id = i.id) c WHERE i.tenant_id = '$tenant' AND i.status_category = 'done' AND i.resolved_at >= '2026-07-01' AND i.resolved_at < '2026-10-01' GROUP BY 1 ORDER BY 1 LIMIT 100;"
   "SELECT board, sum(completed_sp) AS completed_sp, avg(spillover_ratio) AS spillover_ratio FROM analytics.sprint_facts WHERE tenant_id = '$tenant' AND state = 'closed' AND sprint_id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY instance_id, board ORDER BY complete_date DESC, id DESC) AS rn FROM analytics.sprints WHERE tenant_id = '$tenant' AND state = 'closed') r WHERE rn <= 6) GROUP BY 1 ORDER BY 1 LIMIT 100;"
 )
-median3='function median3(a, b, c) { return (a > b) ? ((b > c) ? b : ((a > c) ? c : a)) : ((a > c) ? a : ((b > c) ? c : b)) }'
-# Each spec: 3 interleaved rounds (spec, then hand-written SQL); the figures are the medians of the
-# rounds' latencies and the ratio the median of the rounds' ratios.
+# Each spec: 6 interleaved rounds (spec and hand-written SQL take turns to go first); the figures are
+# the medians of the rounds' latencies and the ratio the median of the rounds' ratios.
 for i in "${!names[@]}"; do
   run_file="$(put "run_$i" "SELECT analytics.analytics_run('${specs[$i]}');")"
   hand_file="$(put "hand_$i" "${hands[$i]}")"
   secs=5; [ "$i" = 4 ] && secs=10
-  rounds=""
-  for r in 1 2 3; do
-    rounds="$rounds $(pgb lat "$run_file" "$secs" 1 "-c analytics.cache_ttl=0") $(pgb lat "$hand_file" "$secs" 1 "-c jit=off")"
-  done
-  echo "$rounds" | awk -v name="${names[$i]}" "$median3"'
-    { printf "  run cold %-24s %9.2f ms vs hand-written (jit off) %9.2f ms   ratio %.3f (goal <= 1.10; rounds: %.3f %.3f %.3f)\n", name,
-             median3($1, $3, $5), median3($2, $4, $6), median3($1 / $2, $3 / $4, $5 / $6), $1 / $2, $3 / $4, $5 / $6 }'
+  rounds="$(rounds_of 6 "$secs" 1 lat "$run_file" "-c analytics.cache_ttl=0" "$hand_file" "-c jit=off")"
+  echo "$rounds" | awk -v name="${names[$i]}" "$pairs_awk"'
+    END { printf "  run cold %-24s %9.2f ms vs hand-written (jit off) %9.2f ms   ratio %.3f (goal <= 1.10; rounds:%s)\n", name, mx, my, mr, line }'
 done
 
 # Cache hits against a primary-key lookup.
@@ -103,10 +125,6 @@ max_id="$(psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SELECT
 hit_file="$(put hit "SELECT analytics.analytics_run('$spec_a');")"
 pk_file="$(put pk "\\set id random(1, $max_id)
 SELECT * FROM analytics.issues WHERE id = :id;")"
-rounds=""
-for r in 1 2 3; do
-  rounds="$rounds $(pgb tps "$hit_file" 5 2 "") $(pgb tps "$pk_file" 5 2 "")"
-done
-echo "$rounds" | awk "$median3"'
-  { printf "  cache hit: %.0f TPS vs primary-key lookup %.0f TPS   ratio %.3f (goal >= 0.5; rounds: %.3f %.3f %.3f)\n",
-           median3($1, $3, $5), median3($2, $4, $6), median3($1 / $2, $3 / $4, $5 / $6), $1 / $2, $3 / $4, $5 / $6 }'
+rounds="$(rounds_of 6 5 2 tps "$hit_file" "" "$pk_file" "")"
+echo "$rounds" | awk "$pairs_awk"'
+  END { printf "  cache hit: %.0f TPS vs primary-key lookup %.0f TPS   ratio %.3f (goal >= 0.5; rounds:%s)\n", mx, my, mr, line }'

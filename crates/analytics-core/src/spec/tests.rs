@@ -36,7 +36,7 @@ fn the_example_from_the_issue_compiles() {
          count(f.id) FILTER (WHERE f.issue_type = 'Bug') AS \"bugs\" \
          FROM analytics.issue_facts AS f \
          WHERE f.tenant_id = $1::text AND f.issue_type = ANY ($2::text[]) AND f.resolved_at >= $3::timestamptz AND f.resolved_at < $4::timestamptz \
-         GROUP BY 1, 2 ORDER BY \"bugs\" DESC NULLS LAST LIMIT $5::integer"
+         GROUP BY 1, date_trunc('month', f.resolved_at) ORDER BY \"bugs\" DESC NULLS LAST LIMIT $5::integer"
     );
     use crate::catalog::params::Bound;
     assert_eq!(
