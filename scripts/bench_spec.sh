@@ -108,6 +108,26 @@ hands=(
   "SELECT i.issue_type, percentile_cont(0.9) WITHIN GROUP (ORDER BY c.d) AS cycle_time FROM analytics.issues i CROSS JOIN LATERAL (SELECT extract(epoch FROM max(t.changed_at) FILTER (WHERE t.to_category = 'done') - min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress')) / 86400.0 AS d FROM analytics.issue_transitions t WHERE t.issue_id = i.id) c WHERE i.tenant_id = '$tenant' AND i.status_category = 'done' AND i.resolved_at >= '2026-07-01' AND i.resolved_at < '2026-10-01' GROUP BY 1 ORDER BY 1 LIMIT 100;"
   "SELECT board, sum(completed_sp) AS completed_sp, avg(spillover_ratio) AS spillover_ratio FROM analytics.sprint_facts WHERE tenant_id = '$tenant' AND state = 'closed' AND sprint_id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY instance_id, board ORDER BY complete_date DESC, id DESC) AS rn FROM analytics.sprints WHERE tenant_id = '$tenant' AND state = 'closed') r WHERE rn <= 6) GROUP BY 1 ORDER BY 1 LIMIT 100;"
 )
+# The same pair timed inside the server, for a second opinion that scheduling and the client do not sway:
+# one session calls analytics_run and EXECUTEs the hand-written SQL (parsed and planned each time, as
+# pgbench's simple protocol does) in turn, N times each, and reports the medians and 10th percentiles.
+in_server() {
+  local i="$1" n=200; [ "$i" = 4 ] && n=20
+  psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" -c "SET analytics.cache_ttl = 0" -c "SET jit = off" \
+    -c "CREATE TEMP TABLE took (what text, ms float8)" -c "DO \$do\$ DECLARE t0 timestamptz; BEGIN
+          FOR k IN 1..$n LOOP
+            t0 := clock_timestamp(); PERFORM analytics.analytics_run(\$s\$${specs[$i]}\$s\$);
+            INSERT INTO took VALUES ('run', extract(epoch FROM clock_timestamp() - t0) * 1000);
+            t0 := clock_timestamp(); EXECUTE \$h\$${hands[$i]%;}\$h\$;
+            INSERT INTO took VALUES ('hand', extract(epoch FROM clock_timestamp() - t0) * 1000);
+          END LOOP; END \$do\$" \
+    -c "SELECT format('    in the server, %s calls each: median %s ms vs %s ms, ratio %s; 10th percentile %s ms vs %s ms, ratio %s', $n,
+                 round(r.p50::numeric, 2), round(h.p50::numeric, 2), round((r.p50 / h.p50)::numeric, 3),
+                 round(r.p10::numeric, 2), round(h.p10::numeric, 2), round((r.p10 / h.p10)::numeric, 3))
+        FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) p50, percentile_cont(0.1) WITHIN GROUP (ORDER BY ms) p10 FROM took WHERE what = 'run') r,
+             (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) p50, percentile_cont(0.1) WITHIN GROUP (ORDER BY ms) p10 FROM took WHERE what = 'hand') h" |
+    grep '^    in the server'
+}
 # Each spec: 6 interleaved rounds (spec and hand-written SQL take turns to go first); the figures are
 # the medians of the rounds' latencies and the ratio the median of the rounds' ratios.
 for i in "${!names[@]}"; do
@@ -117,6 +137,7 @@ for i in "${!names[@]}"; do
   rounds="$(rounds_of 6 "$secs" 1 lat "$run_file" "-c analytics.cache_ttl=0" "$hand_file" "-c jit=off")"
   echo "$rounds" | awk -v name="${names[$i]}" "$pairs_awk"'
     END { printf "  run cold %-24s %9.2f ms vs hand-written (jit off) %9.2f ms   ratio %.3f (goal <= 1.10; rounds:%s)\n", name, mx, my, mr, line }'
+  in_server "$i"
 done
 
 # Cache hits against a primary-key lookup.
