@@ -64,6 +64,11 @@ pub fn get() -> Result<Rc<Catalog>, ApiError> {
     Ok(cat)
 }
 
+/// Runs `f` with the loaded catalog, if there is one (without loading it or touching its count).
+pub fn with_loaded<R>(f: impl FnOnce(Option<&Rc<Catalog>>) -> R) -> R {
+    CURRENT.with(|c| f(c.borrow().as_ref()))
+}
+
 /// Drops this backend's copy at once (the other backends learn at commit).
 pub fn forget() {
     CURRENT.with(|c| *c.borrow_mut() = None);

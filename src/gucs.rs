@@ -179,6 +179,14 @@ pub fn worker_database() -> String {
     WORKER_DATABASE.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty()).unwrap_or_else(|| "postgres".into())
 }
 
+/// Runs `f` with the bytes of the session's tenant setting (empty when unset), without copying them.
+pub fn with_tenant_bytes<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+    // SAFETY: the setting's current C string (or null), read on the backend's thread. It stays valid
+    // until the setting changes, which nothing inside `f` does.
+    let raw = unsafe { *TENANT_ID.as_ptr() };
+    f(if raw.is_null() { &[] } else { unsafe { std::ffi::CStr::from_ptr(raw) }.to_bytes() })
+}
+
 /// The current tenant, or `None` when unset or empty.
 pub fn tenant_id() -> Option<String> {
     TENANT_ID.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty())

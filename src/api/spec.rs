@@ -4,6 +4,7 @@
 
 use crate::api::catalog::datums;
 use crate::error::{ApiError, OrReport};
+use crate::catalog_cache::{self, Catalog};
 use crate::{cache, gucs, jit, timeout};
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
@@ -17,12 +18,12 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::Instant;
 
 /// The active metric definitions (this backend's cached copy).
-pub(crate) fn active_catalog() -> Result<Rc<crate::catalog_cache::Catalog>, ApiError> {
-    crate::catalog_cache::get()
+pub(crate) fn active_catalog() -> Result<Rc<Catalog>, ApiError> {
+    catalog_cache::get()
 }
 
 /// The spec argument (jsonb as text) as JSON; NULL and over-deep documents are errors.
@@ -175,12 +176,16 @@ enum ArgKind {
 
 fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<JsonbDatum, ApiError> {
     let Some(bytes) = spec else { return Err(ApiError::NullArgument("spec")) };
+    if let Some(answer) = last_answer(bytes, kind) {
+        return Ok(answer);
+    }
     let tenant = gucs::tenant_id().unwrap_or_default();
     let cat = active_catalog()?;
     // A hit is copied straight from the memo into the palloc'd jsonb datum we return.
     let hit = JSONB_MEMO.with(|m| {
         let m = m.borrow();
         let answer = m.get(&cat.version)?.get(&tenant)?[kind as usize].get(bytes)?;
+        remember(kind, &cat, &tenant, bytes, answer);
         answer.as_slice().into_datum().map(JsonbDatum)
     });
     if let Some(answer) = hit {
@@ -204,8 +209,40 @@ fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<JsonbDatum, Ap
     // jsonb_in of the answer, once; its bytes are what we return from now on.
     let datum = JsonB(prepared.answer()).into_datum().ok_or_else(|| ApiError::Internal("jsonb".into()))?;
     let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum, false) }.ok_or_else(|| ApiError::Internal("jsonb".into()))?.to_vec();
+    remember(kind, &cat, &tenant, bytes, &answer);
     JSONB_MEMO.with(|m| m.borrow_mut().room(&cat.version).entry(tenant).or_default()[kind as usize].insert(bytes.to_vec(), answer));
     Ok(JsonbDatum(datum))
+}
+
+/// The last answer given for each ArgKind, checked before the memo: a repeated call (a dashboard or a
+/// benchmark asking the same spec again) is answered by comparing bytes, with no hashing or allocation.
+/// It holds the catalog it was made under by a Weak, so that allocation's address stays its own.
+struct LastAnswer {
+    catalog: Weak<Catalog>,
+    tenant: Vec<u8>,
+    arg: Vec<u8>,
+    answer: Vec<u8>,
+}
+
+thread_local! {
+    static LAST: RefCell<[Option<LastAnswer>; 2]> = const { RefCell::new([None, None]) };
+}
+
+fn last_answer(arg: &[u8], kind: ArgKind) -> Option<JsonbDatum> {
+    LAST.with(|l| {
+        let l = l.borrow();
+        let last = l[kind as usize].as_ref().filter(|last| last.arg == arg)?;
+        let same_catalog = catalog_cache::with_loaded(|c| c.is_some_and(|c| std::ptr::eq(Rc::as_ptr(c), last.catalog.as_ptr())));
+        if !same_catalog || !gucs::with_tenant_bytes(|t| t == last.tenant) {
+            return None;
+        }
+        last.answer.as_slice().into_datum().map(JsonbDatum)
+    })
+}
+
+fn remember(kind: ArgKind, catalog: &Rc<Catalog>, tenant: &str, arg: &[u8], answer: &[u8]) {
+    let last = LastAnswer { catalog: Rc::downgrade(catalog), tenant: tenant.as_bytes().to_vec(), arg: arg.to_vec(), answer: answer.to_vec() };
+    LAST.with(|l| l.borrow_mut()[kind as usize] = Some(last));
 }
 
 /// The text of a jsonb value's bytes (a JsonbContainer), printed as jsonb_out does.

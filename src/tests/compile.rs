@@ -60,6 +60,24 @@ mod tests {
     }
 
     #[pg_test]
+    fn the_last_answer_is_reused_only_for_the_same_spec_tenant_and_catalog() {
+        set_tenant(Some("ta"));
+        let a = compile(&format!("'{SPEC}'"));
+        let other = r#"{"metrics": ["created"]}"#;
+        let b = compile(&format!("'{other}'"));
+        assert_ne!(a, b);
+        assert_eq!(compile(&format!("'{SPEC}'")), a, "back to the first spec (from the memo)");
+        assert_eq!(compile(&format!("'{SPEC}'")), a, "and again (the last answer)");
+        set_tenant(Some("tb"));
+        let for_tb = compile(&format!("'{SPEC}'"));
+        assert!(for_tb.contains(r#""params": ["tb""#), "{for_tb}");
+        set_tenant(Some("ta"));
+        assert_eq!(compile(&format!("'{SPEC}'")), a);
+        exec("SELECT analytics._catalog_invalidate('analytics.metrics_builtin'::regclass::oid)");
+        assert_eq!(compile(&format!("'{SPEC}'")), a, "a reloaded catalog, the same definitions: the same answer");
+    }
+
+    #[pg_test]
     fn bad_arguments_are_errors_not_crashes() {
         install_sqlstate_helper();
         assert_eq!(sqlstate_of("SELECT analytics.analytics_compile(NULL)").as_deref(), Some("22004"));
