@@ -18,6 +18,7 @@ pgb() {
     -c "$clients" -j "$clients" -T "$secs" -f "$file" "$db" 2>/dev/null |
     awk -v w="$what" '/^tps = / && w == "tps" {print $3} /latency average/ && w == "lat" {print $4}'
 }
+db_psql() { psql -X -h "$base/sock" -p "$port" -U postgres -d "$db" "$@"; }
 put() { printf '%s\n' "$2" > "$dir/$1.sql"; chmod 644 "$dir/$1.sql"; echo "$dir/$1.sql"; }
 # rounds_of N SECS CLIENTS tps|lat FILE1 OPTS1 FILE2 OPTS2 ...: N rounds of every script; prints the figures
 # round by round, in the scripts' order. A script's place in a round shifts its figure by a few percent
@@ -44,13 +45,13 @@ spec_a='{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"], "date
 # - a C function with its signature that does no work (scripts/bench_floor: it returns a stored copy),
 #   i.e. what any function returning this answer costs per statement;
 # - a read of the answer from a one-row table (no function at all).
-answer_table="$(psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET client_min_messages = warning" -c "SET analytics.tenant_id = '$tenant'" \
+answer_table="$(db_psql -At -c "SET client_min_messages = warning" -c "SET analytics.tenant_id = '$tenant'" \
   -c "DROP TABLE IF EXISTS public.bench_compile_answer" \
   -c "CREATE TABLE public.bench_compile_answer AS SELECT analytics.analytics_compile('$spec_a') AS a" \
   -c "GRANT SELECT ON public.bench_compile_answer TO PUBLIC" >/dev/null && echo public.bench_compile_answer)"
 rm -rf "$dir/floor"; cp -r "$root/scripts/bench_floor" "$dir/floor"
 make -s -C "$dir/floor" PG_CONFIG="$PG_CONFIG" install >/dev/null
-psql -X -q -h "$base/sock" -p "$port" -U postgres -d "$db" -c "CREATE OR REPLACE FUNCTION public.bench_answer_floor(spec text) RETURNS jsonb
+db_psql -q -c "CREATE OR REPLACE FUNCTION public.bench_answer_floor(spec text) RETURNS jsonb
   LANGUAGE c STABLE AS '\$libdir/agile_analytics_bench_floor', 'bench_answer_floor'"
 base_file="$(put baseline "SELECT '{}'::jsonb;")"
 compile_file="$(put compile "SELECT analytics.analytics_compile('$spec_a');")"
@@ -71,24 +72,22 @@ echo "$rounds" | awk "$median_awk"'
   END { printf "  compile: %.0f TPS vs SELECT '\''{}'\''::jsonb %.0f TPS   ratio %.3f (goal >= 0.8; rounds:%s)\n", median(c, n), median(b, n), median(rc, n), lc
         printf "    a C function returning the same answer with no work: %.0f TPS   ratio %.3f (rounds:%s)\n", median(f, n), median(rf, n), lf
         printf "    the same answer read from a one-row table (no function): %.0f TPS   ratio %.3f\n", median(t, n), median(rt, n) }'
-psql -X -q -h "$base/sock" -p "$port" -U postgres -d "$db" -c "DROP TABLE public.bench_compile_answer" -c "DROP FUNCTION public.bench_answer_floor(text)"
-# The function's own work per call, inside one statement (no parsing, planning or output per call).
-per_call() {
-  psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" -c "\\timing on" \
-    -c "SELECT count($1) FROM (SELECT '$spec_a'::text AS s) a, generate_series(1, 1000000)" | awk '/^Time:/ { print $2 }'
+db_psql -q -c "DROP TABLE public.bench_compile_answer" -c "DROP FUNCTION public.bench_answer_floor(text)"
+# ms of a million evaluations of EXPR in one statement over FROM (one row), after an optional SETUP: the
+# cost of a call without parsing, planning or printing a statement each time.
+million_ms() {
+  local expr="$1" from="$2" setup="${3:-SELECT 1}"
+  db_psql -At -c "SET analytics.tenant_id = '$tenant'" -c "$setup" -c "\\timing on" \
+    -c "SELECT count($expr) FROM $from, generate_series(1, 1000000)" | awk '/^Time:/ { print $2 }'
 }
-f_ms="$(per_call "analytics.analytics_compile(s)")"
-l_ms="$(per_call "length(s)")"
+# The function's own work per call: a million calls, less the same loop calling length().
+f_ms="$(million_ms "analytics.analytics_compile(s)" "(SELECT '$spec_a'::text AS s) a")"
+l_ms="$(million_ms "length(s)" "(SELECT '$spec_a'::text AS s) a")"
 awk -v f="$f_ms" -v l="$l_ms" 'BEGIN { printf "    analytics_compile'\''s own work: %.3f us per call (1M calls in one statement, less the same loop calling length())\n", (f - l) / 1000 }'
-# PostgreSQL's printing of that answer (jsonb_out, which every statement returning it pays): 1M prints of the
-# answer from a one-row table, less 1M prints of '{}'.
-print_ms() {
-  psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" \
-    -c "CREATE TEMP TABLE answer AS SELECT $1 AS a" -c "\\timing on" \
-    -c "SELECT count(a::text) FROM answer, generate_series(1, 1000000)" | awk '/^Time:/ { print $2 }'
-}
-p_ms="$(print_ms "analytics.analytics_compile('$spec_a')")"
-e_ms="$(print_ms "'{}'::jsonb")"
+# PostgreSQL's printing of that answer (jsonb_out, which every statement returning it pays): a million
+# prints of it, less a million prints of '{}'.
+p_ms="$(million_ms "a::text" answer "CREATE TEMP TABLE answer AS SELECT analytics.analytics_compile('$spec_a') AS a")"
+e_ms="$(million_ms "a::text" answer "CREATE TEMP TABLE answer AS SELECT '{}'::jsonb AS a")"
 awk -v p="$p_ms" -v e="$e_ms" 'BEGIN { printf "    PostgreSQL printing that answer (jsonb_out): %.3f us per call (1M prints in one statement, less 1M prints of '\''{}'\'')\n", (p - e) / 1000 }'
 
 # Five representative specs and the SQL a person would write for each. Both run without JIT: spec queries
@@ -113,7 +112,7 @@ hands=(
 # pgbench's simple protocol does) in turn, N times each, and reports the medians and 10th percentiles.
 in_server() {
   local i="$1" n=200; [ "$i" = 4 ] && n=20
-  psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" -c "SET analytics.cache_ttl = 0" -c "SET jit = off" \
+  db_psql -At -c "SET analytics.tenant_id = '$tenant'" -c "SET analytics.cache_ttl = 0" -c "SET jit = off" \
     -c "CREATE TEMP TABLE took (what text, ms float8)" -c "DO \$do\$ DECLARE t0 timestamptz; BEGIN
           FOR k IN 1..$n LOOP
             t0 := clock_timestamp(); PERFORM analytics.analytics_run(\$s\$${specs[$i]}\$s\$);
@@ -141,8 +140,8 @@ for i in "${!names[@]}"; do
 done
 
 # Cache hits against a primary-key lookup.
-psql -X -q -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SET analytics.tenant_id = '$tenant'" -c "SELECT analytics.analytics_run('$spec_a')" >/dev/null
-max_id="$(psql -X -At -h "$base/sock" -p "$port" -U postgres -d "$db" -c "SELECT max(id) FROM analytics.issues")"
+db_psql -q -c "SET analytics.tenant_id = '$tenant'" -c "SELECT analytics.analytics_run('$spec_a')" >/dev/null
+max_id="$(db_psql -At -c "SELECT max(id) FROM analytics.issues")"
 hit_file="$(put hit "SELECT analytics.analytics_run('$spec_a');")"
 pk_file="$(put pk "\\set id random(1, $max_id)
 SELECT * FROM analytics.issues WHERE id = :id;")"

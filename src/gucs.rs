@@ -189,7 +189,7 @@ pub fn with_tenant_bytes<R>(f: impl FnOnce(&[u8]) -> R) -> R {
 
 /// The current tenant, or `None` when unset or empty.
 pub fn tenant_id() -> Option<String> {
-    TENANT_ID.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty())
+    with_tenant_bytes(|b| std::str::from_utf8(b).ok().filter(|s| !s.is_empty()).map(str::to_string))
 }
 
 fn text(g: &GucSetting<Option<CString>>) -> Option<String> {
