@@ -40,11 +40,12 @@ rounds_of() {
 echo "[bench] AnalyticsSpec (tenant $tenant)"
 spec_a='{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"], "date_range": {"from": "2026-08-01", "to": "2026-11-01"}}'
 # This 2-core machine's throughput drifts by +-10% from one run to the next, so baseline and compile run
-# in 8 interleaved rounds of 5 s and the ratio is the median of the rounds' ratios. Two more scripts in
-# each round return the very same answer (jsonb) without analytics_compile:
-# - a C function with its signature that does no work (scripts/bench_floor: it returns a stored copy),
-#   i.e. what any function returning this answer costs per statement;
-# - a read of the answer from a one-row table (no function at all).
+# in 8 interleaved rounds of 5 s and the ratio is the median of the rounds' ratios. Three more scripts
+# in each round show where a statement's time goes without analytics_compile:
+# - a C function with its signature that does no work (scripts/bench_floor: it returns a stored copy of
+#   the very same answer), i.e. what any function returning this answer costs per statement;
+# - a read of the same answer from a one-row table (no function at all);
+# - the C function with no work returning '{}' (the call without the answer's size).
 answer_table="$(db_psql -At -c "SET client_min_messages = warning" -c "SET analytics.tenant_id = '$tenant'" \
   -c "DROP TABLE IF EXISTS public.bench_compile_answer" \
   -c "CREATE TABLE public.bench_compile_answer AS SELECT analytics.analytics_compile('$spec_a') AS a" \
@@ -52,11 +53,14 @@ answer_table="$(db_psql -At -c "SET client_min_messages = warning" -c "SET analy
 rm -rf "$dir/floor"; cp -r "$root/scripts/bench_floor" "$dir/floor"
 make -s -C "$dir/floor" PG_CONFIG="$PG_CONFIG" install >/dev/null
 db_psql -q -c "CREATE OR REPLACE FUNCTION public.bench_answer_floor(spec text) RETURNS jsonb
-  LANGUAGE c STABLE AS '\$libdir/agile_analytics_bench_floor', 'bench_answer_floor'"
+  LANGUAGE c STABLE AS '\$libdir/agile_analytics_bench_floor', 'bench_answer_floor'" \
+  -c "CREATE OR REPLACE FUNCTION public.bench_empty_floor(spec text) RETURNS jsonb
+  LANGUAGE c STABLE AS '\$libdir/agile_analytics_bench_floor', 'bench_empty_floor'"
 base_file="$(put baseline "SELECT '{}'::jsonb;")"
 compile_file="$(put compile "SELECT analytics.analytics_compile('$spec_a');")"
 floor_file="$(put compile_floor "SELECT public.bench_answer_floor('$spec_a');")"
 table_file="$(put compile_table "SELECT a FROM $answer_table;")"
+empty_file="$(put compile_empty "SELECT public.bench_empty_floor('$spec_a');")"
 # awk: median(a, n) of a[1..n] (sorts a); pairs: for input "x1 y1 x2 y2 ..." the medians mx, my of the x and
 # y and mr of the ratios x/y, with every round's ratio in line.
 median_awk='function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -64,15 +68,24 @@ median_awk='function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j =
 pairs_awk="$median_awk"'
   { n = NF / 2; for (i = 1; i <= n; i++) { x[i] = $(2 * i - 1); y[i] = $(2 * i); r[i] = x[i] / y[i]; line = line sprintf(" %.3f", r[i]) }
     mx = median(x, n); my = median(y, n); mr = median(r, n) }'
-rounds="$(rounds_of 8 5 2 tps "$base_file" "" "$compile_file" "" "$floor_file" "" "$table_file" "")"
+rounds="$(rounds_of 8 5 2 tps "$base_file" "" "$compile_file" "" "$floor_file" "" "$table_file" "" "$empty_file" "")"
 echo "$rounds" | awk "$median_awk"'
-  { n = NF / 4; for (i = 1; i <= n; i++) { b[i] = $(4 * i - 3); c[i] = $(4 * i - 2); f[i] = $(4 * i - 1); t[i] = $(4 * i)
-                                           rc[i] = c[i] / b[i]; rf[i] = f[i] / b[i]; rt[i] = t[i] / b[i]
+  { n = NF / 5; for (i = 1; i <= n; i++) { b[i] = $(5 * i - 4); c[i] = $(5 * i - 3); f[i] = $(5 * i - 2); t[i] = $(5 * i - 1); e[i] = $(5 * i)
+                                           rc[i] = c[i] / b[i]; rf[i] = f[i] / b[i]; rt[i] = t[i] / b[i]; re[i] = e[i] / b[i]
                                            lc = lc sprintf(" %.3f", rc[i]); lf = lf sprintf(" %.3f", rf[i]) } }
   END { printf "  compile: %.0f TPS vs SELECT '\''{}'\''::jsonb %.0f TPS   ratio %.3f (goal >= 0.8; rounds:%s)\n", median(c, n), median(b, n), median(rc, n), lc
         printf "    a C function returning the same answer with no work: %.0f TPS   ratio %.3f (rounds:%s)\n", median(f, n), median(rf, n), lf
-        printf "    the same answer read from a one-row table (no function): %.0f TPS   ratio %.3f\n", median(t, n), median(rt, n) }'
-db_psql -q -c "DROP TABLE public.bench_compile_answer" -c "DROP FUNCTION public.bench_answer_floor(text)"
+        printf "    the same answer read from a one-row table (no function): %.0f TPS   ratio %.3f\n", median(t, n), median(rt, n)
+        printf "    the C function with no work returning {} instead: %.0f TPS   ratio %.3f\n", median(e, n), median(re, n) }'
+# A second opinion with one client (pgbench's default): the backend and pgbench then each have a core
+# of their own, instead of two of each sharing this machine's two cores.
+rounds="$(rounds_of 6 5 1 tps "$base_file" "" "$compile_file" "" "$floor_file" "")"
+echo "$rounds" | awk "$median_awk"'
+  { n = NF / 3; for (i = 1; i <= n; i++) { b[i] = $(3 * i - 2); c[i] = $(3 * i - 1); f[i] = $(3 * i)
+                                           rc[i] = c[i] / b[i]; rf[i] = f[i] / b[i]; lc = lc sprintf(" %.3f", rc[i]) } }
+  END { printf "    with one client: compile %.0f TPS vs %.0f TPS   ratio %.3f (rounds:%s); the C function with no work: ratio %.3f\n", median(c, n), median(b, n), median(rc, n), lc, median(rf, n) }'
+db_psql -q -c "DROP TABLE public.bench_compile_answer" -c "DROP FUNCTION public.bench_answer_floor(text)" \
+  -c "DROP FUNCTION public.bench_empty_floor(text)"
 # ms of a million evaluations of EXPR in one statement over FROM (one row), after an optional SETUP: the
 # cost of a call without parsing, planning or printing a statement each time.
 million_ms() {

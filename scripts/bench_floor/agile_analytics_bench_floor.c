@@ -7,11 +7,15 @@
  * costs what any function returning that answer costs: lexing the literal, resolving and planning the
  * call, calling it, printing the jsonb and sending it. analytics_compile's TPS against this one's shows
  * what its own work costs per statement.
+ *
+ * bench_empty_floor(spec text) is the same call returning '{}': against bench_answer_floor it shows what
+ * the size of the answer costs (PostgreSQL printing it, the client reading it).
  */
 #include "postgres.h"
 
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
@@ -45,4 +49,12 @@ bench_answer_floor(PG_FUNCTION_ARGS)
 	copy = palloc(VARSIZE(answer));
 	memcpy(copy, answer, VARSIZE(answer));
 	PG_RETURN_JSONB_P(copy);
+}
+
+PG_FUNCTION_INFO_V1(bench_empty_floor);
+
+Datum
+bench_empty_floor(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 }
