@@ -2,7 +2,8 @@
 # Tier 3: golden SQL regression tests. Each tests/regress/sql/NAME.sql runs through psql in a fresh
 # database of a throwaway cluster (run as `postgres`); the output, with errors printed as
 # "ERROR:  SQLSTATE: message" plus DETAIL and HINT, must equal tests/regress/expected/NAME.out.
-# tests/regress/setup/NAME.sh, if present, prepares the database first. Then a pg_dump/restore check.
+# tests/regress/setup/NAME.sh, if present, prepares the database first. Then a pg_dump/restore check
+# (tests/regress/dump_restore.sh) and a streaming standby check (tests/regress/standby.sh).
 #   scripts/regress.sh [--accept] [NAME...]   --accept: write the results over the expected files
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -61,6 +62,13 @@ if [ "$accept" = 0 ] && [ "${#names[@]}" -gt 1 ]; then
   else
     echo "[regress] dump_restore: FAILED"
     failed+=("dump_restore")
+  fi
+  # A streaming standby of this cluster answers specs; its result cache is read, never written.
+  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres bash tests/regress/standby.sh; then
+    echo "[regress] standby: ok"
+  else
+    echo "[regress] standby: FAILED"
+    failed+=("standby")
   fi
 fi
 if [ ${#failed[@]} -gt 0 ]; then

@@ -4,7 +4,7 @@
 //! memory when the library is preloaded (else they count this session only).
 
 use crate::error::ApiError;
-use crate::gucs;
+use crate::{gucs, spi_read};
 use analytics_core::catalog::MetricDef;
 use analytics_core::spec::model::sha256_hex;
 use pgrx::prelude::*;
@@ -69,7 +69,7 @@ pub fn catalog_version(catalog: &[MetricDef]) -> String {
 pub fn data_versions(tenant: &str) -> Result<(i64, i64), ApiError> {
     let t = tenant.to_string();
     let (dv, gv) = as_owner(move || {
-        Spi::get_two_with_args::<i64, i64>(
+        spi_read::two::<i64, i64>(
             "SELECT coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = $1), 0),
                     coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = ''), 0)",
             &[t.as_str().into()],
@@ -103,7 +103,7 @@ pub fn slot(tenant: &str, spec_text: &str, spec_hash: &str) -> Result<Option<Slo
     }
     let t = tenant.to_string();
     let (dv, gv, stamp) = as_owner(move || {
-        Spi::get_three_with_args::<i64, i64, i64>(
+        spi_read::three::<i64, i64, i64>(
             "SELECT coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = $1), 0),
                     coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = ''), 0),
                     (SELECT stamp FROM analytics.catalog_stamp)",
@@ -121,9 +121,17 @@ pub fn slot(tenant: &str, spec_text: &str, spec_hash: &str) -> Result<Option<Slo
     }))
 }
 
-/// Stores a result given as JSON text (skipped silently on a read-only standby).
+/// Whether this transaction cannot write: on a standby (in recovery), or read-only by choice
+/// (`BEGIN READ ONLY`, `default_transaction_read_only`).
+fn read_only() -> bool {
+    // SAFETY: reads of the backend's own state.
+    unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly }
+}
+
+/// Stores a result given as JSON text (skipped silently where this transaction cannot write: on a
+/// standby or in a read-only transaction).
 pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
-    if unsafe { pg_sys::RecoveryInProgress() } {
+    if read_only() {
         return Ok(());
     }
     let bytes = result.len() as i32;
@@ -161,7 +169,7 @@ fn analytics_cache_stats() -> JsonB {
     let tenant = gucs::tenant_id();
     let t = tenant.clone();
     let (entries, bytes) = as_owner(move || {
-        Spi::get_two_with_args::<i64, i64>(
+        spi_read::two::<i64, i64>(
             "SELECT count(*), coalesce(sum(bytes), 0)::bigint FROM analytics.analytics_cache WHERE ($1::text IS NULL OR tenant_id = $1) AND expires_at > now()",
             &[t.into()],
         )
@@ -186,6 +194,9 @@ fn analytics_cache_stats() -> JsonB {
 /// many entries were removed. Admin access.
 #[pg_extern(volatile, schema = "analytics")]
 fn analytics_cache_clear() -> i64 {
+    if read_only() {
+        ApiError::ReadOnly("the result cache cannot be cleared here").report();
+    }
     let tenant = gucs::tenant_id();
     as_owner(move || {
         Spi::get_one_with_args::<i64>(

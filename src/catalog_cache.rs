@@ -47,9 +47,10 @@ pub fn get() -> Result<Rc<Catalog>, ApiError> {
     if let Some(c) = CURRENT.with(|c| c.borrow().clone()) {
         return Ok(c);
     }
-    let (user_table, builtin_table, owner) = Spi::get_three::<pg_sys::Oid, pg_sys::Oid, pg_sys::Oid>(
+    let (user_table, builtin_table, owner) = crate::spi_read::three::<pg_sys::Oid, pg_sys::Oid, pg_sys::Oid>(
         "SELECT 'analytics.metrics_user'::regclass::oid, 'analytics.metrics_builtin'::regclass::oid,
                 (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'agile_analytics')",
+        &[],
     )?;
     let active: Vec<MetricDef> =
         load_catalog()?.into_iter().filter(|(_, active, _)| *active).filter_map(|(d, _, _)| d.ok()).collect();

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// An error PostgreSQL raised in a function we called (e.g. jsonb_in's 22P02), passed on with its own
     /// SQLSTATE, message, DETAIL and HINT (without the Rust backtrace pgrx would attach to it).
     Postgres { code: PgSqlErrorCode, message: String, detail: Option<String>, hint: Option<String> },
+    /// A write asked for where this transaction cannot write: on a standby or in a read-only
+    /// transaction (25006).
+    ReadOnly(&'static str),
     /// Something that should not happen: an SPI failure or a broken shipped catalog (XX000).
     Internal(String),
 }
@@ -123,6 +126,12 @@ impl ApiError {
                 Some("Rephrase the question, try another model, or use the builtin provider: options => '{\"provider\": \"builtin\"}'.".into()),
             ),
             ApiError::Postgres { code, message, detail, hint } => (*code, message.clone(), detail.clone(), hint.clone()),
+            ApiError::ReadOnly(what) => (
+                PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
+                format!("{what}: this transaction is read-only"),
+                Some("On a standby (in recovery) or in a read-only transaction nothing can be written.".into()),
+                Some("Run it on the primary, in a read-write transaction; a standby follows the primary's changes.".into()),
+            ),
             ApiError::Internal(message) => (PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message.clone(), None, None),
         }
     }

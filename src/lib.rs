@@ -23,6 +23,7 @@
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`timeout`]             the statement timer around analytics queries
 //! - [`jit`]                 JIT off for analytics queries (unless `analytics.jit`)
+//! - [`spi_read`]            read-only queries (no transaction ID: they work on a standby)
 //! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
 
 use pgrx::prelude::*;
@@ -35,6 +36,7 @@ pub mod catalog_cache;
 pub mod error;
 pub mod gucs;
 pub mod jit;
+pub mod spi_read;
 pub mod timeout;
 pub mod worker;
 

@@ -37,7 +37,7 @@ fn tenant_values(tenant: &str) -> Result<Rc<Values>, ApiError> {
     if let Some(v) = hit {
         return Ok(v);
     }
-    let json = Spi::get_one_with_args::<JsonB>("SELECT analytics._ask_values($1)", &[tenant.into()])?.map(|j| j.0).unwrap_or(json!({}));
+    let json = crate::spi_read::one::<JsonB>("SELECT analytics._ask_values($1)", &[tenant.into()])?.map(|j| j.0).unwrap_or(json!({}));
     let values: Values = serde_json::from_value(json).map_err(|e| ApiError::Internal(format!("tenant values: {e}")))?;
     let values = Rc::new(values);
     VALUES.with(|v| *v.borrow_mut() = Some((tenant.to_string(), versions, values.clone())));
@@ -49,7 +49,7 @@ fn today(options: &Options) -> Result<NaiveDate, ApiError> {
     if let Some(d) = options.today {
         return Ok(d);
     }
-    let text = Spi::get_one::<String>("SELECT current_date::text")?.unwrap_or_default();
+    let text = crate::spi_read::one::<String>("SELECT current_date::text", &[])?.unwrap_or_default();
     NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| ApiError::Internal(format!("current_date {text:?}: {e}")))
 }
 
@@ -107,7 +107,7 @@ fn answer_spec(spec: &Value, tenant: &str, dry_run: bool, limit: Option<u32>) ->
         out["row_count"] = Value::Null;
         out["cached"] = json!(false);
     } else {
-        let result = Spi::get_one_with_args::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[text.as_str().into()])?.unwrap_or_default();
+        let result = crate::spi_read::one::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[text.as_str().into()])?.unwrap_or_default();
         let result: Value = serde_json::from_str(&result).map_err(|e| ApiError::Internal(format!("analytics_run result: {e}")))?;
         for k in ["sql", "columns", "rows", "row_count", "cached", "metrics", "query_ms"] {
             out[k] = result[k].clone();
@@ -193,7 +193,7 @@ fn row_values(result: &Value) -> Vec<String> {
 }
 
 fn run_text(spec: &Value) -> Result<Value, ApiError> {
-    let text = Spi::get_one_with_args::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[spec.to_string().as_str().into()])?.unwrap_or_default();
+    let text = crate::spi_read::one::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[spec.to_string().as_str().into()])?.unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
 }
 

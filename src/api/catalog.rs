@@ -17,7 +17,7 @@ pub(crate) type CatalogRow = (Result<MetricDef, String>, bool, String);
 /// Every row of the effective catalog.
 pub(crate) fn load_catalog() -> Result<Vec<CatalogRow>, ApiError> {
     let rows: Option<JsonB> =
-        Spi::get_one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c")?;
+        crate::spi_read::one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c", &[])?;
     let rows = rows.map(|j| j.0).unwrap_or(Value::Array(vec![]));
     Ok(rows
         .as_array()
@@ -34,7 +34,7 @@ pub(crate) fn load_catalog() -> Result<Vec<CatalogRow>, ApiError> {
 
 fn unknown_metric(name: &str) -> ApiError {
     let names: Vec<String> =
-        Spi::get_one::<Vec<String>>("SELECT array_agg(name ORDER BY name) FROM analytics.metrics_catalog")
+        crate::spi_read::one::<Vec<String>>("SELECT array_agg(name ORDER BY name) FROM analytics.metrics_catalog", &[])
             .ok()
             .flatten()
             .unwrap_or_default();
@@ -57,7 +57,7 @@ fn analytics_metric(name: Option<&str>) -> JsonB {
     (|| {
         let name = name.ok_or(ApiError::NullArgument("name"))?;
         let row: Option<JsonB> =
-            Spi::get_one_with_args("SELECT (SELECT to_jsonb(c) FROM analytics.metrics_catalog c WHERE c.name = $1)", &[name.into()])?;
+            crate::spi_read::one("SELECT (SELECT to_jsonb(c) FROM analytics.metrics_catalog c WHERE c.name = $1)", &[name.into()])?;
         row.ok_or_else(|| unknown_metric(name))
     })()
     .or_report()
@@ -243,7 +243,7 @@ pub(crate) fn datums(params: &[Bound]) -> Vec<pgrx::datum::DatumWithOid<'static>
 fn ts_text(ts: Option<pgrx::datum::TimestampWithTimeZone>) -> Result<Option<String>, ApiError> {
     match ts {
         None => Ok(None),
-        Some(t) => Ok(Spi::get_one_with_args::<String>(
+        Some(t) => Ok(crate::spi_read::one::<String>(
             "SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
             &[t.into()],
         )?),
@@ -277,7 +277,7 @@ fn analytics_metric_value(
         let tenant = crate::gucs::tenant_id().unwrap_or_default();
         let c = analytics_core::spec::compile(&parsed, &defs, &tenant).map_err(ApiError::Internal)?;
         let sql = format!("SELECT (v.\"{}\")::numeric FROM ({}) AS v", parsed.metrics[0].alias, c.sql);
-        Ok(crate::jit::scoped(|| Spi::get_one_with_args::<pgrx::AnyNumeric>(&sql, &datums(&c.params)))?)
+        Ok(crate::jit::scoped(|| crate::spi_read::one::<pgrx::AnyNumeric>(&sql, &datums(&c.params)))?)
     })()
     .or_report()
 }

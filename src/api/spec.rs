@@ -5,7 +5,7 @@
 use crate::api::catalog::datums;
 use crate::error::{ApiError, OrReport};
 use crate::catalog_cache::{self, Catalog};
-use crate::{cache, gucs, jit, timeout};
+use crate::{cache, gucs, jit, spi_read, timeout};
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
@@ -276,7 +276,7 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     let limit_ms = gucs::statement_timeout();
     let armed = timeout::arm(limit_ms);
     let started = Instant::now();
-    let (rows, count) = jit::scoped(|| PgTryBuilder::new(AssertUnwindSafe(|| Spi::get_two_with_args::<String, i64>(&wrapped, &args)))
+    let (rows, count) = jit::scoped(|| PgTryBuilder::new(AssertUnwindSafe(|| spi_read::two::<String, i64>(&wrapped, &args)))
         .catch_when(PgSqlErrorCode::ERRCODE_QUERY_CANCELED, |cause| {
             timeout::disarm(armed);
             let by_timer = matches!(ApiError::caught(&cause), ApiError::Postgres { message, .. } if message.contains("statement timeout"));
@@ -349,7 +349,7 @@ fn analytics_explain(spec: Option<&str>) -> JsonB {
         let tenant = tenant()?;
         let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
         // The plan the query runs with: without JIT unless analytics.jit.
-        let plan = jit::scoped(|| Spi::explain_with_args(&c.sql, &datums(&c.params)))?;
+        let plan = jit::scoped(|| spi_read::explain(&c.sql, &datums(&c.params)))?.ok_or_else(|| ApiError::Internal("no plan".into()))?;
         let definitions: Vec<Value> = c
             .metrics
             .iter()

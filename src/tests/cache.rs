@@ -1,5 +1,6 @@
 //! The result cache: hits, and invalidation by the tenant's writes, catalog changes, view refreshes and
-//! TTL; other tenants' writes leave it alone; users cannot read or write it.
+//! TTL; other tenants' writes leave it alone; users cannot read or write it; a read-only transaction is
+//! answered and stores nothing (a real standby: tests/regress/standby.sh).
 
 use pgrx::prelude::*;
 
@@ -96,5 +97,23 @@ mod tests {
         exec("RESET ROLE");
         assert_eq!(int("SELECT analytics.analytics_cache_clear()"), 1);
         assert!(!run().0);
+    }
+
+    #[pg_test]
+    fn a_read_only_transaction_is_answered_and_stores_nothing() {
+        seed();
+        install_sqlstate_helper();
+        set_tenant(Some("ca"));
+        let (_, rows_read_write) = run();
+        exec("SELECT analytics.analytics_cache_clear()");
+        exec("SET LOCAL transaction_read_only = on");
+        let (c1, rows1) = run();
+        let (c2, rows2) = run();
+        assert!(!c1 && !c2, "nothing is stored, so the second run is no hit either");
+        assert_eq!(rows1, rows_read_write);
+        assert_eq!(rows2, rows_read_write);
+        assert_eq!(int("SELECT count(*) FROM analytics.analytics_cache"), 0);
+        assert!(text("SELECT analytics.analytics_explain($${\"metrics\": [\"created\"]}$$)::text").unwrap().contains("Aggregate"), "explain in a read-only transaction");
+        assert_eq!(sqlstate_of("SELECT analytics.analytics_cache_clear()").as_deref(), Some("25006"));
     }
 }

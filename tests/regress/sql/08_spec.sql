@@ -31,6 +31,17 @@ SELECT analytics.analytics_run('{"metrics": ["created", "lead_time_p50"], "group
 -- Explain.
 SET analytics.tenant_id = 'fx';
 SELECT e ->> 'tenant_id' AS tenant, jsonb_typeof(e -> 'plan') AS plan, e -> 'spec' -> 'metrics' -> 0 ->> 'aggregation' AS default_aggregation, jsonb_array_length(e -> 'definitions') AS definitions FROM analytics.analytics_explain('{"metrics": ["throughput_ratio"]}') AS e;
+-- Reading assigns no transaction ID (one would fail on a standby, and make a reading transaction flush
+-- WAL at commit); only storing a result in the cache writes.
+BEGIN;
+SET LOCAL analytics.cache_ttl = 0;
+SELECT analytics.analytics_run('{"metrics": ["created"]}') -> 'row_count' AS run_rows;
+SELECT count(*) AS rows FROM analytics.analytics_rows('{"metrics": ["created"], "group_by": ["status"]}');
+SELECT jsonb_typeof(analytics.analytics_explain('{"metrics": ["created"]}') -> 'plan') AS plan;
+SELECT analytics.analytics_validate('{"metrics": ["created"]}') ->> 'valid' AS valid;
+SELECT analytics.analytics_metric('created') ->> 'version' AS version;
+SELECT pg_current_xact_id_if_assigned() IS NULL AS no_transaction_id;
+COMMIT;
 -- Errors.
 SELECT analytics.analytics_run('{"metrics": ["velocty"]}');
 SELECT analytics.analytics_run('{"metrics": ["created"], "filters": [{"field": "tenant_id", "operator": "eq", "value": "other"}]}');
