@@ -121,17 +121,10 @@ pub fn slot(tenant: &str, spec_text: &str, spec_hash: &str) -> Result<Option<Slo
     }))
 }
 
-/// Whether this transaction cannot write: on a standby (in recovery), or read-only by choice
-/// (`BEGIN READ ONLY`, `default_transaction_read_only`).
-fn read_only() -> bool {
-    // SAFETY: reads of the backend's own state.
-    unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly }
-}
-
 /// Stores a result given as JSON text (skipped silently where this transaction cannot write: on a
 /// standby or in a read-only transaction).
 pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
-    if read_only() {
+    if spi_read::transaction_is_read_only() {
         return Ok(());
     }
     let bytes = result.len() as i32;
@@ -194,8 +187,8 @@ fn analytics_cache_stats() -> JsonB {
 /// many entries were removed. Admin access.
 #[pg_extern(volatile, schema = "analytics")]
 fn analytics_cache_clear() -> i64 {
-    if read_only() {
-        ApiError::ReadOnly("the result cache cannot be cleared here").report();
+    if let Err(e) = spi_read::ensure_writable("analytics_cache_clear()") {
+        e.report();
     }
     let tenant = gucs::tenant_id();
     as_owner(move || {

@@ -128,7 +128,7 @@ impl ApiError {
             ApiError::Postgres { code, message, detail, hint } => (*code, message.clone(), detail.clone(), hint.clone()),
             ApiError::ReadOnly(what) => (
                 PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
-                format!("{what}: this transaction is read-only"),
+                format!("{what} cannot run here: this transaction is read-only"),
                 Some("On a standby (in recovery) or in a read-only transaction nothing can be written.".into()),
                 Some("Run it on the primary, in a read-write transaction; a standby follows the primary's changes.".into()),
             ),

@@ -10,6 +10,23 @@ use crate::error::ApiError;
 use pgrx::spi::SpiResult;
 use std::ffi::{c_char, CString};
 
+/// Whether this transaction cannot write: on a standby (in recovery), or read-only by choice
+/// (`BEGIN READ ONLY`, `default_transaction_read_only`).
+pub fn transaction_is_read_only() -> bool {
+    // SAFETY: reads of the backend's own state.
+    unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly }
+}
+
+/// For a function that writes: a clear 25006 error where this transaction cannot write, before any
+/// work (PostgreSQL would otherwise fail later, on a standby as "cannot assign TransactionIds during
+/// recovery").
+pub fn ensure_writable(function: &'static str) -> Result<(), ApiError> {
+    if transaction_is_read_only() {
+        return Err(ApiError::ReadOnly(function));
+    }
+    Ok(())
+}
+
 /// The first column of the first row (None when there is no row or it is NULL).
 pub fn one<A: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> SpiResult<Option<A>> {
     Spi::connect(|c| c.select(query, Some(1), args)?.first().get_one())

@@ -104,6 +104,7 @@ fn invalid(message: impl Into<String>, problems: &[String]) -> ApiError {
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_metric_upsert")]
 fn analytics_metric_upsert(definition: Option<&str>) -> JsonB {
     (|| {
+        crate::spi_read::ensure_writable("analytics_metric_upsert()")?;
         let definition = args::parse(definition)
             .map_err(|e| invalid("invalid metric definition", &[e]))?
             .ok_or(ApiError::NullArgument("definition"))?;
@@ -189,6 +190,7 @@ fn analytics_metric_upsert(definition: Option<&str>) -> JsonB {
 }
 
 fn set_active(name: Option<&str>, active: bool) -> Result<Value, ApiError> {
+    crate::spi_read::ensure_writable(if active { "analytics_metric_activate()" } else { "analytics_metric_deprecate()" })?;
     let name = name.ok_or(ApiError::NullArgument("name"))?;
     let exists: Option<bool> =
         Spi::get_one_with_args("SELECT EXISTS (SELECT FROM analytics.metrics_catalog WHERE name = $1)", &[name.into()])?;

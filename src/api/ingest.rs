@@ -207,6 +207,7 @@ fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_ingest_jira")]
 fn analytics_ingest_jira(payload: Option<&str>, options: Option<&str>) -> JsonB {
     (|| {
+        crate::spi_read::ensure_writable("analytics_ingest_jira()")?;
         let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
         let payload = json_arg::parse_with_depth(payload, json_arg::MAX_PAYLOAD_DEPTH)
             .map_err(|e| invalid("$", &e))?

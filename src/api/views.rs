@@ -59,6 +59,7 @@ fn invalid_name(name: &str) -> ApiError {
 fn analytics_create_view(name: Option<&str>, spec: Option<&str>, replace: Option<bool>) -> JsonB {
     let replace = replace.unwrap_or(false);
     (|| {
+        crate::spi_read::ensure_writable("analytics_create_view()")?;
         let name = name.ok_or(ApiError::NullArgument("name"))?;
         if !is_identifier(name) {
             return Err(invalid_name(name));
@@ -102,6 +103,7 @@ fn analytics_create_view(name: Option<&str>, spec: Option<&str>, replace: Option
 #[pg_extern(volatile, schema = "analytics")]
 fn analytics_drop_view(name: Option<&str>) -> bool {
     (|| {
+        crate::spi_read::ensure_writable("analytics_drop_view()")?;
         let name = name.ok_or(ApiError::NullArgument("name"))?;
         let known = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT FROM analytics.spec_views WHERE name = $1)", &[name.into()])?
             .unwrap_or(false);

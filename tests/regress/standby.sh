@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Specs on a read-only standby (a streaming replica of the regression cluster): analytics_run, _rows,
 # _compile, _validate, _explain and the cache statistics answer there as on the primary; the result cache
-# is read (entries the primary wrote, when still valid) but never written, silently; the background
-# worker logs no errors there. Uses PGHOST/PGPORT/PGUSER of the running primary; STANDBY_BASE and
+# is read (entries the primary wrote, when still valid) but never written, silently; functions that
+# write refuse with 25006; the standby's log shows no other errors. Uses PGHOST/PGPORT/PGUSER of the running primary; STANDBY_BASE and
 # STANDBY_PORT say where the standby runs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -70,9 +70,22 @@ other="$(sq -c "$fx" -c "SELECT r -> 'row_count' FROM (SELECT analytics.analytic
 [ "$other" = 1 ] || fail "analytics_run of another spec on the standby: row_count = $other"
 [ "$(sq -c "SELECT count(*) FROM analytics.analytics_cache")" = 1 ] || fail "the standby's cache does not hold just the primary's entry"
 
-# The background worker (shared_preload_libraries) runs on the standby too; it must not log errors.
+# Functions that write refuse with 25006 (read_only_sql_transaction) and a hint, before doing anything.
+for q in "SELECT analytics.analytics_cache_clear()" \
+         "SELECT analytics.analytics_metric_deprecate('created')" \
+         "SELECT analytics.analytics_metric_upsert(analytics.analytics_metric('created') - 'source' - 'is_active' - 'created_at' - 'updated_at')" \
+         "SELECT analytics.analytics_create_view('standby_view', '$spec')" \
+         "SELECT analytics.analytics_drop_view('standby_view')" \
+         "SELECT analytics.analytics_ingest_jira('{\"issues\": []}')" \
+         "SELECT analytics.analytics_refresh_views(false)"; do
+  err="$(command psql -X -q -At -h "$sbase/sock" -p "$sport" -U postgres -d "$db" -v VERBOSITY=verbose -c "$fx" -c "$q" 2>&1 >/dev/null || true)"
+  grep -q "^ERROR:  25006:" <<<"$err" || fail "expected 25006 on the standby for: $q
+  got: $(head -3 <<<"$err")"
+done
+
+# Nothing else went wrong there (the background worker waits for the end of recovery to start).
 sleep 2
-if grep -E "ERROR|PANIC|FATAL|terminated by signal" "$sbase/server.log" | grep -v "the database system is starting up"; then
+if grep -E "ERROR|PANIC|FATAL|terminated by signal" "$sbase/server.log" | grep -v "the database system is starting up" | grep -v "cannot run here: this transaction is read-only\|cannot execute REFRESH MATERIALIZED VIEW"; then
   fail "the standby's log has errors (above)"
 fi
 exit $status

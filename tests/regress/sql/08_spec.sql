@@ -60,5 +60,10 @@ SET analytics.statement_timeout = 100;
 SELECT analytics.analytics_run('{"metrics": ["slow_count"]}');
 RESET analytics.statement_timeout;
 RESET ROLE;
+-- In a read-only transaction (as on a standby) specs are answered; functions that write refuse at once.
+BEGIN READ ONLY;
+SELECT analytics.analytics_run('{"metrics": ["created"]}') -> 'row_count' AS run_rows;
+SELECT analytics.analytics_metric_deprecate('created');
+ROLLBACK;
 DROP EXTENSION agile_analytics CASCADE;
 DROP ROLE regress_spec_reader;
