@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Specs on a read-only standby (a streaming replica of the regression cluster): analytics_run, _rows,
 # _compile, _validate, _explain, analytics_ask, analytics_metric_value and the cache statistics answer
-# there as on the primary; the result cache
-# is read (entries the primary wrote, when still valid) but never written, silently; functions that
-# write refuse with 25006; the standby's log shows no other errors. Uses PGHOST/PGPORT/PGUSER of the running primary; STANDBY_BASE and
-# STANDBY_PORT say where the standby runs.
+# there as on the primary; the result cache is read (entries the primary wrote, when still valid) but
+# never written, silently; functions that write refuse with 25006; the standby's log shows no other
+# errors. Uses PGHOST/PGPORT/PGUSER of the running primary; STANDBY_BASE and STANDBY_PORT say where the
+# standby runs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$root/scripts/cluster.sh"
