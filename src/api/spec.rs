@@ -269,7 +269,7 @@ thread_local! {
 /// Returns its rows as JSON text (an array of objects), their count, and the time taken in ms.
 pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     let wrapped = format!(
-        "SELECT j::text, jsonb_array_length(j)::bigint FROM (SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]'::jsonb) AS j FROM ({}) AS q) AS a",
+        "SELECT coalesce(json_agg(q)::text, '[]'), count(*) FROM ({}) AS q",
         c.sql
     );
     let args = datums(&c.params);
