@@ -1,12 +1,14 @@
 //! Queries that only read. pgrx's `Spi::get_one`/`get_two`/`get_three` (and `Spi::explain`) run their
 //! query read-write and first assign the transaction an ID. On a hot standby that fails ("cannot assign
 //! TransactionIds during recovery"), and on a primary it makes a transaction that only read write a
-//! commit record and wait for it to be flushed. Every read of the API goes through here instead: a
-//! read-only SPI query that runs on the calling statement's snapshot.
+//! commit record and wait for it to be flushed. Every read a read-only caller can reach (specs, the
+//! catalog, the cache's versions, ask) goes through here instead: a read-only SPI query on the calling
+//! statement's snapshot (once the transaction has written, pgrx runs it read-write by itself). Functions
+//! that write call [`ensure_writable`] first.
 
+use crate::error::ApiError;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use crate::error::ApiError;
 use pgrx::spi::SpiResult;
 use std::ffi::{c_char, CString};
 
