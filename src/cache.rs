@@ -187,17 +187,17 @@ fn analytics_cache_stats() -> JsonB {
 /// many entries were removed. Admin access.
 #[pg_extern(volatile, schema = "analytics")]
 fn analytics_cache_clear() -> i64 {
-    if let Err(e) = spi_read::ensure_writable("analytics_cache_clear()") {
-        e.report();
-    }
     let tenant = gucs::tenant_id();
-    as_owner(move || {
-        Spi::get_one_with_args::<i64>(
-            "WITH d AS (DELETE FROM analytics.analytics_cache WHERE $1::text IS NULL OR tenant_id = $1 RETURNING 1) SELECT count(*) FROM d",
-            &[tenant.into()],
-        )
-    })
-    .and_then(|r| r.map_err(ApiError::from))
-    .map(|n| n.unwrap_or(0))
-    .unwrap_or_else(|e| e.report())
+    spi_read::ensure_writable("analytics_cache_clear()")
+        .and_then(|()| {
+            as_owner(move || {
+                Spi::get_one_with_args::<i64>(
+                    "WITH d AS (DELETE FROM analytics.analytics_cache WHERE $1::text IS NULL OR tenant_id = $1 RETURNING 1) SELECT count(*) FROM d",
+                    &[tenant.into()],
+                )
+            })
+        })
+        .and_then(|r| r.map_err(ApiError::from))
+        .map(|n| n.unwrap_or(0))
+        .unwrap_or_else(|e| e.report())
 }
