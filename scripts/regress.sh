@@ -3,7 +3,8 @@
 # database of a throwaway cluster (run as `postgres`); the output, with errors printed as
 # "ERROR:  SQLSTATE: message" plus DETAIL and HINT, must equal tests/regress/expected/NAME.out.
 # tests/regress/setup/NAME.sh, if present, prepares the database first. Then a pg_dump/restore check
-# (tests/regress/dump_restore.sh) and a streaming standby check (tests/regress/standby.sh).
+# (tests/regress/dump_restore.sh), a streaming standby check (tests/regress/standby.sh) and a hostile
+# search_path check (tests/regress/hostile_path.sh).
 #   scripts/regress.sh [--accept] [NAME...]   --accept: write the results over the expected files
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -69,6 +70,15 @@ if [ "$accept" = 0 ] && [ "${#names[@]}" -gt 1 ]; then
   else
     echo "[regress] standby: FAILED"
     failed+=("standby")
+  fi
+  # A hostile search_path against every function of the extension (the look-alikes it plants never
+  # run, answers equal, the cache is not poisoned, every function is pinned, the worker too).
+  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres SERVER_LOG="$base/server.log" CLUSTER_DATA="$base/data" \
+       bash tests/regress/hostile_path.sh; then
+    echo "[regress] hostile_path: ok"
+  else
+    echo "[regress] hostile_path: FAILED"
+    failed+=("hostile_path")
   fi
 fi
 if [ ${#failed[@]} -gt 0 ]; then

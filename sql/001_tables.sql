@@ -8,9 +8,12 @@
 CREATE SCHEMA analytics;
 COMMENT ON SCHEMA analytics IS 'agile_analytics: issue-tracker data, metrics catalog and analytics functions.';
 
+-- SQL-standard bodies (RETURN, BEGIN ATOMIC) are resolved once, here, not by each caller's search_path;
+-- a body in quotes would be parsed again by every query that inlines it, row-level security policies
+-- included (see src/search_path.rs).
 CREATE FUNCTION analytics.current_tenant() RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT nullif(current_setting('analytics.tenant_id', true), '') $$;
+RETURN nullif(pg_catalog.current_setting('analytics.tenant_id', true), '');
 COMMENT ON FUNCTION analytics.current_tenant() IS
   'The tenant of this session: the setting analytics.tenant_id, or NULL when it is unset or empty (then every tenant-scoped table shows zero rows).';
 

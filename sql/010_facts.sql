@@ -7,14 +7,14 @@
 -- A story-point value from the changelog's text ('3', ' 5.0 '); NULL for anything else.
 CREATE FUNCTION analytics.to_points(v text) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT CASE WHEN v ~ '^\s*[0-9]{1,9}(\.[0-9]{1,6})?\s*$' THEN trim(v)::numeric END $$;
+RETURN CASE WHEN v ~ '^\s*[0-9]{1,9}(\.[0-9]{1,6})?\s*$' THEN trim(v)::numeric END;
 COMMENT ON FUNCTION analytics.to_points(text) IS 'Story points from changelog text; NULL when the text is not a non-negative number.';
 
 -- The estimate of an issue in force at a moment: the last story_points change at or before it; before the
 -- first change, that change's from_value; with no story_points history at all, the issue's current points.
 CREATE FUNCTION analytics.points_at(p_issue_id bigint, p_at timestamptz) RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT CASE WHEN b.found THEN analytics.to_points(b.to_value)
                 WHEN a.found THEN analytics.to_points(a.from_value)
                 ELSE i.story_points END
@@ -25,8 +25,8 @@ AS $$
     LEFT JOIN LATERAL (SELECT true AS found, c.from_value FROM analytics.issue_changes c
                        WHERE c.issue_id = i.id AND c.field = 'story_points' AND c.changed_at > p_at
                        ORDER BY c.changed_at, c.id LIMIT 1) a ON true
-    WHERE i.id = p_issue_id
-$$;
+    WHERE i.id = p_issue_id;
+END;
 COMMENT ON FUNCTION analytics.points_at(bigint, timestamptz) IS 'Story points of an issue as estimated at a moment (from issue_changes, falling back to the current estimate when there is no history).';
 
 -- The status category of an issue at a moment: the last transition at or before it; before the first
@@ -34,7 +34,7 @@ COMMENT ON FUNCTION analytics.points_at(bigint, timestamptz) IS 'Story points of
 -- NULL before the issue was created.
 CREATE FUNCTION analytics.category_at(p_issue_id bigint, p_at timestamptz) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT CASE WHEN p_at < i.created_at THEN NULL
                 WHEN b.found THEN b.to_category
                 WHEN a.found THEN coalesce(a.from_category, 'todo')
@@ -46,8 +46,8 @@ AS $$
     LEFT JOIN LATERAL (SELECT true AS found, t.from_category FROM analytics.issue_transitions t
                        WHERE t.issue_id = i.id AND t.changed_at > p_at
                        ORDER BY t.changed_at, t.id LIMIT 1) a ON true
-    WHERE i.id = p_issue_id
-$$;
+    WHERE i.id = p_issue_id;
+END;
 COMMENT ON FUNCTION analytics.category_at(bigint, timestamptz) IS 'Status category (todo, in_progress, done) of an issue at a moment, from its transitions.';
 
 -- Hours an issue spent blocked until p_until: in one of p_statuses (by status history) or flagged (by
@@ -55,7 +55,7 @@ COMMENT ON FUNCTION analytics.category_at(bigint, timestamptz) IS 'Status catego
 CREATE FUNCTION analytics.blocked_hours(p_issue_id bigint, p_statuses text[], p_until timestamptz DEFAULT now())
 RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     WITH status_spells AS (
         SELECT t.changed_at AS s,
                lead(t.changed_at) OVER (ORDER BY t.changed_at, t.id) AS e,
@@ -76,8 +76,8 @@ AS $$
         WHERE flagged AND s < p_until
     )
     SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) / 3600.0
-    FROM (SELECT unnest(range_agg(r)) AS r FROM spells) u
-$$;
+    FROM (SELECT unnest(range_agg(r)) AS r FROM spells) u;
+END;
 COMMENT ON FUNCTION analytics.blocked_hours(bigint, text[], timestamptz) IS 'Hours an issue spent in any of the given statuses or flagged, until a moment (default now); overlapping spells count once.';
 
 -- The columns derived from status history come from one LATERAL aggregate per issue: a query that uses

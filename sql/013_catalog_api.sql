@@ -3,7 +3,7 @@
 CREATE FUNCTION analytics.analytics_metrics(category text DEFAULT NULL, search text DEFAULT NULL)
 RETURNS SETOF analytics.metrics_catalog
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
+BEGIN ATOMIC
     SELECT c.*
     FROM analytics.metrics_catalog c
     WHERE c.is_active
@@ -13,8 +13,8 @@ AS $$
            OR strpos(lower(c.display_name), lower($2)) > 0
            OR strpos(lower(c.description), lower($2)) > 0
            OR EXISTS (SELECT FROM unnest(c.synonyms) s WHERE strpos(lower(s), lower($2)) > 0))
-    ORDER BY c.category, c.name
-$$;
+    ORDER BY c.category, c.name;
+END;
 COMMENT ON FUNCTION analytics.analytics_metrics(text, text) IS
   'Active metrics, optionally of one category and/or matching a search text (case-insensitive, in name, display name, description or synonyms).';
 

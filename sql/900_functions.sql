@@ -2,9 +2,10 @@
 -- statements are generated), and the shipped metric catalog.
 
 -- The public functions that take jsonb: thin SQL wrappers that hand the document to the Rust function
--- as text (analytics_core::json_arg checks its depth before parsing). They run as the caller.
+-- as text (analytics_core::json_arg checks its depth before parsing). They run as the caller. Their
+-- SQL-standard bodies are resolved here, once, so no caller's search_path changes what they call.
 CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
-LANGUAGE sql STABLE AS 'SELECT analytics._analytics_validate(spec::text)';
+LANGUAGE sql STABLE RETURN analytics._analytics_validate(spec::text);
 -- analytics_compile is the Rust function itself (src/api/spec.rs): it reads and returns jsonb bytes.
 -- The text form serves string literals (which resolve to text): repeated calls skip parsing the spec.
 CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
@@ -14,7 +15,9 @@ LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'analytics_compile_text_wrapper';
 -- analytics_run serves cache hits in SQL (no parsing, no JSON round trip through Rust) and runs the
 -- spec in Rust on a miss (which counts the miss and stores the result).
 CREATE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     text_form text := spec::text;
     hit jsonb := analytics._cache_get(md5(text_form));
@@ -27,21 +30,21 @@ BEGIN
 END
 $$;
 CREATE FUNCTION analytics.analytics_rows(spec jsonb) RETURNS SETOF jsonb
-LANGUAGE sql VOLATILE AS 'SELECT * FROM analytics._analytics_rows(spec::text)';
+LANGUAGE sql VOLATILE BEGIN ATOMIC SELECT * FROM analytics._analytics_rows(spec::text); END;
 CREATE FUNCTION analytics.analytics_explain(spec jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_explain(spec::text)';
+LANGUAGE sql VOLATILE RETURN analytics._analytics_explain(spec::text);
 CREATE FUNCTION analytics.analytics_create_view(name text, spec jsonb, replace boolean DEFAULT false) RETURNS jsonb
-LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_create_view(name, spec::text, replace)';
+LANGUAGE sql VOLATILE RETURN analytics._analytics_create_view(name, spec::text, replace);
 CREATE FUNCTION analytics.analytics_metric_upsert(definition jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_metric_upsert(definition::text)';
+LANGUAGE sql VOLATILE RETURN analytics._analytics_metric_upsert(definition::text);
 CREATE FUNCTION analytics.analytics_ingest_jira(payload jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
-LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_ingest_jira(payload::text, options::text)';
+LANGUAGE sql VOLATILE RETURN analytics._analytics_ingest_jira(payload::text, options::text);
 CREATE FUNCTION analytics.analytics_ask(question text, options jsonb DEFAULT '{}') RETURNS jsonb
-LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_ask(question, options::text)::jsonb';
+LANGUAGE sql VOLATILE RETURN analytics._analytics_ask(question, options::text)::jsonb;
 CREATE FUNCTION analytics.analytics_eval(cases jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_eval(cases::text)::jsonb';
+LANGUAGE sql VOLATILE RETURN analytics._analytics_eval(cases::text)::jsonb;
 CREATE FUNCTION analytics.analytics_metric_value(name text, params jsonb DEFAULT '{}', date_from timestamptz DEFAULT NULL, date_to timestamptz DEFAULT NULL) RETURNS numeric
-LANGUAGE sql VOLATILE AS 'SELECT analytics._analytics_metric_value(name, params::text, date_from, date_to)';
+LANGUAGE sql VOLATILE RETURN analytics._analytics_metric_value(name, params::text, date_from, date_to);
 
 DO $$
 DECLARE

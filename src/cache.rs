@@ -4,7 +4,7 @@
 //! memory when the library is preloaded (else they count this session only).
 
 use crate::error::ApiError;
-use crate::{gucs, spi_read};
+use crate::{gucs, search_path, spi_read};
 use analytics_core::catalog::MetricDef;
 use analytics_core::spec::model::sha256_hex;
 use pgrx::prelude::*;
@@ -46,14 +46,19 @@ fn counts() -> (u64, u64) {
 }
 
 /// Runs `f` with the extension owner's identity (as SECURITY DEFINER functions do), then restores the
-/// caller's. An error inside is re-raised after the identity is restored.
+/// caller's. Names resolve with the pinned search path (`crate::search_path`), and the security context
+/// is restricted as PostgreSQL's own maintenance commands do when they run as a table's owner: no
+/// `SET ROLE`, no temporary objects. An error inside is re-raised after the identity is restored.
 fn as_owner<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, ApiError> {
     let owner = crate::catalog_cache::get()?.owner;
     let mut user = pg_sys::Oid::INVALID;
     let mut context: std::ffi::c_int = 0;
     unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
-    unsafe { pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as std::ffi::c_int) };
-    let r = PgTryBuilder::new(f).finally(|| unsafe { pg_sys::SetUserIdAndSecContext(user, context) }).execute();
+    let restricted = context | (pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION) as std::ffi::c_int;
+    let r = search_path::pinned(|| {
+        unsafe { pg_sys::SetUserIdAndSecContext(owner, restricted) };
+        PgTryBuilder::new(f).finally(|| unsafe { pg_sys::SetUserIdAndSecContext(user, context) }).execute()
+    });
     Ok(r)
 }
 
@@ -158,6 +163,7 @@ fn cache_count(hit: bool) {
 /// {"hits", "misses", "hit_ratio", "entries", "bytes", "ttl_seconds", "counters"} for the session's
 /// tenant's entries (all tenants' when no tenant is set).
 #[pg_extern(volatile, schema = "analytics")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_cache_stats() -> JsonB {
     let tenant = gucs::tenant_id();
     let t = tenant.clone();
@@ -186,6 +192,7 @@ fn analytics_cache_stats() -> JsonB {
 /// Deletes cached results: the session tenant's, or every tenant's when no tenant is set. Returns how
 /// many entries were removed. Admin access.
 #[pg_extern(volatile, schema = "analytics")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_cache_clear() -> i64 {
     let tenant = gucs::tenant_id();
     spi_read::ensure_writable("analytics_cache_clear()")

@@ -47,13 +47,17 @@ pub fn get() -> Result<Rc<Catalog>, ApiError> {
     if let Some(c) = CURRENT.with(|c| c.borrow().clone()) {
         return Ok(c);
     }
-    let (user_table, builtin_table, owner) = crate::spi_read::three::<pg_sys::Oid, pg_sys::Oid, pg_sys::Oid>(
-        "SELECT 'analytics.metrics_user'::regclass::oid, 'analytics.metrics_builtin'::regclass::oid,
-                (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'agile_analytics')",
-        &[],
-    )?;
-    let active: Vec<MetricDef> =
-        load_catalog()?.into_iter().filter(|(_, active, _)| *active).filter_map(|(d, _, _)| d.ok()).collect();
+    // analytics_compile gets here without a SET clause: the load pins the search path itself.
+    let (ids, rows) = crate::search_path::pinned(|| {
+        let ids = crate::spi_read::three::<pg_sys::Oid, pg_sys::Oid, pg_sys::Oid>(
+            "SELECT 'analytics.metrics_user'::regclass::oid, 'analytics.metrics_builtin'::regclass::oid,
+                    (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'agile_analytics')",
+            &[],
+        );
+        (ids, load_catalog())
+    });
+    let (user_table, builtin_table, owner) = ids?;
+    let active: Vec<MetricDef> = rows?.into_iter().filter(|(_, active, _)| *active).filter_map(|(d, _, _)| d.ok()).collect();
     let version = catalog_version(&active);
     let cat = Rc::new(Catalog {
         active,

@@ -151,6 +151,17 @@ impl ApiError {
     }
 }
 
+/// No Rust backtrace in a user's error. pgrx's panic hook captures a `std::backtrace::Backtrace` for
+/// every PostgreSQL error that passes through Rust (an SPI query that fails, e.g. "must be owner of
+/// view") and prints it into the error's DETAIL whenever the server runs with RUST_BACKTRACE set. Such
+/// captures are switched off here unless RUST_LIB_BACKTRACE asks for them (a developer's choice); Rust
+/// panics keep their own setting. Called from _PG_init, while the process has one thread.
+pub fn init() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+}
+
 impl From<pgrx::spi::Error> for ApiError {
     fn from(e: pgrx::spi::Error) -> Self {
         ApiError::Internal(format!("SPI: {e}"))

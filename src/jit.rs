@@ -4,31 +4,14 @@
 //! p90 cycle time by issue type, 11 ms without JIT, 25-33 ms with it). Unless `analytics.jit` is on, the
 //! extension switches `jit` off for its own query only, the way a function's `SET jit = off` clause does.
 
-use pgrx::pg_sys;
-
 /// Runs `query` (which plans and runs a spec query) with `jit` off unless analytics.jit allows it, then
 /// puts `jit` back as it was. When `query` raises an error, the (sub)transaction's abort restores it.
 pub fn scoped<T>(query: impl FnOnce() -> T) -> T {
     if crate::gucs::jit() {
         return query();
     }
-    // SAFETY: a new GUC nest level with a SAVE-action change in it, popped after the query in the same
-    // (sub)transaction, as fmgr does for `SET` clauses.
-    let level = unsafe {
-        let level = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"jit".as_ptr(),
-            c"off".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        level
-    };
+    let level = crate::search_path::scoped_setting(c"jit", c"off");
     let result = query();
-    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    crate::search_path::end_scope(level);
     result
 }

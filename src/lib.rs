@@ -23,6 +23,7 @@
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`timeout`]             the statement timer around analytics queries
 //! - [`jit`]                 JIT off for analytics queries (unless `analytics.jit`)
+//! - [`search_path`]         all of the extension's SQL resolves names with `pg_catalog, pg_temp`
 //! - [`spi_read`]            read-only queries (no transaction ID: they work on a standby)
 //! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
 
@@ -36,6 +37,7 @@ pub mod catalog_cache;
 pub mod error;
 pub mod gucs;
 pub mod jit;
+pub mod search_path;
 pub mod spi_read;
 pub mod timeout;
 pub mod worker;
@@ -62,6 +64,7 @@ extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    error::init();
     gucs::init();
     cache::init_shared_memory();
     catalog_cache::init();

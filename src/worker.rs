@@ -3,7 +3,7 @@
 //! refreshes the materialized views there. A failed refresh is logged and retried at the next interval:
 //! the refresh runs in a PL/pgSQL wrapper that catches errors, so SPI errors never end the worker.
 
-use crate::gucs;
+use crate::{gucs, search_path};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::prelude::*;
 use std::time::{Duration, Instant};
@@ -27,13 +27,17 @@ pub fn register() {
 /// One refresh attempt: None when the extension is not installed in this database or all went well,
 /// otherwise the error text.
 fn refresh_once() -> Option<String> {
+    // The worker runs as a superuser with the database's default settings, which its owner may set
+    // (ALTER DATABASE ... SET search_path): its SQL resolves names with the pinned path.
     BackgroundWorker::transaction(|| {
-        let installed = Spi::get_one::<bool>("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'agile_analytics')");
-        match installed {
-            Ok(Some(true)) => Spi::get_one::<String>("SELECT analytics._refresh_views_for_worker()").unwrap_or_else(|e| Some(e.to_string())),
-            Ok(_) => None,
-            Err(e) => Some(e.to_string()),
-        }
+        search_path::pinned(|| {
+            let installed = Spi::get_one::<bool>("SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'agile_analytics')");
+            match installed {
+                Ok(Some(true)) => Spi::get_one::<String>("SELECT analytics._refresh_views_for_worker()").unwrap_or_else(|e| Some(e.to_string())),
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            }
+        })
     })
 }
 

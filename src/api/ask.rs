@@ -118,6 +118,7 @@ fn answer_spec(spec: &Value, tenant: &str, dry_run: bool, limit: Option<u32>) ->
 
 /// Answers a question; the JSON text of the answer (the SQL function analytics_ask returns it as jsonb).
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_ask")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
     (|| {
         let question = question.ok_or(ApiError::NullArgument("question"))?;
@@ -201,6 +202,7 @@ fn run_text(spec: &Value) -> Result<Value, ApiError> {
 /// of questions whose spec matches the expected one, and whose result (run for the session's tenant)
 /// matches the expected spec's result.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_eval")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_eval(cases: Option<&str>) -> String {
     (|| {
         let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;

@@ -53,6 +53,7 @@ fn catalog_builtin() -> JsonB {
 
 /// One metric of the effective catalog as jsonb (every column, plus `source`).
 #[pg_extern(stable, parallel_safe, schema = "analytics")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_metric(name: Option<&str>) -> JsonB {
     (|| {
         let name = name.ok_or(ApiError::NullArgument("name"))?;
@@ -86,6 +87,7 @@ fn catalog_problems() -> Result<Vec<Problem>, ApiError> {
 }
 
 #[pg_extern(stable, schema = "analytics", name = "_catalog_problems")]
+#[search_path(pg_catalog, pg_temp)]
 fn catalog_problems_sql() -> JsonB {
     catalog_problems().and_then(|p| serde_json::to_value(p).map_err(|e| ApiError::Internal(e.to_string()))).map(JsonB).or_report()
 }
@@ -102,6 +104,7 @@ fn invalid(message: impl Into<String>, problems: &[String]) -> ApiError {
 
 /// Creates or updates a user definition. Returns {"name", "version", "changed", "created", "source"}.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_metric_upsert")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_metric_upsert(definition: Option<&str>) -> JsonB {
     (|| {
         crate::spi_read::ensure_writable("analytics_metric_upsert()")?;
@@ -219,12 +222,14 @@ fn set_active(name: Option<&str>, active: bool) -> Result<Value, ApiError> {
 /// Marks a metric deprecated: it stays inspectable but is no longer offered. Returns
 /// {"name", "is_active": false, "active_dependents"}.
 #[pg_extern(volatile, schema = "analytics")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_metric_deprecate(name: Option<&str>) -> JsonB {
     set_active(name, false).map(JsonB).or_report()
 }
 
 /// Re-activates a deprecated metric.
 #[pg_extern(volatile, schema = "analytics")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_metric_activate(name: Option<&str>) -> JsonB {
     set_active(name, true).map(JsonB).or_report()
 }
@@ -257,6 +262,7 @@ fn ts_text(ts: Option<pgrx::datum::TimestampWithTimeZone>) -> Result<Option<Stri
 /// `{"metrics": [{"name", "params"}], "date_range": {"from", "to"}}`, compiled like any other (deprecated
 /// metrics included).
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_metric_value")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_metric_value(
     name: Option<&str>,
     params: Option<&str>,

@@ -205,6 +205,7 @@ fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError
 /// Loads Jira REST payloads for the session's tenant; see the module comment. Returns {"issues_inserted",
 /// "issues_updated", "transitions", "changes", "comments", "sprints", "memberships", "warnings"}.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_ingest_jira")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_ingest_jira(payload: Option<&str>, options: Option<&str>) -> JsonB {
     (|| {
         crate::spi_read::ensure_writable("analytics_ingest_jira()")?;

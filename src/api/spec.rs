@@ -107,6 +107,7 @@ fn compiled_json(spec_hash: &str, c: &Compiled) -> Value {
 
 /// Every problem of a spec: {"valid": bool, "errors": [{"path", "code", "message", "hint", "suggestions"}]}.
 #[pg_extern(stable, schema = "analytics", name = "_analytics_validate")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_validate(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;
@@ -295,6 +296,7 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
 /// "row_count", "query_ms", "cached", "spec_hash", "sql", "tenant_id", "metrics"}. The SQL function
 /// analytics_run serves cache hits itself and calls this on a miss.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_run")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_run(spec: Option<&str>) -> String {
     (|| {
         let tenant = tenant()?;
@@ -324,6 +326,7 @@ fn analytics_run(spec: Option<&str>) -> String {
 
 /// The rows of a spec, one jsonb object per row, for clients that stream.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_rows")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
     let rows = (|| {
         let prepared = prepare(spec, &tenant()?)?;
@@ -341,6 +344,7 @@ fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
 /// Everything about how a spec is answered: the canonical spec and its hash, the SQL and parameters,
 /// the metric definitions with versions, the tenant scope, and PostgreSQL's plan.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_explain")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_explain(spec: Option<&str>) -> JsonB {
     (|| {
         let catalog = active_catalog()?;

@@ -56,6 +56,7 @@ fn invalid_name(name: &str) -> ApiError {
 
 /// Publishes a spec as the view analytics_views.<name>. Returns {"view", "columns", "spec_hash"}.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_create_view")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_create_view(name: Option<&str>, spec: Option<&str>, replace: Option<bool>) -> JsonB {
     let replace = replace.unwrap_or(false);
     (|| {
@@ -101,6 +102,7 @@ fn analytics_create_view(name: Option<&str>, spec: Option<&str>, replace: Option
 
 /// Drops a view made by analytics_create_view. Returns true.
 #[pg_extern(volatile, schema = "analytics")]
+#[search_path(pg_catalog, pg_temp)]
 fn analytics_drop_view(name: Option<&str>) -> bool {
     (|| {
         crate::spi_read::ensure_writable("analytics_drop_view()")?;
