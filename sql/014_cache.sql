@@ -2,7 +2,8 @@
 -- every catalog change), the tenant's data version and the global version (bumped by view refreshes and
 -- TRUNCATE) are all unchanged, and its TTL (analytics.cache_ttl) has not passed. Users have no access to
 -- these tables: the extension reads and writes them as their owner, always for the session's tenant only.
--- Entries are found by the MD5 of the spec's jsonb text, so a hit needs no parsing at all.
+-- Entries are found by the MD5 of the spec's jsonb text and the session settings that change its
+-- answer (analytics._cache_md5), so a hit needs no parsing at all.
 
 CREATE TABLE analytics.data_versions (
     tenant_id  text PRIMARY KEY,
@@ -59,6 +60,17 @@ COMMENT ON TABLE analytics.catalog_stamp IS 'A counter bumped by every change of
 INSERT INTO analytics.catalog_stamp DEFAULT VALUES;
 REVOKE ALL ON analytics.catalog_stamp FROM PUBLIC;
 
+-- What a cached result is found by: the spec's jsonb text and the session settings that change a
+-- query's answer or how its values print. TimeZone decides date buckets and which moment a date means;
+-- DateStyle, IntervalStyle and extra_float_digits how values print. So a colleague in another time zone
+-- is never served a result bucketed in yours.
+CREATE FUNCTION analytics._cache_md5(spec_text text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN md5(spec_text || chr(31) || current_setting('TimeZone') || chr(31) || current_setting('DateStyle')
+           || chr(31) || current_setting('IntervalStyle') || chr(31) || current_setting('extra_float_digits'));
+COMMENT ON FUNCTION analytics._cache_md5(text) IS 'Internal: what a cached analytics_run result is found by (the MD5 of the spec text and the session settings that change its answer).';
+REVOKE ALL ON FUNCTION analytics._cache_md5(text) FROM PUBLIC;
+
 CREATE TABLE analytics.analytics_cache (
     tenant_id       text NOT NULL CHECK (tenant_id <> ''),
     spec_text_md5   text NOT NULL,
@@ -73,7 +85,7 @@ CREATE TABLE analytics.analytics_cache (
     expires_at      timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, spec_text_md5)
 );
-COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and spec (found by the MD5 of the spec''s jsonb text; spec_hash is the canonical SHA-256). cache_key = SHA-256 of spec hash, tenant, catalog stamp, data version and global version. Not readable by users: see analytics_cache_stats().';
+COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and spec (found by analytics._cache_md5: the MD5 of the spec''s jsonb text and the session settings that change its answer; spec_hash is the canonical SHA-256). cache_key = SHA-256 of spec hash, tenant, catalog stamp, data version and global version. Not readable by users: see analytics_cache_stats().';
 ALTER TABLE analytics.analytics_cache ENABLE ROW LEVEL SECURITY;
 ALTER TABLE analytics.analytics_cache FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON analytics.analytics_cache
@@ -81,7 +93,7 @@ CREATE POLICY tenant_isolation ON analytics.analytics_cache
 CREATE INDEX analytics_cache_expires_idx ON analytics.analytics_cache (expires_at);
 REVOKE ALL ON analytics.analytics_cache FROM PUBLIC;
 
--- A cache hit, served without leaving SQL: the session tenant's entry for this spec text, if caching is
+-- A cache hit, served without leaving SQL: the session tenant's entry for this key, if caching is
 -- on, the catalog stamp, the tenant's data version and the global version still match, and it has not
 -- expired.
 CREATE FUNCTION analytics._cache_get(spec_text_md5 text) RETURNS jsonb

@@ -20,7 +20,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     text_form text := spec::text;
-    hit jsonb := analytics._cache_get(md5(text_form));
+    hit jsonb := analytics._cache_get(analytics._cache_md5(text_form));
 BEGIN
     IF hit IS NOT NULL THEN
         PERFORM analytics._cache_count(true);
@@ -125,6 +125,7 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics._analytics_run(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_count(boolean)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_get(text)', 'EXECUTE'),
+    ('reader', 'function', 'analytics._cache_md5(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_rows(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_ask(text,text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_eval(text)', 'EXECUTE'),

@@ -141,7 +141,7 @@ pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
         Spi::run_with_args(
             "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_text_md5, spec_hash, cache_key, catalog_stamp, data_version,
                  global_version, result, bytes, expires_at)
-             VALUES ($1, md5($2), $3, $4, $5, $6, $7, $8::jsonb, $9, now() + make_interval(secs => $10))
+             VALUES ($1, analytics._cache_md5($2), $3, $4, $5, $6, $7, $8::jsonb, $9, now() + make_interval(secs => $10))
              ON CONFLICT (tenant_id, spec_text_md5) DO UPDATE SET spec_hash = excluded.spec_hash, cache_key = excluded.cache_key,
                  catalog_stamp = excluded.catalog_stamp, data_version = excluded.data_version,
                  global_version = excluded.global_version, result = excluded.result, bytes = excluded.bytes,

@@ -42,6 +42,24 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_result_is_found_only_under_the_settings_it_was_computed_with() {
+        seed();
+        set_tenant(Some("ca"));
+        let (zone, digits) = (text("SELECT current_setting('TimeZone')").unwrap(), text("SELECT current_setting('extra_float_digits')").unwrap());
+        run();
+        assert!(run().0);
+        // Another time zone moves date buckets: its own entry, not this one.
+        exec("SET LOCAL TimeZone = 'Pacific/Kiritimati'");
+        assert!(!run().0, "a result computed in UTC served in UTC+14");
+        assert!(run().0);
+        exec("SET LOCAL extra_float_digits = -2");
+        assert!(!run().0, "a result printed with other float digits served");
+        Spi::run_with_args("SELECT set_config('TimeZone', $1, true), set_config('extra_float_digits', $2, true)", &[zone.into(), digits.into()]).unwrap();
+        assert!(run().0, "back to the first settings: the first entry");
+        assert_eq!(int("SELECT (analytics.analytics_cache_stats() ->> 'entries')::bigint"), 3);
+    }
+
+    #[pg_test]
     fn writes_of_the_tenant_invalidate_and_others_do_not() {
         seed();
         set_tenant(Some("ca"));

@@ -239,6 +239,15 @@ done < "$calls"
 [ "$hits" -gt 0 ] || fail "the colleague was never served from the cache (nothing checked there)"
 echo "hostile_path: the colleague's answers are true ($hits served from the cache)"
 
+# The other settings a caller controls that change an answer are part of the cache key: a result
+# bucketed by day in UTC+14 is not served to a colleague in UTC.
+byday='{"metrics": ["created"], "group_by": [{"field": "created_at", "interval": "day"}]}'
+utc="$(run_call hostile_colleague '"$user", public' "SET analytics.cache_ttl = 0; SELECT analytics.analytics_run('$byday') -> 'rows'")"
+kiritimati="$(run_call hostile_reader '"$user", public' "SET TimeZone = 'Pacific/Kiritimati'; SELECT analytics.analytics_run('$byday') -> 'rows'")"
+served="$(run_call hostile_colleague '"$user", public' "SELECT analytics.analytics_run('$byday') -> 'rows'")"
+[ "$utc" != "$kiritimati" ] || fail "the day buckets do not depend on the time zone here: nothing checked"
+[ "$served" = "$utc" ] || fail "a colleague in UTC was served the UTC+14 buckets: $served"
+
 # 5. Every PL/pgSQL and C function of the extension was called, and each function is pinned.
 psql_su "$db" -c "SELECT pg_stat_clear_snapshot()" >/dev/null
 uncalled="$(psql_su "$db" <<'SQL'
