@@ -28,7 +28,7 @@ cluster_start "$base" "$port" "$db" "shared_buffers = '4GB'" "work_mem = '64MB'"
 psql_su() { cluster_psql "$base" "$port" "$@"; }
 
 # Reload when asked, when the scale differs, or when the installed extension script changed.
-ext_sum="$(sha256sum "$("$PG_CONFIG" --sharedir)/extension/agile_analytics--0.1.0.sql" | cut -c1-16)-$issues"
+ext_sum="$(sha256sum "$("$PG_CONFIG" --sharedir)/extension/agile_analytics--$EXT_VERSION.sql" | cut -c1-16)-$issues"
 if [ "$fresh" = 1 ] || [ "$(cat "$base/loaded" 2>/dev/null)" != "$ext_sum" ]; then
   psql_su postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
   psql_su "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION agile_analytics CASCADE"

@@ -27,9 +27,9 @@ cluster_start "$base" "$DEMO_PORT" "$DEMO_DB" \
 echo "[demo] PostgreSQL $PG_MAJOR running on port $DEMO_PORT (data in $base/data)"
 
 psql_su() { cluster_psql "$base" "$DEMO_PORT" "$@"; }
-# The extension's version stays 0.1.0 while it is developed, so a database made by an older build keeps
-# that build's SQL objects: start it over when the installed extension script changed.
-ext_sum="$(sha256sum "$("$PG_CONFIG" --sharedir)/extension/agile_analytics--0.1.0.sql" | cut -c1-16)"
+# The extension's version stays the same while it is developed, so a database made by an older build
+# keeps that build's SQL objects: start it over when the installed extension script changed.
+ext_sum="$(sha256sum "$("$PG_CONFIG" --sharedir)/extension/agile_analytics--$EXT_VERSION.sql" | cut -c1-16)"
 if [ "$(cat "$base/extension.sum" 2>/dev/null)" != "$ext_sum" ]; then
   echo "[demo] the extension changed since the demo database was made: making it again"
   psql_su postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DEMO_DB WITH (FORCE)"

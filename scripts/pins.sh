@@ -11,5 +11,7 @@ DEMO_PORT="$(_pin port)"
 DEMO_DB="$(_pin database)"
 PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
 PG_CONFIG="$PG_BIN/pg_config"
-export PGRX_VERSION PG_MAJOR PGVECTOR_VERSION PGVECTOR_SUITE DEMO_PORT DEMO_DB PG_BIN PG_CONFIG
+# The extension's version (Cargo.toml's package version): its install script is agile_analytics--$EXT_VERSION.sql.
+EXT_VERSION="$(sed -n -E '/^\[package\]/,/^\[/ s/^version[[:space:]]*=[[:space:]]*"([^"]*)".*/\1/p' "$_pins_root/Cargo.toml" | head -n1)"
+export PGRX_VERSION PG_MAJOR PGVECTOR_VERSION PGVECTOR_SUITE DEMO_PORT DEMO_DB PG_BIN PG_CONFIG EXT_VERSION
 unset -f _pin

@@ -3,8 +3,9 @@
 # database of a throwaway cluster (run as `postgres`); the output, with errors printed as
 # "ERROR:  SQLSTATE: message" plus DETAIL and HINT, must equal tests/regress/expected/NAME.out.
 # tests/regress/setup/NAME.sh, if present, prepares the database first. Then a pg_dump/restore check
-# (tests/regress/dump_restore.sh), a streaming standby check (tests/regress/standby.sh) and a hostile
-# search_path check (tests/regress/hostile_path.sh).
+# (tests/regress/dump_restore.sh), a streaming standby check (tests/regress/standby.sh), a hostile
+# search_path check (tests/regress/hostile_path.sh), the upgrade check (tests/upgrade/upgrade.sh) and
+# every golden test again on databases made by ALTER EXTENSION UPDATE from the released versions.
 #   scripts/regress.sh [--accept] [NAME...]   --accept: write the results over the expected files
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,11 +33,13 @@ trap 'cluster_stop "$base"' EXIT
 
 mkdir -p tests/regress/results
 failed=()
-for name in "${names[@]}"; do
-  sql="tests/regress/sql/$name.sql"
-  exp="tests/regress/expected/$name.out"
-  out="tests/regress/results/$name.out"
-  db="regress_$name"
+# Runs one golden test; LABEL prefixes its name in messages and results (the upgrade pass).
+run_golden() {
+  local name="$1" label="${2:-}"
+  local sql="tests/regress/sql/$name.sql"
+  local exp="tests/regress/expected/$name.out"
+  local out="tests/regress/results/$label$name.out"
+  local db="regress_$name"
   cluster_psql "$base" "$port" postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
   if [ -f "tests/regress/setup/$name.sh" ]; then
     PGHOST="$base/sock" PGPORT="$port" PGDATABASE="$db" PGUSER=postgres bash "tests/regress/setup/$name.sh"
@@ -46,15 +49,18 @@ for name in "${names[@]}"; do
   if [ "$accept" = 1 ]; then
     cp "$out" "$exp"
     echo "[regress] $name: accepted"
-  elif [ -f "$exp" ] && diff -u "$exp" "$out" > "tests/regress/results/$name.diff"; then
-    echo "[regress] $name: ok"
-    rm -f "tests/regress/results/$name.diff"
+  elif [ -f "$exp" ] && diff -u "$exp" "$out" > "tests/regress/results/$label$name.diff"; then
+    echo "[regress] $label$name: ok"
+    rm -f "tests/regress/results/$label$name.diff"
   else
     [ -f "$exp" ] || echo "[regress] $name: no expected output ($exp)"
-    cat "tests/regress/results/$name.diff" 2>/dev/null | head -80
-    echo "[regress] $name: FAILED"
-    failed+=("$name")
+    cat "tests/regress/results/$label$name.diff" 2>/dev/null | head -80
+    echo "[regress] $label$name: FAILED"
+    failed+=("$label$name")
   fi
+}
+for name in "${names[@]}"; do
+  run_golden "$name"
 done
 # pg_dump/restore keeps user-created and edited metric definitions (tests/regress/dump_restore.sh).
 if [ "$accept" = 0 ] && [ "${#names[@]}" -gt 1 ]; then
@@ -80,6 +86,23 @@ if [ "$accept" = 0 ] && [ "${#names[@]}" -gt 1 ]; then
     echo "[regress] hostile_path: FAILED"
     failed+=("hostile_path")
   fi
+  # ALTER EXTENSION UPDATE from every released version: the schema equals a fresh install's, data and
+  # access survive, the library serves the old SQL (tests/upgrade/upgrade.sh). Then every golden test
+  # again, on databases made through the update path: with the current install script set aside,
+  # CREATE EXTENSION installs the oldest released version and updates it.
+  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres bash tests/upgrade/upgrade.sh; then
+    echo "[regress] upgrade: ok"
+  else
+    echo "[regress] upgrade: FAILED"
+    failed+=("upgrade")
+  fi
+  fresh_script="$("$PG_CONFIG" --sharedir)/extension/agile_analytics--$EXT_VERSION.sql"
+  mv "$fresh_script" "$fresh_script.aside"
+  trap '[ -f "$fresh_script.aside" ] && mv -f "$fresh_script.aside" "$fresh_script"; cluster_stop "$base"' EXIT
+  for name in "${names[@]}"; do
+    run_golden "$name" "upgraded_"
+  done
+  mv -f "$fresh_script.aside" "$fresh_script"
 fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "[regress] failed: ${failed[*]}"

@@ -86,7 +86,8 @@ pub fn data_versions(tenant: &str) -> Result<(i64, i64), ApiError> {
 /// Where a result would be cached.
 pub struct Slot {
     tenant: String,
-    spec_text: String,
+    /// What the entry is found by (analytics._cache_md5 of the spec text).
+    found_by: String,
     spec_hash: String,
     catalog_stamp: i64,
     data_version: i64,
@@ -118,12 +119,25 @@ pub fn slot(tenant: &str, spec_text: &str, spec_hash: &str) -> Result<Option<Slo
     count(false);
     Ok(Some(Slot {
         tenant: tenant.into(),
-        spec_text: spec_text.into(),
+        found_by: found_by(spec_text)?,
         spec_hash: spec_hash.into(),
         catalog_stamp: stamp.unwrap_or(0),
         data_version: dv.unwrap_or(0),
         global_version: gv.unwrap_or(0),
     }))
+}
+
+/// What an entry for this spec text is found by in this session, as analytics_run looks it up. A
+/// database still on 0.1.0's SQL (the library was updated, ALTER EXTENSION UPDATE not run yet) has no
+/// analytics._cache_md5, and its analytics_run looks entries up by the MD5 of the spec text alone.
+fn found_by(spec_text: &str) -> Result<String, ApiError> {
+    let t = spec_text.to_string();
+    let key = search_path::pinned(move || {
+        let current = spi_read::one::<bool>("SELECT pg_catalog.to_regprocedure('analytics._cache_md5(text)') IS NOT NULL", &[])?;
+        let sql = if current == Some(true) { "SELECT analytics._cache_md5($1)" } else { "SELECT pg_catalog.md5($1)" };
+        spi_read::one::<String>(sql, &[t.as_str().into()])
+    })?;
+    key.ok_or_else(|| ApiError::Internal("no cache key".into()))
 }
 
 /// Stores a result given as JSON text (skipped silently where this transaction cannot write: on a
@@ -136,12 +150,12 @@ pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
     let ttl = gucs::cache_ttl();
     let key = slot.key();
     let (t, st, h, cs, dv, gv, r) =
-        (slot.tenant.clone(), slot.spec_text.clone(), slot.spec_hash.clone(), slot.catalog_stamp, slot.data_version, slot.global_version, result.to_string());
+        (slot.tenant.clone(), slot.found_by.clone(), slot.spec_hash.clone(), slot.catalog_stamp, slot.data_version, slot.global_version, result.to_string());
     as_owner(move || {
         Spi::run_with_args(
             "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_text_md5, spec_hash, cache_key, catalog_stamp, data_version,
                  global_version, result, bytes, expires_at)
-             VALUES ($1, analytics._cache_md5($2), $3, $4, $5, $6, $7, $8::jsonb, $9, now() + make_interval(secs => $10))
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, now() + make_interval(secs => $10))
              ON CONFLICT (tenant_id, spec_text_md5) DO UPDATE SET spec_hash = excluded.spec_hash, cache_key = excluded.cache_key,
                  catalog_stamp = excluded.catalog_stamp, data_version = excluded.data_version,
                  global_version = excluded.global_version, result = excluded.result, bytes = excluded.bytes,

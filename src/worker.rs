@@ -2,6 +2,8 @@
 //! it connects to `analytics.worker_database` and, every `analytics.refresh_interval` seconds (0 = off),
 //! refreshes the materialized views there. A failed refresh is logged and retried at the next interval:
 //! the refresh runs in a PL/pgSQL wrapper that catches errors, so SPI errors never end the worker.
+//! Terminated, it exits with code 1, so that PostgreSQL starts it again after 10 s (its database may
+//! have been dropped and made again).
 
 use crate::{gucs, search_path};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
@@ -66,4 +68,8 @@ pub extern "C-unwind" fn agile_analytics_worker_main(_arg: pg_sys::Datum) {
             warning!("agile_analytics worker: refreshing the materialized views failed: {err}");
         }
     }
+    // Terminated (pg_terminate_backend, DROP DATABASE ... WITH (FORCE), or server shutdown). Exit code 1
+    // lets PostgreSQL start the worker again after its restart time (a worker that exits with 0 is never
+    // restarted); at shutdown nothing is restarted either way.
+    unsafe { pg_sys::proc_exit(1) };
 }

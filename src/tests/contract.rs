@@ -78,7 +78,7 @@ mod tests {
         set_tenant(Some("acme"));
         assert_eq!(text("SELECT analytics.current_tenant()"), Some("acme".into()));
         assert_eq!(text("SELECT analytics.analytics_version() ->> 'tenant_id'"), Some("acme".into()));
-        assert_eq!(text("SELECT analytics.analytics_version() ->> 'extension'"), Some("0.1.0".into()));
+        assert_eq!(text("SELECT analytics.analytics_version() ->> 'extension'"), Some(env!("CARGO_PKG_VERSION").into()));
     }
 
     #[pg_test]
