@@ -42,7 +42,6 @@ psql_su "$DEMO_DB" <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS agile_analytics CASCADE;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
-ALTER DATABASE $DEMO_DB SET search_path = "\$user", public, analytics;
 -- Demo roles (the extension itself creates none): a reader and a writer, both for tenant acme.
 DO \$\$
 BEGIN

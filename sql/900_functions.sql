@@ -165,3 +165,44 @@ REVOKE ALL ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) FRO
 REVOKE ALL ON FUNCTION analytics.analytics_drop_view(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_metric_deprecate(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_metric_activate(text) FROM PUBLIC;
+
+-- The user-facing functions under their own names in the extension's schema (public unless CREATE
+-- EXTENSION ... SCHEMA names another), so that SELECT analytics_ask('...') works with the default
+-- search_path, the way pgvector's and PostGIS's prefixed functions do; tables, views and internals stay
+-- in schema analytics. Each is generated from analytics.<name> with the same arguments, defaults,
+-- result, volatility and comment, and forwards to it: analytics.<name> keeps working (pg_cron jobs and
+-- scripts written for 0.1.0), its access levels (analytics_grant) are checked there, and the SQL-standard
+-- body is resolved here, once, and inlined where PostgreSQL can.
+DO $bare$
+DECLARE
+    f record;
+    args text;
+BEGIN
+    -- (An extension script runs with pg_catalog first in its search path.)
+    IF '@extschema@' = 'pg_catalog' THEN
+        RAISE EXCEPTION 'agile_analytics cannot put its functions into schema pg_catalog'
+            USING ERRCODE = 'invalid_schema_name',
+                  DETAIL = 'The extension''s schema is the first schema of the search_path, or the one CREATE EXTENSION ... SCHEMA names.',
+                  HINT = 'CREATE EXTENSION agile_analytics SCHEMA public CASCADE;';
+    END IF;
+    FOR f IN SELECT p.oid, p.proname, p.proretset, p.provolatile, p.proparallel, p.pronargs, p.proargnames, p.proargmodes
+             FROM pg_proc p
+             WHERE p.pronamespace = 'analytics'::regnamespace AND p.proname ~ '^analytics_'
+             ORDER BY p.proname, p.oid LOOP
+        -- The input arguments by name ($n where a name is missing).
+        SELECT string_agg(CASE WHEN coalesce(a.name, '') = '' THEN '$' || a.i ELSE quote_ident(a.name) END, ', ' ORDER BY a.i)
+        INTO args
+        FROM (SELECT u.i, f.proargnames[u.i] AS name, coalesce(f.proargmodes[u.i], 'i') AS mode
+              FROM generate_series(1, greatest(f.pronargs::int, coalesce(cardinality(f.proargmodes), 0))) AS u(i)) AS a
+        WHERE a.mode IN ('i', 'b', 'v');
+        EXECUTE format('CREATE FUNCTION @extschema@.%I(%s) RETURNS %s LANGUAGE sql %s PARALLEL %s %s',
+            f.proname, pg_get_function_arguments(f.oid), pg_get_function_result(f.oid),
+            CASE f.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' ELSE 'VOLATILE' END,
+            CASE f.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' ELSE 'UNSAFE' END,
+            CASE WHEN f.proretset THEN format('BEGIN ATOMIC SELECT * FROM analytics.%I(%s); END', f.proname, coalesce(args, ''))
+                 ELSE format('RETURN analytics.%I(%s)', f.proname, coalesce(args, '')) END);
+        EXECUTE format('COMMENT ON FUNCTION @extschema@.%I(%s) IS %L', f.proname,
+            pg_get_function_identity_arguments(f.oid), obj_description(f.oid, 'pg_proc'));
+    END LOOP;
+END
+$bare$;

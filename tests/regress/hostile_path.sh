@@ -48,7 +48,7 @@ for r in "${roles[@]}"; do psql_su postgres -c "DROP ROLE IF EXISTS $r" -c "CREA
 psql_su "$db" >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION pg_cron;
-CREATE EXTENSION agile_analytics CASCADE;
+CREATE EXTENSION agile_analytics SCHEMA public CASCADE;
 \i $root/tests/fixtures/metrics_fixture.sql
 SELECT analytics.analytics_refresh_views(false);
 -- The fixture inserts with fixed ids: move the id sequences past them for the loads below.
@@ -126,6 +126,10 @@ CALLS
   done
   cat <<'CALLS'
 hostile_reader	1	SELECT analytics.analytics_run('{"metrics": ["hostile_bugs"], "group_by": ["priority"]}')
+hostile_reader	1	SELECT analytics_run('{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"]}')
+hostile_reader	1	SELECT analytics_compile('{"metrics": ["closed", "stuck_count"]}')
+hostile_reader	1	SELECT analytics_ask('which sprints spilled over most?', '{"today": "2025-03-01"}')
+hostile_reader	1	SELECT name FROM analytics_metrics('flow')
 hostile_reader	1	SELECT * FROM analytics_views.hostile_view ORDER BY priority
 hostile_reader	1	SELECT analytics.analytics_version()
 hostile_reader	1	SELECT analytics.analytics_metric('cycle_time')
