@@ -149,8 +149,15 @@ pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
     let bytes = result.len() as i32;
     let ttl = gucs::cache_ttl();
     let key = slot.key();
-    let (t, st, h, cs, dv, gv, r) =
-        (slot.tenant.clone(), slot.found_by.clone(), slot.spec_hash.clone(), slot.catalog_stamp, slot.data_version, slot.global_version, result.to_string());
+    let (t, st, h, cs, dv, gv, r) = (
+        slot.tenant.clone(),
+        slot.found_by.clone(),
+        slot.spec_hash.clone(),
+        slot.catalog_stamp,
+        slot.data_version,
+        slot.global_version,
+        result.to_string(),
+    );
     as_owner(move || {
         Spi::run_with_args(
             "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_text_md5, spec_hash, cache_key, catalog_stamp, data_version,
@@ -160,7 +167,18 @@ pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
                  catalog_stamp = excluded.catalog_stamp, data_version = excluded.data_version,
                  global_version = excluded.global_version, result = excluded.result, bytes = excluded.bytes,
                  created_at = now(), expires_at = excluded.expires_at",
-            &[t.as_str().into(), st.as_str().into(), h.as_str().into(), key.as_str().into(), cs.into(), dv.into(), gv.into(), r.as_str().into(), bytes.into(), (ttl as f64).into()],
+            &[
+                t.as_str().into(),
+                st.as_str().into(),
+                h.as_str().into(),
+                key.as_str().into(),
+                cs.into(),
+                dv.into(),
+                gv.into(),
+                r.as_str().into(),
+                bytes.into(),
+                (ttl as f64).into(),
+            ],
         )?;
         // Expired entries of this tenant go now; others when their tenant next stores.
         Spi::run_with_args("DELETE FROM analytics.analytics_cache WHERE tenant_id = $1 AND expires_at <= now()", &[t.as_str().into()])

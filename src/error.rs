@@ -72,12 +72,7 @@ impl ApiError {
                     (None, false) => format!("Did you mean {}?", e.suggestions.join(" or ")),
                     (None, true) => "analytics_validate(spec) lists every problem.".to_string(),
                 });
-                (
-                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                    message,
-                    Some(serde_json::to_string(errors).unwrap_or_default()),
-                    hint,
-                )
+                (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, Some(serde_json::to_string(errors).unwrap_or_default()), hint)
             }
             ApiError::NoTenant => (
                 PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -89,7 +84,10 @@ impl ApiError {
                 PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
                 format!("the analytics query ran longer than analytics.statement_timeout ({ms} ms) and was canceled"),
                 None,
-                Some("Narrow the spec (date_range, filters, fewer groups), raise analytics.statement_timeout, or run it as an async job.".into()),
+                Some(
+                    "Narrow the spec (date_range, filters, fewer groups), raise analytics.statement_timeout, or run it as an async job."
+                        .into(),
+                ),
             ),
             ApiError::InvalidArgument { message, detail, hint } => {
                 (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message.clone(), detail.clone(), hint.clone())
@@ -110,12 +108,9 @@ impl ApiError {
                     format!("Did you mean {}?", suggestions.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(" or "))
                 }),
             ),
-            ApiError::NullArgument(what) => (
-                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                format!("{what} must not be null"),
-                None,
-                None,
-            ),
+            ApiError::NullArgument(what) => {
+                (PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, format!("{what} must not be null"), None, None)
+            }
             ApiError::ProviderUnavailable { message, detail, hint } => {
                 (PgSqlErrorCode::ERRCODE_CONNECTION_EXCEPTION, message.clone(), detail.clone(), hint.clone())
             }
@@ -123,7 +118,10 @@ impl ApiError {
                 PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
                 message.clone(),
                 Some(detail.clone()),
-                Some("Rephrase the question, try another model, or use the builtin provider: options => '{\"provider\": \"builtin\"}'.".into()),
+                Some(
+                    "Rephrase the question, try another model, or use the builtin provider: options => '{\"provider\": \"builtin\"}'."
+                        .into(),
+                ),
             ),
             ApiError::Postgres { code, message, detail, hint } => (*code, message.clone(), detail.clone(), hint.clone()),
             ApiError::ReadOnly(what) => (

@@ -35,7 +35,9 @@ fn refresh_once() -> Option<String> {
         search_path::pinned(|| {
             let installed = Spi::get_one::<bool>("SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'agile_analytics')");
             match installed {
-                Ok(Some(true)) => Spi::get_one::<String>("SELECT analytics._refresh_views_for_worker()").unwrap_or_else(|e| Some(e.to_string())),
+                Ok(Some(true)) => {
+                    Spi::get_one::<String>("SELECT analytics._refresh_views_for_worker()").unwrap_or_else(|e| Some(e.to_string()))
+                }
                 Ok(_) => None,
                 Err(e) => Some(e.to_string()),
             }

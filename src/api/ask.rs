@@ -85,7 +85,9 @@ pub(crate) struct Translated {
 
 fn translate(question: &str, provider: Provider, options: &Options, ctx: &Context) -> Result<Translated, ApiError> {
     match provider {
-        Provider::Builtin => Ok(Translated { translation: nl::translate(question, ctx), provider, model: None, attempts: 1, fallback: None }),
+        Provider::Builtin => {
+            Ok(Translated { translation: nl::translate(question, ctx), provider, model: None, attempts: 1, fallback: None })
+        }
         other => crate::api::llm::translate(question, other, options, ctx),
     }
 }
@@ -107,7 +109,8 @@ fn answer_spec(spec: &Value, tenant: &str, dry_run: bool, limit: Option<u32>) ->
         out["row_count"] = Value::Null;
         out["cached"] = json!(false);
     } else {
-        let result = crate::spi_read::one::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[text.as_str().into()])?.unwrap_or_default();
+        let result =
+            crate::spi_read::one::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[text.as_str().into()])?.unwrap_or_default();
         let result: Value = serde_json::from_str(&result).map_err(|e| ApiError::Internal(format!("analytics_run result: {e}")))?;
         for k in ["sql", "columns", "rows", "row_count", "cached", "metrics", "query_ms"] {
             out[k] = result[k].clone();
@@ -152,7 +155,8 @@ fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
                     }
                 }
                 if options.limit.is_some() && options.limit != Some(parsed.limit) {
-                    explanation = nl::explain(&parse(&answer["spec"], &catalog.active).map_err(ApiError::InvalidSpec)?, &catalog.active, &tenant);
+                    explanation =
+                        nl::explain(&parse(&answer["spec"], &catalog.active).map_err(ApiError::InvalidSpec)?, &catalog.active, &tenant);
                 }
                 answer["status"] = json!("answered");
                 answer["explanation"] = json!(explanation);
@@ -163,7 +167,11 @@ fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
                     .candidates
                     .iter()
                     .map(|cand| {
-                        let explanation = cand.spec.as_ref().and_then(|s| parse(s, &catalog.active).ok()).map(|s| nl::explain(&s, &catalog.active, &tenant));
+                        let explanation = cand
+                            .spec
+                            .as_ref()
+                            .and_then(|s| parse(s, &catalog.active).ok())
+                            .map(|s| nl::explain(&s, &catalog.active, &tenant));
                         json!({"description": cand.description, "spec": cand.spec, "explanation": explanation})
                     })
                     .collect();
@@ -184,7 +192,8 @@ fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
 
 /// A result's rows as sorted lists of values (column names aside), to compare two results.
 fn row_values(result: &Value) -> Vec<String> {
-    let columns: Vec<String> = result["columns"].as_array().map(|c| c.iter().filter_map(|x| x["name"].as_str().map(String::from)).collect()).unwrap_or_default();
+    let columns: Vec<String> =
+        result["columns"].as_array().map(|c| c.iter().filter_map(|x| x["name"].as_str().map(String::from)).collect()).unwrap_or_default();
     let mut rows: Vec<String> = result["rows"]
         .as_array()
         .map(|rows| rows.iter().map(|r| Value::Array(columns.iter().map(|c| r[c].clone()).collect()).to_string()).collect())
@@ -194,7 +203,8 @@ fn row_values(result: &Value) -> Vec<String> {
 }
 
 fn run_text(spec: &Value) -> Result<Value, ApiError> {
-    let text = crate::spi_read::one::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[spec.to_string().as_str().into()])?.unwrap_or_default();
+    let text = crate::spi_read::one::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[spec.to_string().as_str().into()])?
+        .unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
 }
 

@@ -2,10 +2,10 @@
 //! editing (validated against the whole catalog and by planning its SQL), deprecating and activating,
 //! and the static half of `analytics_catalog_check()`. SQL-only parts are in `sql/013_catalog_api.sql`.
 
-use analytics_core::json_arg as args;
 use crate::error::{ApiError, OrReport};
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::{self, check, MetricDef, Problem};
+use analytics_core::json_arg as args;
 use analytics_core::suggest::did_you_mean;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -16,8 +16,7 @@ pub(crate) type CatalogRow = (Result<MetricDef, String>, bool, String);
 
 /// Every row of the effective catalog.
 pub(crate) fn load_catalog() -> Result<Vec<CatalogRow>, ApiError> {
-    let rows: Option<JsonB> =
-        crate::spi_read::one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c", &[])?;
+    let rows: Option<JsonB> = crate::spi_read::one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c", &[])?;
     let rows = rows.map(|j| j.0).unwrap_or(Value::Array(vec![]));
     Ok(rows
         .as_array()
@@ -70,7 +69,9 @@ fn catalog_problems() -> Result<Vec<Problem>, ApiError> {
     let rows = load_catalog()?;
     let mut problems: Vec<Problem> = rows
         .iter()
-        .filter_map(|(d, _, name)| d.as_ref().err().map(|e| Problem { metric: name.clone(), code: "invalid_definition", message: e.clone() }))
+        .filter_map(|(d, _, name)| {
+            d.as_ref().err().map(|e| Problem { metric: name.clone(), code: "invalid_definition", message: e.clone() })
+        })
         .collect();
     let defs: Vec<MetricDef> = rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).collect();
     problems.extend(check::check(&defs));
@@ -79,7 +80,11 @@ fn catalog_problems() -> Result<Vec<Problem>, ApiError> {
         let Ok(d) = d else { continue };
         if *active {
             for dep in d.dependencies.iter().filter(|dep| inactive.contains(&dep.as_str())) {
-                problems.push(Problem { metric: d.name.clone(), code: "inactive_dependency", message: format!("depends on {dep}, which is deprecated") });
+                problems.push(Problem {
+                    metric: d.name.clone(),
+                    code: "inactive_dependency",
+                    message: format!("depends on {dep}, which is deprecated"),
+                });
             }
         }
     }
@@ -108,9 +113,8 @@ fn invalid(message: impl Into<String>, problems: &[String]) -> ApiError {
 fn analytics_metric_upsert(definition: Option<&str>) -> JsonB {
     (|| {
         crate::spi_read::ensure_writable("analytics_metric_upsert()")?;
-        let definition = args::parse(definition)
-            .map_err(|e| invalid("invalid metric definition", &[e]))?
-            .ok_or(ApiError::NullArgument("definition"))?;
+        let definition =
+            args::parse(definition).map_err(|e| invalid("invalid metric definition", &[e]))?.ok_or(ApiError::NullArgument("definition"))?;
         let mut def = MetricDef::from_json(&definition).map_err(|e| invalid("invalid metric definition", &[e]))?;
         let rows = load_catalog()?;
         let existing = rows.iter().find(|(_, _, n)| *n == def.name);
@@ -147,7 +151,8 @@ fn analytics_metric_upsert(definition: Option<&str>) -> JsonB {
 
         let is_active = existing.map(|(_, a, _)| *a).unwrap_or(true);
         let params = serde_json::to_value(&def.parameters).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let weights = def.weights.as_ref().map(|w| serde_json::to_value(w).map(JsonB)).transpose().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let weights =
+            def.weights.as_ref().map(|w| serde_json::to_value(w).map(JsonB)).transpose().map_err(|e| ApiError::Internal(e.to_string()))?;
         let aggs: Vec<String> = def.allowed_aggregations.iter().map(|a| a.as_str().to_string()).collect();
         let kind = serde_json::to_value(def.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         Spi::run_with_args(
@@ -250,10 +255,9 @@ pub(crate) fn datums(params: &[Bound]) -> Vec<pgrx::datum::DatumWithOid<'static>
 fn ts_text(ts: Option<pgrx::datum::TimestampWithTimeZone>) -> Result<Option<String>, ApiError> {
     match ts {
         None => Ok(None),
-        Some(t) => Ok(crate::spi_read::one::<String>(
-            "SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
-            &[t.into()],
-        )?),
+        Some(t) => {
+            Ok(crate::spi_read::one::<String>("SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'", &[t.into()])?)
+        }
     }
 }
 

@@ -29,7 +29,11 @@ fn write(sql: &str, tenant: &str, instance: &str, rows: &Value) -> Result<i64, A
         &[tenant.into(), instance.into(), text.as_str().into()],
     )?
     .unwrap_or(0);
-    debug1!("agile_analytics ingest: {n} rows in {:?}: {}", started.elapsed(), sql.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    debug1!(
+        "agile_analytics ingest: {n} rows in {:?}: {}",
+        started.elapsed(),
+        sql.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     Ok(n)
 }
 
@@ -188,7 +192,10 @@ fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError
     )?;
     let mut warnings = batch.warnings.clone();
     if memberships < wanted {
-        warnings.push(format!("{} sprint memberships refer to sprints that are not loaded; load the sprints (Agile API) and this payload again", wanted - memberships));
+        warnings.push(format!(
+            "{} sprint memberships refer to sprints that are not loaded; load the sprints (Agile API) and this payload again",
+            wanted - memberships
+        ));
     }
     Ok(json!({
         "issues_inserted": inserted,
@@ -217,7 +224,12 @@ fn analytics_ingest_jira(payload: Option<&str>, options: Option<&str>) -> JsonB 
         let options = Options::parse(&options).map_err(|e| invalid(&e.path, &e.message))?;
         let started = std::time::Instant::now();
         let batch = parse_payload(&payload, &options).map_err(|e| invalid(&e.path, &e.message))?;
-        debug1!("agile_analytics ingest: parsed {} issues and {} sprints in {:?}", batch.issues.len(), batch.sprints.len(), started.elapsed());
+        debug1!(
+            "agile_analytics ingest: parsed {} issues and {} sprints in {:?}",
+            batch.issues.len(),
+            batch.sprints.len(),
+            started.elapsed()
+        );
         ingest(&batch, &tenant, &options.instance_id)
     })()
     .map(JsonB)

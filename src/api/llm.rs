@@ -36,11 +36,20 @@ pub(crate) fn translate(question: &str, provider: Provider, options: &Options, c
             detail: problems.join("\n"),
         }),
         Err(LlmError::Unavailable { message, detail }) => match gucs::llm_fallback().as_str() {
-            "builtin" => Ok(Translated { translation: nl::translate(question, ctx), provider: Provider::Builtin, model: None, attempts: 1, fallback: Some(message) }),
+            "builtin" => Ok(Translated {
+                translation: nl::translate(question, ctx),
+                provider: Provider::Builtin,
+                model: None,
+                attempts: 1,
+                fallback: Some(message),
+            }),
             _ => Err(ApiError::ProviderUnavailable {
                 message,
                 detail,
-                hint: Some("Check analytics.llm_base_url and the key, raise analytics.llm_timeout_ms, or SET analytics.llm_fallback = 'builtin'.".into()),
+                hint: Some(
+                    "Check analytics.llm_base_url and the key, raise analytics.llm_timeout_ms, or SET analytics.llm_fallback = 'builtin'."
+                        .into(),
+                ),
             }),
         },
     }

@@ -3,16 +3,16 @@
 //! catalog, binds the parameters and runs the query as the caller (row-level security applies).
 
 use crate::api::catalog::datums;
-use crate::error::{ApiError, OrReport};
 use crate::catalog_cache::{self, Catalog};
+use crate::error::{ApiError, OrReport};
 use crate::{cache, gucs, jit, spi_read, timeout};
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
 use analytics_core::memo::Memo;
 use analytics_core::spec::{compile, parse, Compiled, Spec, SpecError};
-use pgrx::prelude::*;
 use pgrx::pgrx_sql_entity_graph::metadata as sql_meta;
+use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -162,8 +162,7 @@ unsafe impl pgrx::callconv::BoxRet for JsonbDatum {
 unsafe impl sql_meta::SqlTranslatable for JsonbDatum {
     const TYPE_IDENT: &'static str = concat!(module_path!(), "::JsonbDatum");
     const TYPE_ORIGIN: sql_meta::TypeOrigin = sql_meta::TypeOrigin::External;
-    const ARGUMENT_SQL: Result<sql_meta::SqlMappingRef, sql_meta::ArgumentError> =
-        Ok(sql_meta::SqlMappingRef::literal("jsonb"));
+    const ARGUMENT_SQL: Result<sql_meta::SqlMappingRef, sql_meta::ArgumentError> = Ok(sql_meta::SqlMappingRef::literal("jsonb"));
     const RETURN_SQL: Result<sql_meta::ReturnsRef, sql_meta::ReturnsError> =
         Ok(sql_meta::ReturnsRef::One(sql_meta::SqlMappingRef::literal("jsonb")));
 }
@@ -209,7 +208,8 @@ fn compile_memoized(spec: Option<&[u8]>, kind: ArgKind) -> Result<JsonbDatum, Ap
     let prepared = prepare(Some(&text), &tenant)?;
     // jsonb_in of the answer, once; its bytes are what we return from now on.
     let datum = JsonB(prepared.answer()).into_datum().ok_or_else(|| ApiError::Internal("jsonb".into()))?;
-    let answer: Vec<u8> = unsafe { <&[u8] as FromDatum>::from_datum(datum, false) }.ok_or_else(|| ApiError::Internal("jsonb".into()))?.to_vec();
+    let answer: Vec<u8> =
+        unsafe { <&[u8] as FromDatum>::from_datum(datum, false) }.ok_or_else(|| ApiError::Internal("jsonb".into()))?.to_vec();
     remember(kind, &cat, &tenant, bytes, &answer);
     JSONB_MEMO.with(|m| m.borrow_mut().room(&cat.version).entry(tenant).or_default()[kind as usize].insert(bytes.to_vec(), answer));
     Ok(JsonbDatum(datum))
@@ -242,7 +242,8 @@ fn last_answer(arg: &[u8], kind: ArgKind) -> Option<JsonbDatum> {
 }
 
 fn remember(kind: ArgKind, catalog: &Rc<Catalog>, tenant: &str, arg: &[u8], answer: &[u8]) {
-    let last = LastAnswer { catalog: Rc::downgrade(catalog), tenant: tenant.as_bytes().to_vec(), arg: arg.to_vec(), answer: answer.to_vec() };
+    let last =
+        LastAnswer { catalog: Rc::downgrade(catalog), tenant: tenant.as_bytes().to_vec(), arg: arg.to_vec(), answer: answer.to_vec() };
     LAST.with(|l| l.borrow_mut()[kind as usize] = Some(last));
 }
 
@@ -269,25 +270,25 @@ thread_local! {
 /// Runs a compiled query under analytics.statement_timeout (and without JIT unless analytics.jit).
 /// Returns its rows as JSON text (an array of objects), their count, and the time taken in ms.
 pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
-    let wrapped = format!(
-        "SELECT coalesce(json_agg(q)::text, '[]'), count(*) FROM ({}) AS q",
-        c.sql
-    );
+    let wrapped = format!("SELECT coalesce(json_agg(q)::text, '[]'), count(*) FROM ({}) AS q", c.sql);
     let args = datums(&c.params);
     let limit_ms = gucs::statement_timeout();
     let armed = timeout::arm(limit_ms);
     let started = Instant::now();
-    let (rows, count) = jit::scoped(|| PgTryBuilder::new(AssertUnwindSafe(|| spi_read::two::<String, i64>(&wrapped, &args)))
-        .catch_when(PgSqlErrorCode::ERRCODE_QUERY_CANCELED, |cause| {
-            timeout::disarm(armed);
-            let by_timer = matches!(ApiError::caught(&cause), ApiError::Postgres { message, .. } if message.contains("statement timeout"));
-            if armed && by_timer {
-                ApiError::Timeout(limit_ms).report()
-            }
-            cause.rethrow()
-        })
-        .finally(|| timeout::disarm(armed))
-        .execute())?;
+    let (rows, count) = jit::scoped(|| {
+        PgTryBuilder::new(AssertUnwindSafe(|| spi_read::two::<String, i64>(&wrapped, &args)))
+            .catch_when(PgSqlErrorCode::ERRCODE_QUERY_CANCELED, |cause| {
+                timeout::disarm(armed);
+                let by_timer =
+                    matches!(ApiError::caught(&cause), ApiError::Postgres { message, .. } if message.contains("statement timeout"));
+                if armed && by_timer {
+                    ApiError::Timeout(limit_ms).report()
+                }
+                cause.rethrow()
+            })
+            .finally(|| timeout::disarm(armed))
+            .execute()
+    })?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok((rows.unwrap_or_else(|| "[]".into()), count.unwrap_or(0), (ms * 1000.0).round() / 1000.0))
 }

@@ -110,8 +110,12 @@ fn analytics_drop_view(name: Option<&str>) -> bool {
         let known = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT FROM analytics.spec_views WHERE name = $1)", &[name.into()])?
             .unwrap_or(false);
         if !known {
-            let names: Vec<String> = Spi::get_one::<Vec<String>>("SELECT array_agg(name ORDER BY name) FROM analytics.spec_views")?.unwrap_or_default();
-            return Err(ApiError::UnknownView { name: name.to_string(), suggestions: did_you_mean(name, names.iter().map(String::as_str), 3) });
+            let names: Vec<String> =
+                Spi::get_one::<Vec<String>>("SELECT array_agg(name ORDER BY name) FROM analytics.spec_views")?.unwrap_or_default();
+            return Err(ApiError::UnknownView {
+                name: name.to_string(),
+                suggestions: did_you_mean(name, names.iter().map(String::as_str), 3),
+            });
         }
         Spi::run(&format!("DROP VIEW IF EXISTS analytics_views.{}", quote_identifier(name)))?;
         Spi::run_with_args("DELETE FROM analytics.spec_views WHERE name = $1", &[name.into()])?;

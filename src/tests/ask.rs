@@ -10,9 +10,10 @@ mod tests {
     use serde_json::{json, Value};
 
     fn ask(question: &str, options: &str) -> Value {
-        let text = Spi::get_one_with_args::<String>("SELECT analytics.analytics_ask($1, $2::jsonb)::text", &[question.into(), options.into()])
-            .unwrap_or_else(|e| panic!("{question}: {e}"))
-            .unwrap();
+        let text =
+            Spi::get_one_with_args::<String>("SELECT analytics.analytics_ask($1, $2::jsonb)::text", &[question.into(), options.into()])
+                .unwrap_or_else(|e| panic!("{question}: {e}"))
+                .unwrap();
         serde_json::from_str(&text).unwrap()
     }
 
@@ -41,7 +42,10 @@ mod tests {
         assert_eq!(a["tenant_id"], "ka");
         assert_eq!(a["spec"], json!({"entity": "issue", "metrics": ["bug_count"], "group_by": ["priority"]}));
         // Every priority the tenant has appears; Medium has stories only.
-        assert_eq!(a["rows"], json!([{"priority": "High", "bug_count": 2}, {"priority": "Low", "bug_count": 1}, {"priority": "Medium", "bug_count": 0}]));
+        assert_eq!(
+            a["rows"],
+            json!([{"priority": "High", "bug_count": 2}, {"priority": "Low", "bug_count": 1}, {"priority": "Medium", "bug_count": 0}])
+        );
         assert_eq!(a["row_count"], 3);
         assert_eq!(a["metrics"], json!([{"name": "bug_count", "version": 1}]));
         assert!(a["sql"].as_str().unwrap().contains("$1"), "{a}");

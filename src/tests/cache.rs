@@ -45,7 +45,8 @@ mod tests {
     fn a_result_is_found_only_under_the_settings_it_was_computed_with() {
         seed();
         set_tenant(Some("ca"));
-        let (zone, digits) = (text("SELECT current_setting('TimeZone')").unwrap(), text("SELECT current_setting('extra_float_digits')").unwrap());
+        let (zone, digits) =
+            (text("SELECT current_setting('TimeZone')").unwrap(), text("SELECT current_setting('extra_float_digits')").unwrap());
         run();
         assert!(run().0);
         // Another time zone moves date buckets: its own entry, not this one.
@@ -54,7 +55,11 @@ mod tests {
         assert!(run().0);
         exec("SET LOCAL extra_float_digits = -2");
         assert!(!run().0, "a result printed with other float digits served");
-        Spi::run_with_args("SELECT set_config('TimeZone', $1, true), set_config('extra_float_digits', $2, true)", &[zone.into(), digits.into()]).unwrap();
+        Spi::run_with_args(
+            "SELECT set_config('TimeZone', $1, true), set_config('extra_float_digits', $2, true)",
+            &[zone.into(), digits.into()],
+        )
+        .unwrap();
         assert!(run().0, "back to the first settings: the first entry");
         assert_eq!(int("SELECT (analytics.analytics_cache_stats() ->> 'entries')::bigint"), 3);
     }
@@ -131,7 +136,10 @@ mod tests {
         assert_eq!(rows1, rows_read_write);
         assert_eq!(rows2, rows_read_write);
         assert_eq!(int("SELECT count(*) FROM analytics.analytics_cache"), 0);
-        assert!(text("SELECT analytics.analytics_explain($${\"metrics\": [\"created\"]}$$)::text").unwrap().contains("Aggregate"), "explain in a read-only transaction");
+        assert!(
+            text("SELECT analytics.analytics_explain($${\"metrics\": [\"created\"]}$$)::text").unwrap().contains("Aggregate"),
+            "explain in a read-only transaction"
+        );
         assert_eq!(sqlstate_of("SELECT analytics.analytics_cache_clear()").as_deref(), Some("25006"));
     }
 }

@@ -10,7 +10,8 @@ mod tests {
     use crate::tests::support::*;
     use pgrx::prelude::*;
 
-    const SPEC: &str = r#"{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"], "date_range": {"from": "2026-08-01", "to": "2026-11-01"}}"#;
+    const SPEC: &str =
+        r#"{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"], "date_range": {"from": "2026-08-01", "to": "2026-11-01"}}"#;
 
     fn compile(sql_arg: &str) -> String {
         text(&format!("SELECT analytics.analytics_compile({sql_arg})::text")).unwrap()
@@ -52,7 +53,9 @@ mod tests {
         set_tenant(None);
         assert_eq!(text(&format!("SELECT analytics.analytics_compile('{SPEC}') -> 'params' ->> 0")), Some("".into()));
         set_tenant(Some("ta"));
-        let version = || text(&format!("SELECT e ->> 'version' FROM jsonb_array_elements(analytics.analytics_compile('{SPEC}') -> 'metrics') e WHERE e ->> 'name' = 'closed'"));
+        let version = || {
+            text(&format!("SELECT e ->> 'version' FROM jsonb_array_elements(analytics.analytics_compile('{SPEC}') -> 'metrics') e WHERE e ->> 'name' = 'closed'"))
+        };
         assert_eq!(version(), Some("1".into()));
         let edited = text("SELECT (analytics.analytics_metric('closed') - 'source' - 'is_active' - 'created_at' - 'updated_at' || '{\"description\": \"Issues resolved, as we count them.\"}')::text").unwrap();
         exec(&format!("SELECT analytics.analytics_metric_upsert('{}')", edited.replace('\'', "''")));
@@ -93,7 +96,10 @@ mod tests {
     fn a_spec_as_text_is_read_as_jsonb_would_be() {
         set_tenant(Some("ta"));
         // A string literal resolves to the text form; both forms exist.
-        assert_eq!(text("SELECT 'analytics.analytics_compile(text)'::regprocedure::text"), Some("analytics.analytics_compile(text)".into()));
+        assert_eq!(
+            text("SELECT 'analytics.analytics_compile(text)'::regprocedure::text"),
+            Some("analytics.analytics_compile(text)".into())
+        );
         let as_jsonb = compile(&format!("'{SPEC}'::jsonb"));
         assert_eq!(compile(&format!("'{SPEC}'::text")), as_jsonb);
         assert_eq!(compile(&format!("'{SPEC}'::text")), as_jsonb, "a memo hit gives the same answer");
@@ -101,7 +107,8 @@ mod tests {
         // Spacing and key order do not matter; a repeated key counts once, the last one (as in jsonb).
         let spaced = SPEC.replace(": ", ":    ").replace(", ", " ,\n ");
         assert_eq!(compile(&format!("'{spaced}'::text")), as_jsonb);
-        let repeated = SPEC.replace(r#"{"metrics": ["closed", "lead_time_p50"]"#, r#"{"metrics": ["created"], "metrics": ["closed", "lead_time_p50"]"#);
+        let repeated = SPEC
+            .replace(r#"{"metrics": ["closed", "lead_time_p50"]"#, r#"{"metrics": ["created"], "metrics": ["closed", "lead_time_p50"]"#);
         assert_ne!(repeated, SPEC);
         assert_eq!(compile(&format!("'{repeated}'::text")), as_jsonb);
         assert_eq!(compile(&format!("'{repeated}'::jsonb")), as_jsonb);
@@ -127,8 +134,14 @@ mod tests {
         );
         let error_of = |q: &str| text(&format!("SELECT test_support.error_of($q${q}$q$)"));
         // jsonb_in's own error, SQLSTATE and DETAIL, exactly (no Rust backtrace appended).
-        assert_eq!(error_of("SELECT analytics.analytics_compile('{bad'::text)"), error_of("SELECT analytics.analytics_compile('{bad'::jsonb)"));
-        assert_eq!(error_of("SELECT analytics.analytics_compile('{bad'::text)").as_deref(), Some("22P02 | invalid input syntax for type json | Token \"bad\" is invalid."));
+        assert_eq!(
+            error_of("SELECT analytics.analytics_compile('{bad'::text)"),
+            error_of("SELECT analytics.analytics_compile('{bad'::jsonb)")
+        );
+        assert_eq!(
+            error_of("SELECT analytics.analytics_compile('{bad'::text)").as_deref(),
+            Some("22P02 | invalid input syntax for type json | Token \"bad\" is invalid.")
+        );
         assert_eq!(sqlstate_of(r#"SELECT analytics.analytics_compile('{"metrics": ["\u0000"]}'::text)"#).as_deref(), Some("22P05"));
         assert_eq!(sqlstate_of("SELECT analytics.analytics_compile(NULL::text)").as_deref(), Some("22004"));
         assert_eq!(sqlstate_of("SELECT analytics.analytics_compile(''::text)").as_deref(), Some("22P02"));

@@ -11,19 +11,20 @@ mod tests {
     #[pg_test]
     fn base_tables_match_the_contract_exactly() {
         for table in BASE_TABLES {
-            let installed: Vec<(String, String, bool)> = Spi::connect(|client| {
-                let rows = client.select(
-                    "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+            let installed: Vec<(String, String, bool)> =
+                Spi::connect(|client| {
+                    let rows = client.select(
+                        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
                      FROM pg_attribute a
                      WHERE a.attrelid = to_regclass('analytics.' || $1) AND a.attnum > 0 AND NOT a.attisdropped
                      ORDER BY a.attnum",
-                    None,
-                    &[table.name.into()],
-                )?;
-                rows.map(|r| Ok((r.get::<String>(1)?.unwrap(), r.get::<String>(2)?.unwrap(), r.get::<bool>(3)?.unwrap())))
-                    .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-            })
-            .expect("read pg_attribute");
+                        None,
+                        &[table.name.into()],
+                    )?;
+                    rows.map(|r| Ok((r.get::<String>(1)?.unwrap(), r.get::<String>(2)?.unwrap(), r.get::<bool>(3)?.unwrap())))
+                        .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+                })
+                .expect("read pg_attribute");
             let expected: Vec<(String, String, bool)> =
                 table.columns.iter().map(|c| (c.name.to_string(), c.sql_type.to_string(), c.nullable)).collect();
             assert_eq!(installed, expected, "columns of analytics.{}", table.name);
@@ -50,10 +51,8 @@ mod tests {
                 table.name
             );
             assert_eq!(int(&q), 1, "RLS enabled and forced on {}", table.name);
-            let q = format!(
-                "SELECT count(*) FROM pg_policies WHERE schemaname = 'analytics' AND tablename = '{}' AND cmd = 'ALL'",
-                table.name
-            );
+            let q =
+                format!("SELECT count(*) FROM pg_policies WHERE schemaname = 'analytics' AND tablename = '{}' AND cmd = 'ALL'", table.name);
             assert_eq!(int(&q), 1, "one policy on {}", table.name);
         }
     }
@@ -61,11 +60,9 @@ mod tests {
     #[pg_test]
     fn children_reference_parents_within_the_tenant() {
         // Every foreign key of a tenant table starts with tenant_id, so no row can point across tenants.
-        let bad = int(
-            "SELECT count(*) FROM pg_constraint c
+        let bad = int("SELECT count(*) FROM pg_constraint c
              WHERE c.contype = 'f' AND c.connamespace = 'analytics'::regnamespace
-               AND (SELECT attname FROM pg_attribute WHERE attrelid = c.conrelid AND attnum = c.conkey[1]) <> 'tenant_id'",
-        );
+               AND (SELECT attname FROM pg_attribute WHERE attrelid = c.conrelid AND attnum = c.conkey[1]) <> 'tenant_id'");
         assert_eq!(bad, 0);
         let fks = int("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'analytics'::regnamespace");
         assert_eq!(fks, 5, "transitions, changes, comments, sprint_issues (2)");

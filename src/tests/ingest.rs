@@ -60,14 +60,30 @@ mod tests {
         let s11 = "SRV Sprint 11, the first";
         let s12 = "SRV Sprint 12";
         // Sprint 11: SRV-1 (3) and SRV-2 (5) at the start; SRV-3 added without points; SRV-2 removed (5).
-        for (col, want) in [("planned_sp", 8.0), ("added_sp", 0.0), ("removed_sp", 5.0), ("completed_sp", 3.0), ("spilled_sp", 0.0),
-                            ("planned_issues", 2.0), ("completed_issues", 2.0), ("spillover_ratio", 0.0), ("scope_churn_ratio", 0.625),
-                            ("accuracy_abs", 0.625), ("velocity", 3.0)] {
+        for (col, want) in [
+            ("planned_sp", 8.0),
+            ("added_sp", 0.0),
+            ("removed_sp", 5.0),
+            ("completed_sp", 3.0),
+            ("spilled_sp", 0.0),
+            ("planned_issues", 2.0),
+            ("completed_issues", 2.0),
+            ("spillover_ratio", 0.0),
+            ("scope_churn_ratio", 0.625),
+            ("accuracy_abs", 0.625),
+            ("velocity", 3.0),
+        ] {
             assert_eq!(sprint(s11, col), Some(want), "{s11} {col}");
         }
         // Sprint 12: SRV-2 planned at 5, re-estimated to 8, done then reopened before completion: spilled 8.
-        for (col, want) in [("planned_sp", 5.0), ("completed_sp", 0.0), ("spilled_sp", 8.0), ("spillover_ratio", 1.6),
-                            ("accuracy_abs", 1.0), ("velocity", 1.5)] {
+        for (col, want) in [
+            ("planned_sp", 5.0),
+            ("completed_sp", 0.0),
+            ("spilled_sp", 8.0),
+            ("spillover_ratio", 1.6),
+            ("accuracy_abs", 1.0),
+            ("velocity", 1.5),
+        ] {
             assert_eq!(sprint(s12, col), Some(want), "{s12} {col}");
         }
         // Sprint 13 (active): SRV-2 carried over (8) and SRV-5 (2).
@@ -90,7 +106,9 @@ mod tests {
         assert_eq!(counts(), before, "the same payload twice leaves the same state");
         // A later export of one issue with one more comment replaces that issue's history.
         let mut single: serde_json::Value = serde_json::from_str(SINGLE).unwrap();
-        single["fields"]["comment"]["comments"].as_array_mut().unwrap().push(serde_json::json!({"id": "2", "author": {"displayName": "Qa"}, "body": "Verified.", "created": "2025-03-07T10:00:00.000+0000"}));
+        single["fields"]["comment"]["comments"].as_array_mut().unwrap().push(
+            serde_json::json!({"id": "2", "author": {"displayName": "Qa"}, "body": "Verified.", "created": "2025-03-07T10:00:00.000+0000"}),
+        );
         single["fields"]["summary"] = serde_json::json!("SRV-1 renamed");
         let r = ingest(&single.to_string(), OPTIONS);
         assert_eq!(r["issues_updated"], 1);
@@ -118,14 +136,21 @@ mod tests {
         assert_eq!(r["sprints"], 3);
         let r = ingest(V3, r#"{"boards": {"7": "Web team"}}"#);
         assert_eq!(r["issues_inserted"], 2, "{r}");
-        assert_eq!(text("SELECT goal FROM analytics.sprints WHERE external_id = 21"), Some("Ship checkout".into()), "an issue's copy keeps the sprint's goal");
+        assert_eq!(
+            text("SELECT goal FROM analytics.sprints WHERE external_id = 21"),
+            Some("Ship checkout".into()),
+            "an issue's copy keeps the sprint's goal"
+        );
         assert_eq!(text("SELECT board FROM analytics.sprints WHERE external_id = 21"), Some("Web team".into()));
         assert_eq!(text("SELECT body FROM analytics.issue_comments"), Some("Reproduced.\nFix is up.".into()));
         assert_eq!(text("SELECT epic_key FROM analytics.issues WHERE issue_key = 'WEB-1'"), Some("WEB-100".into()));
         // WEB-1 (2 points) done in sprint 21; WEB-2 unestimated, carried over to 22.
         assert_eq!(sprint("WEB Sprint 1", "completed_sp"), Some(2.0));
         assert_eq!(sprint("WEB Sprint 1", "completed_issues"), Some(1.0));
-        assert_eq!(int("SELECT count(*) FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.id = si.sprint_id WHERE s.external_id = 22"), 1);
+        assert_eq!(
+            int("SELECT count(*) FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.id = si.sprint_id WHERE s.external_id = 22"),
+            1
+        );
     }
 
     #[pg_test]
@@ -153,7 +178,10 @@ mod tests {
         install_sqlstate_helper();
         writer();
         set_tenant(None);
-        assert_eq!(sqlstate_of(&format!("SELECT analytics.analytics_ingest_jira('{}')", SINGLE.replace('\'', "''"))).as_deref(), Some("42501"));
+        assert_eq!(
+            sqlstate_of(&format!("SELECT analytics.analytics_ingest_jira('{}')", SINGLE.replace('\'', "''"))).as_deref(),
+            Some("42501")
+        );
         set_tenant(Some("ja"));
         ingest(V2, OPTIONS);
         set_tenant(Some("jb"));
@@ -164,6 +192,9 @@ mod tests {
         exec("CREATE ROLE ingest_test_reader NOLOGIN");
         exec("SELECT analytics.analytics_grant('ingest_test_reader', 'reader')");
         exec("SET LOCAL ROLE ingest_test_reader");
-        assert_eq!(sqlstate_of(&format!("SELECT analytics.analytics_ingest_jira('{}')", SINGLE.replace('\'', "''"))).as_deref(), Some("42501"));
+        assert_eq!(
+            sqlstate_of(&format!("SELECT analytics.analytics_ingest_jira('{}')", SINGLE.replace('\'', "''"))).as_deref(),
+            Some("42501")
+        );
     }
 }

@@ -35,7 +35,8 @@ mod tests {
         seed();
         assert_eq!(run_value().as_deref(), Some("2"), "both rows were read with jit off");
         assert_eq!(text("SELECT current_setting('jit')").as_deref(), Some("on"), "the caller's jit is back");
-        let rows = text(r#"SELECT string_agg(r ->> 'jit_off_rows', ',') FROM analytics.analytics_rows('{"metrics": ["jit_off_rows"]}') AS r"#);
+        let rows =
+            text(r#"SELECT string_agg(r ->> 'jit_off_rows', ',') FROM analytics.analytics_rows('{"metrics": ["jit_off_rows"]}') AS r"#);
         assert_eq!(rows.as_deref(), Some("2"));
         assert_eq!(text("SELECT analytics.analytics_metric_value('jit_off_rows')::text").as_deref(), Some("2"));
         assert_eq!(text("SELECT current_setting('jit')").as_deref(), Some("on"));

@@ -23,7 +23,11 @@ mod tests {
     }
 
     fn use_provider(provider: &str, base: &str) {
-        Spi::run_with_args("SELECT set_config('analytics.llm_provider', $1, true), set_config('analytics.llm_base_url', $2, true)", &[provider.into(), base.into()]).unwrap();
+        Spi::run_with_args(
+            "SELECT set_config('analytics.llm_provider', $1, true), set_config('analytics.llm_base_url', $2, true)",
+            &[provider.into(), base.into()],
+        )
+        .unwrap();
     }
 
     fn ask(q: &str) -> Value {
@@ -50,7 +54,11 @@ mod tests {
         use_provider("openai_compatible", &base);
         let a = ask("bugs by priority");
         assert_eq!(a["status"], "answered", "{a}");
-        assert_eq!((a["provider"].as_str(), a["model"].as_str(), a["attempts"].as_u64()), (Some("openai_compatible"), Some("mock-model"), Some(2)), "{a}");
+        assert_eq!(
+            (a["provider"].as_str(), a["model"].as_str(), a["attempts"].as_u64()),
+            (Some("openai_compatible"), Some("mock-model"), Some(2)),
+            "{a}"
+        );
         assert_eq!(a["rows"], json!([{"priority": "High", "bug_count": 1}, {"priority": "Low", "bug_count": 1}]));
         assert_eq!(a["tenant_id"], "la");
         let seen = seen.lock().unwrap();
@@ -69,11 +77,21 @@ mod tests {
         seed();
         let tenant_filter = VALID.replace(r#""filters": []"#, r#""filters": [{"field": "tenant_id", "operator": "eq", "value": "lb"}]"#);
         let sql = VALID.replace(r#""limit": null"#, r#""limit": null, "sql": "SELECT * FROM analytics.issues""#);
-        let (base, _) = serve(vec![Reply::new(200, openai_body(&tenant_filter)), Reply::new(200, openai_body("I think you mean bugs.")), Reply::new(200, openai_body(&sql))]).unwrap();
+        let (base, _) = serve(vec![
+            Reply::new(200, openai_body(&tenant_filter)),
+            Reply::new(200, openai_body("I think you mean bugs.")),
+            Reply::new(200, openai_body(&sql)),
+        ])
+        .unwrap();
         use_provider("openai_compatible", &base);
         let e = error_of("SELECT analytics.analytics_ask('bugs by priority')");
         assert!(e.starts_with("22000 | the openai_compatible model did not produce a valid spec in 3 attempts"), "{e}");
-        assert!(e.contains("attempt 1: $.filters[0].field") && e.contains("attempt 2: the answer is not JSON") && e.contains("attempt 3: $.sql: unknown key"), "{e}");
+        assert!(
+            e.contains("attempt 1: $.filters[0].field")
+                && e.contains("attempt 2: the answer is not JSON")
+                && e.contains("attempt 3: $.sql: unknown key"),
+            "{e}"
+        );
     }
 
     #[pg_test]
@@ -94,7 +112,8 @@ mod tests {
     #[pg_test]
     fn the_api_key_is_superuser_only_and_never_shown() {
         seed();
-        let (base, seen) = serve(vec![Reply::new(401, r#"{"error": {"message": "Incorrect API key provided: sk-secret-4242."}}"#)]).unwrap();
+        let (base, seen) =
+            serve(vec![Reply::new(401, r#"{"error": {"message": "Incorrect API key provided: sk-secret-4242."}}"#)]).unwrap();
         use_provider("openai", &base);
         exec("SET LOCAL analytics.llm_api_key = 'sk-secret-4242'");
         exec("SET LOCAL analytics.llm_fallback = 'none'");

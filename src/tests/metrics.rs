@@ -15,11 +15,8 @@ pub mod tests {
     }
 
     fn value(name: &str, params: &str) -> Option<f64> {
-        Spi::get_one_with_args::<f64>(
-            "SELECT analytics.analytics_metric_value($1, $2::jsonb)::float8",
-            &[name.into(), params.into()],
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        Spi::get_one_with_args::<f64>("SELECT analytics.analytics_metric_value($1, $2::jsonb)::float8", &[name.into(), params.into()])
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
     fn window_value(name: &str, from: &str, to: &str) -> Option<f64> {
@@ -67,10 +64,7 @@ pub mod tests {
     fn scores() -> Vec<f64> {
         let (zs, zh, za, zc) = (z(&spillover()), z(&churn()), z(&accuracy()), z(&COMPLETED));
         (0..3)
-            .map(|i| {
-                0.35 * zs[i].unwrap_or(0.0) + 0.25 * zh[i].unwrap_or(0.0) + 0.25 * za[i].unwrap_or(0.0)
-                    - 0.15 * zc[i].unwrap_or(0.0)
-            })
+            .map(|i| 0.35 * zs[i].unwrap_or(0.0) + 0.25 * zh[i].unwrap_or(0.0) + 0.25 * za[i].unwrap_or(0.0) - 0.15 * zc[i].unwrap_or(0.0))
             .collect()
     }
 
@@ -124,7 +118,9 @@ pub mod tests {
         set_tenant(Some("fx"));
         check_sprint_stats("analytics.sprint_facts");
         // The future sprint has no commitment yet; nothing of tenant other leaks into fx's board.
-        let future = Spi::get_two::<f64, f64>("SELECT planned_sp::float8, completed_sp::float8 FROM analytics.sprint_facts WHERE sprint_id = 104").unwrap();
+        let future =
+            Spi::get_two::<f64, f64>("SELECT planned_sp::float8, completed_sp::float8 FROM analytics.sprint_facts WHERE sprint_id = 104")
+                .unwrap();
         assert_eq!(future, (None, None));
         assert_eq!(int("SELECT count(*) FROM analytics.sprint_facts WHERE tenant_id = 'fx'"), 4);
     }
@@ -315,7 +311,11 @@ pub mod tests {
         load_fixture();
         set_tenant(Some("fx"));
         assert_close("new metric works at once", value("points_in_progress", r#"{"as_of": "2025-02-20 00:00+00"}"#), Some(2.0));
-        assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics(search => 'POINTS IN FLIGHT')"), 1, "search reads synonyms, any case");
+        assert_eq!(
+            int("SELECT count(*) FROM analytics.analytics_metrics(search => 'POINTS IN FLIGHT')"),
+            1,
+            "search reads synonyms, any case"
+        );
         assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics('flow')"), 5);
         exec("SELECT analytics.analytics_metric_deprecate('points_in_progress')");
         assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics('flow')"), 4);
@@ -338,7 +338,11 @@ pub mod tests {
             def.replace("\"sum\"]", "\"sum\"], \"colour\": \"red\""),
             def.replace("{{as_of}}", "{{when}}"),
         ] {
-            assert_eq!(sqlstate_of(&format!("SELECT analytics.analytics_metric_upsert('{}')", bad.replace('\'', "''"))).as_deref(), Some("22023"), "{bad}");
+            assert_eq!(
+                sqlstate_of(&format!("SELECT analytics.analytics_metric_upsert('{}')", bad.replace('\'', "''"))).as_deref(),
+                Some("22023"),
+                "{bad}"
+            );
         }
         assert_eq!(text("SELECT analytics.analytics_metric('points_in_progress') ->> 'version'"), Some("2".into()));
         assert_eq!(sqlstate_of("SELECT analytics.analytics_metric_deprecate('nope')").as_deref(), Some("42704"));

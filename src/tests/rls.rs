@@ -99,11 +99,7 @@ mod tests {
                 0,
                 "A deletes B in {name}"
             );
-            assert_eq!(
-                sqlstate_of(&insert_sql(name, B, b_issue, b_sprint)).as_deref(),
-                Some("42501"),
-                "A inserts a row of B into {name}"
-            );
+            assert_eq!(sqlstate_of(&insert_sql(name, B, b_issue, b_sprint)).as_deref(), Some("42501"), "A inserts a row of B into {name}");
             assert_eq!(
                 sqlstate_of(&format!("UPDATE analytics.{name} SET tenant_id = '{B}'")).as_deref(),
                 Some("42501"),
@@ -112,11 +108,7 @@ mod tests {
         }
         // A row of A cannot point at B's issue or sprint either (the foreign keys include tenant_id).
         for name in ["issue_transitions", "issue_changes", "issue_comments", "sprint_issues"] {
-            assert_eq!(
-                sqlstate_of(&insert_sql(name, A, b_issue, b_sprint)).as_deref(),
-                Some("23503"),
-                "A links {name} to B's rows"
-            );
+            assert_eq!(sqlstate_of(&insert_sql(name, A, b_issue, b_sprint)).as_deref(), Some("23503"), "A links {name} to B's rows");
         }
         // A's own writes work.
         for t in BASE_TABLES {
@@ -126,7 +118,12 @@ mod tests {
 
         exec("RESET ROLE");
         for t in BASE_TABLES {
-            assert_eq!(int(&format!("SELECT count(*) FROM analytics.{} WHERE tenant_id = '{B}'", t.name)), 1, "B's row in {} is intact", t.name);
+            assert_eq!(
+                int(&format!("SELECT count(*) FROM analytics.{} WHERE tenant_id = '{B}'", t.name)),
+                1,
+                "B's row in {} is intact",
+                t.name
+            );
         }
         assert_eq!(text(&format!("SELECT summary FROM analytics.issues WHERE tenant_id = '{B}'")), Some(format!("secret of {B}")));
     }
@@ -151,7 +148,11 @@ mod tests {
             Some("42501"),
             "only admins edit the catalog"
         );
-        assert_eq!(sqlstate_of("SELECT analytics.analytics_grant('rls_test_reader', 'admin')").as_deref(), Some("42501"), "readers cannot grant");
+        assert_eq!(
+            sqlstate_of("SELECT analytics.analytics_grant('rls_test_reader', 'admin')").as_deref(),
+            Some("42501"),
+            "readers cannot grant"
+        );
     }
 
     #[pg_test]

@@ -30,12 +30,10 @@ pub fn install_sqlstate_helper() {
 
 /// The SQLSTATE `sql` fails with, or None when it succeeds. Needs [`install_sqlstate_helper`].
 pub fn sqlstate_of(sql: &str) -> Option<String> {
-    Spi::get_one_with_args::<String>("SELECT test_support.sqlstate_of($1)", &[sql.into()])
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    Spi::get_one_with_args::<String>("SELECT test_support.sqlstate_of($1)", &[sql.into()]).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Switches the session's tenant for the rest of the transaction (None: no tenant).
 pub fn set_tenant(tenant: Option<&str>) {
-    Spi::run_with_args("SELECT set_config('analytics.tenant_id', $1, true)", &[tenant.unwrap_or("").into()])
-        .expect("set tenant");
+    Spi::run_with_args("SELECT set_config('analytics.tenant_id', $1, true)", &[tenant.unwrap_or("").into()]).expect("set tenant");
 }

@@ -67,7 +67,11 @@ fn main() {
     }
     let share = |k: usize| k as f64 / n.max(1) as f64;
     println!();
-    println!("questions {n}; valid spec or clarification within 3 attempts: {valid} ({:.3}); valid at the first attempt: {first_try} ({:.3})", share(valid), share(first_try));
+    println!(
+        "questions {n}; valid spec or clarification within 3 attempts: {valid} ({:.3}); valid at the first attempt: {first_try} ({:.3})",
+        share(valid),
+        share(first_try)
+    );
     println!("matching the expected spec: {correct} ({:.3}); clarifications: {clarified}; never valid: {invalid}; provider unavailable: {unavailable}", share(correct));
     println!("mean time per question: {:.1} s", started.elapsed().as_secs_f64() / n.max(1) as f64);
     if unavailable > 0 {

@@ -37,7 +37,12 @@ fn main() {
         std::hint::black_box(translate(q, &ctx));
         worst = worst.max(t.elapsed().as_secs_f64());
     }
-    println!("builtin translator: {} questions x {rounds}: mean {:.1} us/question, slowest {:.1} us", questions.len(), per * 1e6, worst * 1e6);
+    println!(
+        "builtin translator: {} questions x {rounds}: mean {:.1} us/question, slowest {:.1} us",
+        questions.len(),
+        per * 1e6,
+        worst * 1e6
+    );
     println!("preparing the catalog's and values' phrases (once per catalog version and tenant): {:.1} us", prepare * 1e6);
     println!("ratio mean / 1 ms goal: {:.3} (goal < 1); with preparation every time: {:.3}", per / 1e-3, (per + prepare) / 1e-3);
 }

@@ -69,7 +69,12 @@ impl Options {
             let wrong = |what: &str| Err((format!("option \"{k}\" must be {what}"), format!("Options are {}.", OPTION_KEYS.join(", "))));
             match (k.as_str(), val) {
                 (_, Value::Null) => {}
-                ("provider", Value::String(s)) => out.provider = Some(Provider::parse(s).map_err(|m| (m, "The default is analytics.llm_provider (builtin unless changed).".to_string()))?),
+                ("provider", Value::String(s)) => {
+                    out.provider = Some(
+                        Provider::parse(s)
+                            .map_err(|m| (m, "The default is analytics.llm_provider (builtin unless changed).".to_string()))?,
+                    )
+                }
                 ("provider", _) => return wrong("a string"),
                 ("model", Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => out.model = Some(s.trim().to_string()),
                 ("model", _) => return wrong("a model name (a non-empty string of at most 200 characters)"),
@@ -106,7 +111,8 @@ mod tests {
 
     #[test]
     fn options_are_checked() {
-        let o = Options::parse(&json!({"provider": "Anthropic", "limit": 5, "dry_run": true, "today": "2026-01-31", "model": "m"})).unwrap();
+        let o =
+            Options::parse(&json!({"provider": "Anthropic", "limit": 5, "dry_run": true, "today": "2026-01-31", "model": "m"})).unwrap();
         assert_eq!(o.provider, Some(Provider::Anthropic));
         assert_eq!((o.limit, o.dry_run, o.today.map(|d| d.to_string())), (Some(5), true, Some("2026-01-31".into())));
         assert_eq!(Options::parse(&json!({})).unwrap(), Options::default());

@@ -126,39 +126,99 @@ pub const SPRINT_ISSUES: Table = Table {
 };
 
 /// Every tenant-scoped base table, parents before children (the order to load or delete them in).
-pub const BASE_TABLES: &[Table] =
-    &[ISSUES, ISSUE_TRANSITIONS, ISSUE_CHANGES, ISSUE_COMMENTS, SPRINTS, SPRINT_ISSUES];
+pub const BASE_TABLES: &[Table] = &[ISSUES, ISSUE_TRANSITIONS, ISSUE_CHANGES, ISSUE_COMMENTS, SPRINTS, SPRINT_ISSUES];
 
 /// Columns of `analytics.issue_facts`, the base relation of issue metrics (alias `f`).
 pub const ISSUE_FACTS_COLUMNS: &[&str] = &[
-    "id", "tenant_id", "instance_id", "issue_key", "project_key", "issue_type", "status", "status_category",
-    "priority", "assignee", "reporter", "story_points", "labels", "components", "epic_key", "created_at",
-    "updated_at", "resolved_at", "lead_time_days", "first_in_progress_at", "cycle_time_days", "reopen_count",
-    "last_reopened_at", "last_transition_at", "comment_count", "first_response_hours", "board", "sprint",
+    "id",
+    "tenant_id",
+    "instance_id",
+    "issue_key",
+    "project_key",
+    "issue_type",
+    "status",
+    "status_category",
+    "priority",
+    "assignee",
+    "reporter",
+    "story_points",
+    "labels",
+    "components",
+    "epic_key",
+    "created_at",
+    "updated_at",
+    "resolved_at",
+    "lead_time_days",
+    "first_in_progress_at",
+    "cycle_time_days",
+    "reopen_count",
+    "last_reopened_at",
+    "last_transition_at",
+    "comment_count",
+    "first_response_hours",
+    "board",
+    "sprint",
 ];
 
 /// The columns `analytics.issue_facts` passes through from `analytics.issues` unchanged (one row per issue):
 /// a spec query that reads no others reads the table itself.
 pub const ISSUE_FACTS_FROM_ISSUES: &[&str] = &[
-    "id", "tenant_id", "instance_id", "issue_key", "project_key", "issue_type", "status", "status_category",
-    "priority", "assignee", "reporter", "story_points", "labels", "components", "epic_key", "created_at",
-    "updated_at", "resolved_at",
+    "id",
+    "tenant_id",
+    "instance_id",
+    "issue_key",
+    "project_key",
+    "issue_type",
+    "status",
+    "status_category",
+    "priority",
+    "assignee",
+    "reporter",
+    "story_points",
+    "labels",
+    "components",
+    "epic_key",
+    "created_at",
+    "updated_at",
+    "resolved_at",
 ];
 
 /// Sprint statistics that get a z-score column `<name>_z` (against the board's closed sprints).
-pub const SPRINT_Z_SCORED: &[&str] = &[
-    "planned_sp", "added_sp", "removed_sp", "completed_sp", "spillover_ratio", "scope_churn_ratio",
-    "accuracy_abs", "velocity",
-];
+pub const SPRINT_Z_SCORED: &[&str] =
+    &["planned_sp", "added_sp", "removed_sp", "completed_sp", "spillover_ratio", "scope_churn_ratio", "accuracy_abs", "velocity"];
 
 /// Columns of `analytics.sprint_facts`, the base relation of sprint metrics (alias `f`), which is also the
 /// column list of `analytics.mv_sprint_stats_enriched` and `analytics.sprint_stats`.
 pub const SPRINT_FACTS_COLUMNS: &[&str] = &[
-    "sprint_id", "tenant_id", "instance_id", "board", "name", "state", "start_date", "end_date",
-    "complete_date", "planned_issues", "planned_sp", "added_sp", "removed_sp", "completed_issues",
-    "completed_sp", "spilled_sp", "spillover_ratio", "scope_churn_ratio", "accuracy_abs", "velocity",
-    "planned_sp_z", "added_sp_z", "removed_sp_z", "completed_sp_z", "spillover_ratio_z",
-    "scope_churn_ratio_z", "accuracy_abs_z", "velocity_z", "sprint_problematic_score",
+    "sprint_id",
+    "tenant_id",
+    "instance_id",
+    "board",
+    "name",
+    "state",
+    "start_date",
+    "end_date",
+    "complete_date",
+    "planned_issues",
+    "planned_sp",
+    "added_sp",
+    "removed_sp",
+    "completed_issues",
+    "completed_sp",
+    "spilled_sp",
+    "spillover_ratio",
+    "scope_churn_ratio",
+    "accuracy_abs",
+    "velocity",
+    "planned_sp_z",
+    "added_sp_z",
+    "removed_sp_z",
+    "completed_sp_z",
+    "spillover_ratio_z",
+    "scope_churn_ratio_z",
+    "accuracy_abs_z",
+    "velocity_z",
+    "sprint_problematic_score",
 ];
 
 /// The status categories every metric speaks in.

@@ -4,11 +4,11 @@
 
 use analytics_core::ask::Provider;
 use analytics_core::catalog::builtin;
+use analytics_core::llm::mock::{openai_body, serve as start, Reply};
 use analytics_core::llm::{self, http::Ureq, Config, LlmError};
 use analytics_core::nl::{Context, Translation};
 use chrono::NaiveDate;
 use serde_json::{json, Value};
-use analytics_core::llm::mock::{openai_body, serve as start, Reply};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,14 @@ fn ask(provider: Provider, base: &str, timeout_ms: u64) -> Result<llm::Answer, L
     let catalog = builtin::metrics().unwrap();
     let values = BTreeMap::new();
     let ctx = Context::new(&catalog, &values, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
-    let cfg = Config::new(provider, Some("mock-model".into()), Some(base.to_string()), Some("sk-mock-key".into()), Duration::from_millis(timeout_ms)).unwrap();
+    let cfg = Config::new(
+        provider,
+        Some("mock-model".into()),
+        Some(base.to_string()),
+        Some("sk-mock-key".into()),
+        Duration::from_millis(timeout_ms),
+    )
+    .unwrap();
     llm::translate("bugs by priority", &cfg, &ctx, &Ureq)
 }
 

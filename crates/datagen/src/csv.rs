@@ -63,9 +63,7 @@ fn field(s: Option<&str>) -> String {
 }
 
 pub fn ts(secs: i64) -> String {
-    DateTime::from_timestamp(secs, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S+00").to_string())
-        .unwrap_or_default()
+    DateTime::from_timestamp(secs, 0).map(|d| d.format("%Y-%m-%d %H:%M:%S+00").to_string()).unwrap_or_default()
 }
 
 fn array(items: &[&str]) -> String {
@@ -80,30 +78,57 @@ fn line(w: &mut BufWriter<File>, fields: &[Option<&str>]) -> Result<()> {
 
 impl Sink for CsvSink {
     fn issue(&mut self, r: &Issue) -> Result<()> {
-        let (id, sp, created, updated) =
-            (r.id.to_string(), r.story_points.map(|p| p.to_string()), ts(r.created_at), ts(r.updated_at));
+        let (id, sp, created, updated) = (r.id.to_string(), r.story_points.map(|p| p.to_string()), ts(r.created_at), ts(r.updated_at));
         let resolved = r.resolved_at.map(ts);
         let (labels, components) = (array(&r.labels), array(&r.components));
-        line(&mut self.out[0], &[
-            Some(&id), Some(&r.tenant), Some(&r.issue_key), Some(&r.project_key), Some(&r.summary),
-            Some(&r.description), Some(r.issue_type), Some(r.status), Some(r.status_category), Some(r.priority),
-            r.assignee.as_deref(), Some(&r.reporter), sp.as_deref(), Some(&labels), Some(&components),
-            r.epic_key.as_deref(), Some(&created), Some(&updated), resolved.as_deref(),
-        ])
+        line(
+            &mut self.out[0],
+            &[
+                Some(&id),
+                Some(&r.tenant),
+                Some(&r.issue_key),
+                Some(&r.project_key),
+                Some(&r.summary),
+                Some(&r.description),
+                Some(r.issue_type),
+                Some(r.status),
+                Some(r.status_category),
+                Some(r.priority),
+                r.assignee.as_deref(),
+                Some(&r.reporter),
+                sp.as_deref(),
+                Some(&labels),
+                Some(&components),
+                r.epic_key.as_deref(),
+                Some(&created),
+                Some(&updated),
+                resolved.as_deref(),
+            ],
+        )
     }
     fn transition(&mut self, r: &Transition) -> Result<()> {
         let (id, issue, at) = (r.id.to_string(), r.issue_id.to_string(), ts(r.changed_at));
-        line(&mut self.out[1], &[
-            Some(&id), Some(&r.tenant), Some(&issue), r.from_status, Some(r.to_status),
-            r.from_status.map(category), Some(category(r.to_status)), Some(&at), r.author.as_deref(),
-        ])
+        line(
+            &mut self.out[1],
+            &[
+                Some(&id),
+                Some(&r.tenant),
+                Some(&issue),
+                r.from_status,
+                Some(r.to_status),
+                r.from_status.map(category),
+                Some(category(r.to_status)),
+                Some(&at),
+                r.author.as_deref(),
+            ],
+        )
     }
     fn change(&mut self, r: &Change) -> Result<()> {
         let (id, issue, at) = (r.id.to_string(), r.issue_id.to_string(), ts(r.changed_at));
-        line(&mut self.out[2], &[
-            Some(&id), Some(&r.tenant), Some(&issue), Some(r.field), r.from_value.as_deref(),
-            r.to_value.as_deref(), Some(&at),
-        ])
+        line(
+            &mut self.out[2],
+            &[Some(&id), Some(&r.tenant), Some(&issue), Some(r.field), r.from_value.as_deref(), r.to_value.as_deref(), Some(&at)],
+        )
     }
     fn comment(&mut self, r: &Comment) -> Result<()> {
         let (id, issue, at) = (r.id.to_string(), r.issue_id.to_string(), ts(r.created_at));
@@ -112,14 +137,24 @@ impl Sink for CsvSink {
     fn sprint(&mut self, r: &Sprint) -> Result<()> {
         let (id, ext, start, end) = (r.id.to_string(), r.external_id.to_string(), ts(r.start_date), ts(r.end_date));
         let complete = r.complete_date.map(ts);
-        line(&mut self.out[4], &[
-            Some(&id), Some(&r.tenant), Some(&ext), Some(&r.board), Some(&r.name), Some(&r.goal), Some(r.state),
-            Some(&start), Some(&end), complete.as_deref(),
-        ])
+        line(
+            &mut self.out[4],
+            &[
+                Some(&id),
+                Some(&r.tenant),
+                Some(&ext),
+                Some(&r.board),
+                Some(&r.name),
+                Some(&r.goal),
+                Some(r.state),
+                Some(&start),
+                Some(&end),
+                complete.as_deref(),
+            ],
+        )
     }
     fn membership(&mut self, r: &Membership) -> Result<()> {
-        let (id, sprint, issue, added) =
-            (r.id.to_string(), r.sprint_id.to_string(), r.issue_id.to_string(), ts(r.added_at));
+        let (id, sprint, issue, added) = (r.id.to_string(), r.sprint_id.to_string(), r.issue_id.to_string(), ts(r.added_at));
         let removed = r.removed_at.map(ts);
         line(&mut self.out[5], &[Some(&id), Some(&r.tenant), Some(&sprint), Some(&issue), Some(&added), removed.as_deref()])
     }

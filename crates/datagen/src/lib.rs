@@ -70,13 +70,7 @@ pub fn generate<S: Sink>(cfg: &Config, sink: &mut S) -> std::io::Result<Stats> {
         let remaining = cfg.issues - stats.issues;
         let wanted = rand::Rng::random_range(&mut rng, 26..=52usize);
         let sprints = wanted.min(((remaining as f64 / cfg.issues_per_sprint).ceil() as usize).max(3));
-        let plan = BoardPlan {
-            tenant: tenant_name(tenant),
-            project,
-            board,
-            sprints,
-            issues_per_sprint: cfg.issues_per_sprint,
-        };
+        let plan = BoardPlan { tenant: tenant_name(tenant), project, board, sprints, issues_per_sprint: cfg.issues_per_sprint };
         stats.issues += Board::new(rng, &mut ids, sink, cfg.end, &plan).run()?;
         stats.boards += 1;
         board_no += 1;

@@ -21,11 +21,23 @@ fn parse(args: &[String]) -> Result<(Config, PathBuf), String> {
         let mut value = || it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
         let bad = |v: &str| format!("bad value for {flag}: {v}");
         match flag.as_str() {
-            "--issues" => { let v = value()?; issues = v.parse().map_err(|_| bad(&v))?; }
-            "--seed" => { let v = value()?; seed = v.parse().map_err(|_| bad(&v))?; }
-            "--tenants" => { let v = value()?; tenants = Some(v.parse().map_err(|_| bad(&v))?); }
+            "--issues" => {
+                let v = value()?;
+                issues = v.parse().map_err(|_| bad(&v))?;
+            }
+            "--seed" => {
+                let v = value()?;
+                seed = v.parse().map_err(|_| bad(&v))?;
+            }
+            "--tenants" => {
+                let v = value()?;
+                tenants = Some(v.parse().map_err(|_| bad(&v))?);
+            }
             "--end" => end = value()?,
-            "--id-offset" => { let v = value()?; id_offset = v.parse().map_err(|_| bad(&v))?; }
+            "--id-offset" => {
+                let v = value()?;
+                id_offset = v.parse().map_err(|_| bad(&v))?;
+            }
             "--out" => out = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),

@@ -103,10 +103,8 @@ fn secs(rng: &mut ChaCha8Rng, lo_days: f64, hi_days: f64) -> i64 {
 
 impl<'a, S: Sink> Board<'a, S> {
     pub fn new(rng: ChaCha8Rng, ids: &'a mut Ids, sink: &'a mut S, end: i64, plan: &'a BoardPlan) -> Self {
-        let mut b = Board {
-            rng, ids, sink, end, plan, team: Vec::new(), has_qa: false, epics: Vec::new(), issues: Vec::new(),
-            next_key: 1,
-        };
+        let mut b =
+            Board { rng, ids, sink, end, plan, team: Vec::new(), has_qa: false, epics: Vec::new(), issues: Vec::new(), next_key: 1 };
         let size = b.rng.random_range(4..=8);
         let first = b.rng.random_range(0..words::PEOPLE.len());
         b.team = (0..size).map(|i| words::PEOPLE[(first + i * 3) % words::PEOPLE.len()]).collect();
@@ -136,7 +134,13 @@ impl<'a, S: Sink> Board<'a, S> {
             let start = first_start + k as i64 * SPRINT_LEN;
             let future = k == n;
             let closed = !future && start + SPRINT_LEN - HOUR <= self.end;
-            let state = if future { "future" } else if closed { "closed" } else { "active" };
+            let state = if future {
+                "future"
+            } else if closed {
+                "closed"
+            } else {
+                "active"
+            };
             let complete = if closed { Some(start + SPRINT_LEN - HOUR - self.rng.random_range(0..5 * HOUR)) } else { None };
             let sprint_id = take(&mut self.ids.sprint);
             let sprint = Sprint {
@@ -452,10 +456,8 @@ impl<'a, S: Sink> Board<'a, S> {
             sim.row.story_points = points_at_end;
             let n_comments = weighted(&mut self.rng, &[(0usize, 25), (1, 25), (2, 20), (3, 15), (4, 10), (6, 5)]);
             let until = sim.row.resolved_at.map(|r| r + DAY).unwrap_or(end).min(end);
-            let mut times: Vec<i64> = (0..n_comments)
-                .filter(|_| until > sim.row.created_at)
-                .map(|_| self.rng.random_range(sim.row.created_at..=until))
-                .collect();
+            let mut times: Vec<i64> =
+                (0..n_comments).filter(|_| until > sim.row.created_at).map(|_| self.rng.random_range(sim.row.created_at..=until)).collect();
             times.sort();
             for (i, at) in times.into_iter().enumerate() {
                 let author = if i == 0 && self.rng.random_bool(0.3) {

@@ -106,8 +106,7 @@ fn data_has_the_shapes_metrics_care_about() {
     let (_, d) = run(5000, 42);
     let sprints: HashMap<i64, _> = d.sprints.iter().map(|s| (s.id, s)).collect();
     let issues: HashMap<i64, _> = d.issues.iter().map(|i| (i.id, i)).collect();
-    let closed_members: Vec<_> =
-        d.memberships.iter().filter(|m| sprints[&m.sprint_id].state == "closed").collect();
+    let closed_members: Vec<_> = d.memberships.iter().filter(|m| sprints[&m.sprint_id].state == "closed").collect();
     let removed = closed_members.iter().filter(|m| m.removed_at.is_some()).count();
     let added_mid = closed_members.iter().filter(|m| m.added_at > sprints[&m.sprint_id].start_date).count();
     // Spillover: still in a closed sprint at completion and not done by then.

@@ -16,17 +16,17 @@ pub fn check(defs: &[MetricDef]) -> Vec<Problem> {
     for d in defs {
         for dep in &d.dependencies {
             match by_name.get(dep.as_str()) {
-                None => problems.push(Problem::new(&d.name, "missing_dependency", format!("depends on {dep}, which is not in the catalog"))),
+                None => {
+                    problems.push(Problem::new(&d.name, "missing_dependency", format!("depends on {dep}, which is not in the catalog")))
+                }
                 Some(other) if d.kind == Kind::Formula && other.entity != d.entity => problems.push(Problem::new(
                     &d.name,
                     "invalid_dependency",
                     format!("formula over {dep}, a metric of another entity ({})", other.entity.as_str()),
                 )),
-                Some(other) if d.kind == Kind::Formula && other.kind == Kind::Formula => problems.push(Problem::new(
-                    &d.name,
-                    "invalid_dependency",
-                    format!("formula over {dep}, which is itself a formula"),
-                )),
+                Some(other) if d.kind == Kind::Formula && other.kind == Kind::Formula => {
+                    problems.push(Problem::new(&d.name, "invalid_dependency", format!("formula over {dep}, which is itself a formula")))
+                }
                 _ => {}
             }
         }

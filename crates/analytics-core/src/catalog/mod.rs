@@ -58,8 +58,16 @@ pub enum Aggregation {
 
 impl Aggregation {
     pub const ALL: [Aggregation; 10] = [
-        Aggregation::Count, Aggregation::Sum, Aggregation::Avg, Aggregation::Min, Aggregation::Max,
-        Aggregation::P50, Aggregation::P75, Aggregation::P90, Aggregation::P95, Aggregation::Formula,
+        Aggregation::Count,
+        Aggregation::Sum,
+        Aggregation::Avg,
+        Aggregation::Min,
+        Aggregation::Max,
+        Aggregation::P50,
+        Aggregation::P75,
+        Aggregation::P90,
+        Aggregation::P95,
+        Aggregation::Formula,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -164,7 +172,11 @@ pub fn is_timestamp_text(s: &str) -> bool {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = b.get(r)?;
-        if part.iter().all(u8::is_ascii_digit) { std::str::from_utf8(part).ok()?.parse().ok() } else { None }
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
     };
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&m) || y == 0 {
@@ -183,7 +195,11 @@ pub fn is_timestamp_text(s: &str) -> bool {
     let tb = rest.as_bytes();
     let tnum = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = tb.get(r)?;
-        if part.iter().all(u8::is_ascii_digit) { std::str::from_utf8(part).ok()?.parse().ok() } else { None }
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
     };
     let (Some(h), Some(mi)) = (tnum(0..2), tnum(3..5)) else { return false };
     if tb.get(2) != Some(&b':') || h > 23 || mi > 59 {
@@ -262,9 +278,25 @@ pub struct MetricDef {
 
 /// Field names of [`MetricDef`]: a row of the catalog table is reduced to these before parsing.
 pub const FIELDS: &[&str] = &[
-    "name", "display_name", "description", "category", "version", "entity", "kind", "base_relation",
-    "sql_expression", "filter", "time_field", "parameters", "default_aggregation", "allowed_aggregations",
-    "unit", "tags", "synonyms", "dependencies", "weights",
+    "name",
+    "display_name",
+    "description",
+    "category",
+    "version",
+    "entity",
+    "kind",
+    "base_relation",
+    "sql_expression",
+    "filter",
+    "time_field",
+    "parameters",
+    "default_aggregation",
+    "allowed_aggregations",
+    "unit",
+    "tags",
+    "synonyms",
+    "dependencies",
+    "weights",
 ];
 
 /// A problem with one definition or with the catalog as a whole.
@@ -291,11 +323,8 @@ impl MetricDef {
     /// Parses a row of the catalog table (as `to_jsonb(row)`), ignoring bookkeeping columns and NULLs.
     pub fn from_row(row: &serde_json::Value) -> Result<Self, String> {
         let obj = row.as_object().ok_or("a catalog row must be a JSON object")?;
-        let kept: serde_json::Map<String, serde_json::Value> = obj
-            .iter()
-            .filter(|(k, v)| FIELDS.contains(&k.as_str()) && !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let kept: serde_json::Map<String, serde_json::Value> =
+            obj.iter().filter(|(k, v)| FIELDS.contains(&k.as_str()) && !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
         Self::from_json(&serde_json::Value::Object(kept))
     }
 
@@ -312,7 +341,10 @@ impl MetricDef {
         let n = self.name.as_str();
         let mut bad = |code: &'static str, msg: String| p.push(Problem::new(n, code, msg));
         if !is_identifier(n) {
-            bad("invalid_name", format!("metric name {n:?} must be snake_case: a lower-case letter, then letters, digits or _ (at most 63)"));
+            bad(
+                "invalid_name",
+                format!("metric name {n:?} must be snake_case: a lower-case letter, then letters, digits or _ (at most 63)"),
+            );
         }
         if self.version == 0 {
             bad("missing_version", "the version is missing (it must be 1 or more)".into());
@@ -332,7 +364,10 @@ impl MetricDef {
             bad("invalid_aggregation", "allowed_aggregations must not be empty".into());
         }
         if !self.allowed_aggregations.contains(&self.default_aggregation) {
-            bad("invalid_aggregation", format!("default_aggregation {} is not among allowed_aggregations", self.default_aggregation.as_str()));
+            bad(
+                "invalid_aggregation",
+                format!("default_aggregation {} is not among allowed_aggregations", self.default_aggregation.as_str()),
+            );
         }
         let formula = self.kind == Kind::Formula;
         if formula != (self.default_aggregation == Aggregation::Formula)
@@ -342,7 +377,9 @@ impl MetricDef {
             bad("invalid_aggregation", "formula metrics, and only they, use the aggregation formula".into());
         }
         match (self.kind, &self.time_field) {
-            (Kind::Snapshot, Some(_)) => bad("invalid_time_field", "snapshot metrics have no time_field: they are measured at {{as_of}}".into()),
+            (Kind::Snapshot, Some(_)) => {
+                bad("invalid_time_field", "snapshot metrics have no time_field: they are measured at {{as_of}}".into())
+            }
             (Kind::Snapshot, None) if !self.parameters.contains_key("as_of") => {
                 bad("missing_parameter", "snapshot metrics need an as_of parameter".into())
             }

@@ -125,11 +125,8 @@ pub fn aggregate(agg: Aggregation, value: &str, filter: Option<&str>) -> String 
 /// A query that exercises the whole definition with typed NULLs for parameters (and for the
 /// dependencies of a formula). Planning it (EXPLAIN) proves the SQL is valid against the live schema.
 pub fn probe(def: &MetricDef) -> Result<String, String> {
-    let mut values: BTreeMap<String, String> = def
-        .parameters
-        .iter()
-        .map(|(k, p)| (k.clone(), format!("NULL::{}", p.param_type.sql_type())))
-        .collect();
+    let mut values: BTreeMap<String, String> =
+        def.parameters.iter().map(|(k, p)| (k.clone(), format!("NULL::{}", p.param_type.sql_type()))).collect();
     if def.kind == Kind::Formula {
         for d in &def.dependencies {
             values.insert(d.clone(), "NULL::numeric".into());
@@ -139,9 +136,5 @@ pub fn probe(def: &MetricDef) -> Result<String, String> {
     let value = render(&def.sql_expression, &values)?;
     let filter = def.filter.as_deref().map(|f| render(f, &values)).transpose()?;
     let time = def.time_field.as_deref().map(|t| format!(", max(f.{t})")).unwrap_or_default();
-    Ok(format!(
-        "SELECT {}{time} FROM {} AS f",
-        aggregate(def.default_aggregation, &value, filter.as_deref()),
-        def.entity.base_relation()
-    ))
+    Ok(format!("SELECT {}{time} FROM {} AS f", aggregate(def.default_aggregation, &value, filter.as_deref()), def.entity.base_relation()))
 }

@@ -20,10 +20,31 @@ fn shipped_catalog_is_consistent() {
 fn shipped_catalog_has_the_required_metrics() {
     let names: Vec<String> = builtin().into_iter().map(|m| m.name).collect();
     for required in [
-        "created", "closed", "throughput_ratio", "velocity", "lead_time_p50", "lead_time_p90", "lead_time_avg",
-        "cycle_time", "planned_sp", "completed_sp", "added_sp", "removed_sp", "spillover_ratio",
-        "scope_churn_ratio", "accuracy_abs", "bug_count", "reopened_count", "reopen_rate", "escaped_defects",
-        "blocked_hours", "wip", "stuck_count", "wip_no_assignee", "comments_per_issue", "first_response_hours",
+        "created",
+        "closed",
+        "throughput_ratio",
+        "velocity",
+        "lead_time_p50",
+        "lead_time_p90",
+        "lead_time_avg",
+        "cycle_time",
+        "planned_sp",
+        "completed_sp",
+        "added_sp",
+        "removed_sp",
+        "spillover_ratio",
+        "scope_churn_ratio",
+        "accuracy_abs",
+        "bug_count",
+        "reopened_count",
+        "reopen_rate",
+        "escaped_defects",
+        "blocked_hours",
+        "wip",
+        "stuck_count",
+        "wip_no_assignee",
+        "comments_per_issue",
+        "first_response_hours",
         "sprint_problematic_score",
     ] {
         assert!(names.iter().any(|n| n == required), "missing {required}");
@@ -48,7 +69,10 @@ fn aggregation_rules_from_the_spec() {
 #[test]
 fn composite_weights_sum_to_one_and_cover_the_four_inputs() {
     let w = get("sprint_problematic_score").weights.expect("weights");
-    assert_eq!(w.keys().map(String::as_str).collect::<Vec<_>>(), vec!["accuracy_abs", "completed_sp", "scope_churn_ratio", "spillover_ratio"]);
+    assert_eq!(
+        w.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec!["accuracy_abs", "completed_sp", "scope_churn_ratio", "spillover_ratio"]
+    );
     assert!((w.values().sum::<f64>() - 1.0).abs() < 1e-12);
 }
 

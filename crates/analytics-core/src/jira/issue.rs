@@ -47,9 +47,19 @@ fn name_of(o: &Map<String, Value>, k: &str, path: &str) -> Result<Option<String>
 fn points(v: Option<&Value>, path: &str) -> Result<Option<f64>, JiraError> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_f64().filter(|x| x.is_finite() && *x >= 0.0).map(Some).ok_or_else(|| JiraError::new(path, "story points must be a non-negative number")),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .map(Some)
+            .ok_or_else(|| JiraError::new(path, "story points must be a non-negative number")),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).map(Some).ok_or_else(|| JiraError::new(path, "story points must be a number")),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .map(Some)
+            .ok_or_else(|| JiraError::new(path, "story points must be a number")),
         Some(_) => Err(JiraError::new(path, "story points must be a number")),
     }
 }
@@ -58,14 +68,19 @@ fn ids(s: Option<&Value>) -> BTreeSet<i64> {
     s.and_then(Value::as_str).map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect()).unwrap_or_default()
 }
 
-fn sprint_field_of<'a>(fields: &'a Map<String, Value>, options: &Options, names: Option<&Map<String, Value>>, path: &str) -> Result<Option<(&'a str, Vec<SprintRef>)>, JiraError> {
+fn sprint_field_of<'a>(
+    fields: &'a Map<String, Value>,
+    options: &Options,
+    names: Option<&Map<String, Value>>,
+    path: &str,
+) -> Result<Option<(&'a str, Vec<SprintRef>)>, JiraError> {
     if let Some(f) = &options.sprint_field {
         return match fields.get_key_value(f.as_str()) {
             None | Some((_, Value::Null)) => Ok(None),
             Some((k, Value::Array(a))) if a.is_empty() => Ok(Some((k.as_str(), vec![]))),
-            Some((k, v)) => sprint_field::parse_field(v)
-                .map(|s| Some((k.as_str(), s)))
-                .ok_or_else(|| JiraError::new(format!("{path}.fields.{f}"), "options.sprint_field names this field, but it holds no sprints")),
+            Some((k, v)) => sprint_field::parse_field(v).map(|s| Some((k.as_str(), s))).ok_or_else(|| {
+                JiraError::new(format!("{path}.fields.{f}"), "options.sprint_field names this field, but it holds no sprints")
+            }),
         };
     }
     // A field named "Sprint" first, then the usual Cloud field, then anything shaped like sprints.
@@ -115,9 +130,19 @@ pub fn parse(v: &Value, path: &str, options: &Options, names: Option<&Map<String
         Some(Value::Array(a)) => a.iter().filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from)).collect(),
         Some(_) => return Err(JiraError::new(format!("{fpath}.components"), "must be an array")),
     };
-    let project_key = fields.get("project").and_then(|p| p.get("key")).and_then(Value::as_str).map(String::from)
+    let project_key = fields
+        .get("project")
+        .and_then(|p| p.get("key"))
+        .and_then(Value::as_str)
+        .map(String::from)
         .or_else(|| key.rsplit_once('-').map(|(p, _)| p.to_string()));
-    let parent_is_epic = fields.get("parent").and_then(|p| p.get("fields")).and_then(|f| f.get("issuetype")).and_then(|t| t.get("name")).and_then(Value::as_str) == Some("Epic");
+    let parent_is_epic = fields
+        .get("parent")
+        .and_then(|p| p.get("fields"))
+        .and_then(|f| f.get("issuetype"))
+        .and_then(|t| t.get("name"))
+        .and_then(Value::as_str)
+        == Some("Epic");
     let epic_link = names.and_then(|n| n.iter().find(|(_, v)| v.as_str() == Some("Epic Link")).map(|(k, _)| k.clone()));
     let epic_key = if parent_is_epic {
         fields.get("parent").and_then(|p| p.get("key")).and_then(Value::as_str).map(String::from)
@@ -125,8 +150,12 @@ pub fn parse(v: &Value, path: &str, options: &Options, names: Option<&Map<String
         epic_link.as_deref().or(Some("customfield_10014")).and_then(|f| fields.get(f)).and_then(Value::as_str).map(String::from)
     };
 
-    let sp_field: Option<String> = options.story_points_field.clone()
-        .or_else(|| names.and_then(|n| n.iter().find(|(_, v)| v.as_str().is_some_and(|s| STORY_POINT_NAMES.contains(&s))).map(|(k, _)| k.clone())))
+    let sp_field: Option<String> = options
+        .story_points_field
+        .clone()
+        .or_else(|| {
+            names.and_then(|n| n.iter().find(|(_, v)| v.as_str().is_some_and(|s| STORY_POINT_NAMES.contains(&s))).map(|(k, _)| k.clone()))
+        })
         .or_else(|| STORY_POINT_FIELDS.iter().find(|f| fields.get(**f).is_some_and(|v| !v.is_null())).map(|f| f.to_string()));
     let story_points = match &sp_field {
         Some(f) => points(fields.get(f), &format!("{fpath}.{f}"))?,
@@ -155,7 +184,10 @@ pub fn parse(v: &Value, path: &str, options: &Options, names: Option<&Map<String
     type History<'a> = (String, usize, Option<String>, &'a Vec<Value>, String);
     let mut histories: Vec<History> = Vec::new();
     if let Some(cl) = o.get("changelog").filter(|c| !c.is_null()) {
-        let hs = cl.get("histories").and_then(Value::as_array).ok_or_else(|| JiraError::new(format!("{path}.changelog.histories"), "must be an array"))?;
+        let hs = cl
+            .get("histories")
+            .and_then(Value::as_array)
+            .ok_or_else(|| JiraError::new(format!("{path}.changelog.histories"), "must be an array"))?;
         if let Some(total) = cl.get("total").and_then(Value::as_u64) {
             if total as usize > hs.len() {
                 warnings.push(format!("{key}: the changelog holds {} of {total} entries; fetch the rest from /rest/api/2/issue/{key}/changelog for exact history", hs.len()));
@@ -164,7 +196,8 @@ pub fn parse(v: &Value, path: &str, options: &Options, names: Option<&Map<String
         for (i, h) in hs.iter().enumerate() {
             let hpath = format!("{path}.changelog.histories[{i}]");
             let at = date_at(&format!("{hpath}.created"), h.get("created"), true)?.unwrap_or_default();
-            let items = h.get("items").and_then(Value::as_array).ok_or_else(|| JiraError::new(format!("{hpath}.items"), "must be an array"))?;
+            let items =
+                h.get("items").and_then(Value::as_array).ok_or_else(|| JiraError::new(format!("{hpath}.items"), "must be an array"))?;
             histories.push((at, i, person(h.get("author")), items, hpath));
         }
     }
@@ -176,21 +209,31 @@ pub fn parse(v: &Value, path: &str, options: &Options, names: Option<&Map<String
     for (at, _, author, items, hpath) in &histories {
         for (j, item) in items.iter().enumerate() {
             let ipath = format!("{hpath}.items[{j}]");
-            let field = item.get("field").and_then(Value::as_str).ok_or_else(|| JiraError::new(format!("{ipath}.field"), "must be a string"))?;
+            let field =
+                item.get("field").and_then(Value::as_str).ok_or_else(|| JiraError::new(format!("{ipath}.field"), "must be a string"))?;
             let field_id = item.get("fieldId").and_then(Value::as_str);
             let from_s = item.get("fromString").and_then(Value::as_str).map(String::from).filter(|s| !s.is_empty());
             let to_s = item.get("toString").and_then(Value::as_str).map(String::from).filter(|s| !s.is_empty());
             let is_sp = STORY_POINT_NAMES.contains(&field) || (field_id.is_some() && field_id == sp_field.as_deref());
             match field {
                 "status" => {
-                    let to = to_s.clone().ok_or_else(|| JiraError::new(format!("{ipath}.toString"), "a status change needs the new status"))?;
+                    let to =
+                        to_s.clone().ok_or_else(|| JiraError::new(format!("{ipath}.toString"), "a status change needs the new status"))?;
                     status_changes.push((from_s, to, at.clone(), author.clone()));
                 }
                 "Sprint" => sprint_events.push((at.clone(), ids(item.get("from")), ids(item.get("to")))),
-                _ if is_sp => changes.push(ChangeRec { field: "story_points".into(), from_value: from_s, to_value: to_s, changed_at: at.clone() }),
-                "assignee" => changes.push(ChangeRec { field: "assignee".into(), from_value: from_s, to_value: to_s, changed_at: at.clone() }),
-                "priority" => changes.push(ChangeRec { field: "priority".into(), from_value: from_s, to_value: to_s, changed_at: at.clone() }),
-                "Flagged" => changes.push(ChangeRec { field: "flagged".into(), from_value: from_s, to_value: to_s, changed_at: at.clone() }),
+                _ if is_sp => {
+                    changes.push(ChangeRec { field: "story_points".into(), from_value: from_s, to_value: to_s, changed_at: at.clone() })
+                }
+                "assignee" => {
+                    changes.push(ChangeRec { field: "assignee".into(), from_value: from_s, to_value: to_s, changed_at: at.clone() })
+                }
+                "priority" => {
+                    changes.push(ChangeRec { field: "priority".into(), from_value: from_s, to_value: to_s, changed_at: at.clone() })
+                }
+                "Flagged" => {
+                    changes.push(ChangeRec { field: "flagged".into(), from_value: from_s, to_value: to_s, changed_at: at.clone() })
+                }
                 _ => {}
             }
         }
@@ -199,10 +242,24 @@ pub fn parse(v: &Value, path: &str, options: &Options, names: Option<&Map<String
     let mut transitions = Vec::new();
     let initial = status_changes.first().and_then(|c| c.0.clone()).or_else(|| status.clone());
     if let Some(first) = initial {
-        transitions.push(TransitionRec { from_status: None, to_status: first, from_category: None, to_category: None, changed_at: created_at.clone(), author: person(fields.get("reporter")) });
+        transitions.push(TransitionRec {
+            from_status: None,
+            to_status: first,
+            from_category: None,
+            to_category: None,
+            changed_at: created_at.clone(),
+            author: person(fields.get("reporter")),
+        });
     }
     for (from, to, at, author) in status_changes {
-        transitions.push(TransitionRec { from_status: from, to_status: to, from_category: None, to_category: None, changed_at: at, author });
+        transitions.push(TransitionRec {
+            from_status: from,
+            to_status: to,
+            from_category: None,
+            to_category: None,
+            changed_at: at,
+            author,
+        });
     }
 
     // Sprint membership: what held at creation (the first change's "from", or today's field when the

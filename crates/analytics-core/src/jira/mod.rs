@@ -172,17 +172,16 @@ pub(crate) fn person(v: Option<&Value>) -> Option<String> {
         return Some(s.to_string());
     }
     let o = v.as_object()?;
-    ["displayName", "name", "emailAddress", "accountId", "key"]
-        .iter()
-        .find_map(|k| o.get(*k).and_then(Value::as_str))
-        .map(String::from)
+    ["displayName", "name", "emailAddress", "accountId", "key"].iter().find_map(|k| o.get(*k).and_then(Value::as_str)).map(String::from)
 }
 
 pub(crate) fn date_at(path: &str, v: Option<&Value>, required: bool) -> Result<Option<String>, JiraError> {
     match v {
         None | Some(Value::Null) if !required => Ok(None),
         None | Some(Value::Null) => Err(JiraError::new(path, "is required")),
-        Some(Value::String(s)) => time::parse(s).map(Some).ok_or_else(|| JiraError::new(path, format!("not a date: {:?}", s.chars().take(60).collect::<String>()))),
+        Some(Value::String(s)) => time::parse(s)
+            .map(Some)
+            .ok_or_else(|| JiraError::new(path, format!("not a date: {:?}", s.chars().take(60).collect::<String>()))),
         Some(_) => Err(JiraError::new(path, "must be a date string")),
     }
 }

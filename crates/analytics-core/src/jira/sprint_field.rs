@@ -18,8 +18,19 @@ pub struct SprintRef {
 }
 
 const SERVER_KEYS: &[&str] = &[
-    "id", "rapidViewId", "state", "name", "goal", "startDate", "endDate", "completeDate", "activatedDate", "sequence",
-    "autoStartStop", "synced", "incompleteIssuesDestinationId",
+    "id",
+    "rapidViewId",
+    "state",
+    "name",
+    "goal",
+    "startDate",
+    "endDate",
+    "completeDate",
+    "activatedDate",
+    "sequence",
+    "autoStartStop",
+    "synced",
+    "incompleteIssuesDestinationId",
 ];
 
 /// Parses one Server sprint string. None when it is not one.
@@ -35,10 +46,7 @@ pub fn parse_server(s: &str) -> Option<SprintRef> {
         let eq = rest.find('=')?;
         let key = &rest[..eq];
         let after = &rest[eq + 1..];
-        let next = SERVER_KEYS
-            .iter()
-            .filter_map(|k| after.find(&format!(",{k}=")).map(|i| (i, *k)))
-            .min_by_key(|(i, _)| *i);
+        let next = SERVER_KEYS.iter().filter_map(|k| after.find(&format!(",{k}=")).map(|i| (i, *k))).min_by_key(|(i, _)| *i);
         match next {
             Some((i, _)) => {
                 parts.push((key, after[..i].to_string()));
@@ -95,11 +103,13 @@ pub fn parse_field(v: &Value) -> Option<Vec<SprintRef>> {
     if items.is_empty() {
         return None;
     }
-    items.iter().map(|i| match i {
-        Value::String(s) => parse_server(s),
-        other => parse_object(other),
-    })
-    .collect()
+    items
+        .iter()
+        .map(|i| match i {
+            Value::String(s) => parse_server(s),
+            other => parse_object(other),
+        })
+        .collect()
 }
 
 #[cfg(test)]

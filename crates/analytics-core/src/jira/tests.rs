@@ -34,7 +34,8 @@ fn server_search_with_changelog() {
 
     let srv2 = issue(&b, "SRV-2");
     assert_eq!(srv2.story_points, Some(8.0));
-    let m: Vec<(i64, &str, Option<&str>)> = srv2.memberships.iter().map(|m| (m.sprint_external_id, m.added_at.as_str(), m.removed_at.as_deref())).collect();
+    let m: Vec<(i64, &str, Option<&str>)> =
+        srv2.memberships.iter().map(|m| (m.sprint_external_id, m.added_at.as_str(), m.removed_at.as_deref())).collect();
     assert_eq!(
         m,
         vec![
@@ -43,7 +44,8 @@ fn server_search_with_changelog() {
             (13, "2025-03-31T08:00:00.000Z", None),
         ]
     );
-    let t: Vec<(Option<&str>, &str, Option<&str>)> = srv2.transitions.iter().map(|t| (t.from_status.as_deref(), t.to_status.as_str(), t.to_category.as_deref())).collect();
+    let t: Vec<(Option<&str>, &str, Option<&str>)> =
+        srv2.transitions.iter().map(|t| (t.from_status.as_deref(), t.to_status.as_str(), t.to_category.as_deref())).collect();
     assert_eq!(
         t,
         vec![
@@ -54,8 +56,17 @@ fn server_search_with_changelog() {
             (Some("In Progress"), "Done", Some("done")),
         ]
     );
-    let sp: Vec<(Option<&str>, Option<&str>, &str)> = srv2.changes.iter().filter(|c| c.field == "story_points").map(|c| (c.from_value.as_deref(), c.to_value.as_deref(), c.changed_at.as_str())).collect();
-    assert_eq!(sp, vec![(None, Some("5"), "2025-02-27T09:05:00.000Z"), (Some("5"), Some("8"), "2025-03-20T10:00:00.000Z")], "histories sorted by time");
+    let sp: Vec<(Option<&str>, Option<&str>, &str)> = srv2
+        .changes
+        .iter()
+        .filter(|c| c.field == "story_points")
+        .map(|c| (c.from_value.as_deref(), c.to_value.as_deref(), c.changed_at.as_str()))
+        .collect();
+    assert_eq!(
+        sp,
+        vec![(None, Some("5"), "2025-02-27T09:05:00.000Z"), (Some("5"), Some("8"), "2025-03-20T10:00:00.000Z")],
+        "histories sorted by time"
+    );
 
     let srv1 = issue(&b, "SRV-1");
     assert_eq!(srv1.memberships[0].added_at, srv1.created_at, "in the sprint since creation");
@@ -65,7 +76,8 @@ fn server_search_with_changelog() {
 
     let srv3 = issue(&b, "SRV-3");
     assert_eq!(srv3.story_points, None);
-    let flags: Vec<(Option<&str>, Option<&str>)> = srv3.changes.iter().filter(|c| c.field == "flagged").map(|c| (c.from_value.as_deref(), c.to_value.as_deref())).collect();
+    let flags: Vec<(Option<&str>, Option<&str>)> =
+        srv3.changes.iter().filter(|c| c.field == "flagged").map(|c| (c.from_value.as_deref(), c.to_value.as_deref())).collect();
     assert_eq!(flags, vec![(None, Some("Impediment")), (Some("Impediment"), None)]);
     let waiting = srv3.transitions.iter().find(|t| t.to_status == "Waiting for QA").unwrap();
     assert_eq!(waiting.to_category, None, "unknown status: no category");
@@ -121,10 +133,22 @@ fn malformed_payloads_name_the_first_bad_element() {
         (json!({"issues": [{"key": "A-1", "fields": []}]}), "$.issues[0].fields"),
         (json!({"issues": [{"key": "A-1", "fields": {}}]}), "$.issues[0].fields.created"),
         (json!({"issues": [{"key": "A-1", "fields": {"created": "yesterday"}}]}), "$.issues[0].fields.created"),
-        (json!({"issues": [{"key": "A-1", "fields": {"created": "2025-01-01T00:00:00.000+0000", "labels": "x"}}]}), "$.issues[0].fields.labels"),
-        (json!({"issues": [{"key": "A-1", "fields": {"created": "2025-01-01T00:00:00.000+0000", "customfield_10016": "lots"}}]}), "$.issues[0].fields.customfield_10016"),
-        (json!({"issues": [{"key": "A-1", "fields": {"created": "2025-01-01T00:00:00.000+0000"}, "changelog": {"histories": [{"created": "bad", "items": []}]}}]}), "$.issues[0].changelog.histories[0].created"),
-        (json!({"issues": [{"key": "A-1", "fields": {"created": "2025-01-01T00:00:00.000+0000"}, "changelog": {"histories": [{"created": "2025-01-02T00:00:00.000+0000", "items": {}}]}}]}), "$.issues[0].changelog.histories[0].items"),
+        (
+            json!({"issues": [{"key": "A-1", "fields": {"created": "2025-01-01T00:00:00.000+0000", "labels": "x"}}]}),
+            "$.issues[0].fields.labels",
+        ),
+        (
+            json!({"issues": [{"key": "A-1", "fields": {"created": "2025-01-01T00:00:00.000+0000", "customfield_10016": "lots"}}]}),
+            "$.issues[0].fields.customfield_10016",
+        ),
+        (
+            json!({"issues": [{"key": "A-1", "fields": {"created": "2025-01-01T00:00:00.000+0000"}, "changelog": {"histories": [{"created": "bad", "items": []}]}}]}),
+            "$.issues[0].changelog.histories[0].created",
+        ),
+        (
+            json!({"issues": [{"key": "A-1", "fields": {"created": "2025-01-01T00:00:00.000+0000"}, "changelog": {"histories": [{"created": "2025-01-02T00:00:00.000+0000", "items": {}}]}}]}),
+            "$.issues[0].changelog.histories[0].items",
+        ),
         (json!({"values": [{"id": 1, "name": "S", "state": "paused"}]}), "$.values[0].state"),
         (json!({"hello": "world"}), "$"),
     ];

@@ -86,7 +86,12 @@ fn retryable(status: u16) -> bool {
 
 /// Posts, retrying 429 and 5xx answers (at most [`TRIES`] tries) with exponential backoff or the
 /// server's `Retry-After`, never past `deadline`. Returns the last answer (which may be an error status).
-pub fn post_with_retries(t: &dyn Transport, req: &Request, per_request: Duration, deadline: Instant) -> Result<HttpResponse, TransportError> {
+pub fn post_with_retries(
+    t: &dyn Transport,
+    req: &Request,
+    per_request: Duration,
+    deadline: Instant,
+) -> Result<HttpResponse, TransportError> {
     let mut backoff = Duration::from_millis(250);
     let mut tries = 0;
     loop {

@@ -71,7 +71,8 @@ pub fn serve(replies: Vec<Reply>) -> std::io::Result<(String, Arc<Mutex<Vec<Seen
                     headers.push((k.trim().to_string(), v.trim().to_string()));
                 }
             }
-            let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+            let len: usize =
+                headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
             let mut body = vec![0u8; len];
             let _ = reader.read_exact(&mut body);
             if let Ok(mut l) = log.lock() {
@@ -79,7 +80,11 @@ pub fn serve(replies: Vec<Reply>) -> std::io::Result<(String, Arc<Mutex<Vec<Seen
             }
             thread::sleep(r.delay);
             let mut out = stream;
-            let mut head = format!("HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", r.status, r.body.len());
+            let mut head = format!(
+                "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                r.status,
+                r.body.len()
+            );
             for (k, v) in &r.headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }

@@ -40,19 +40,28 @@ pub struct Config {
 
 impl Config {
     /// A configuration with the provider's defaults filled in; Err(message, hint) when one is missing.
-    pub fn new(provider: Provider, model: Option<String>, base_url: Option<String>, api_key: Option<String>, timeout: Duration) -> Result<Config, (String, String)> {
-        let base_url = match (base_url, wire::default_base_url(provider)) {
-            (Some(b), _) => b,
-            (None, Some(d)) => d.to_string(),
-            (None, None) => {
-                return Err((
+    pub fn new(
+        provider: Provider,
+        model: Option<String>,
+        base_url: Option<String>,
+        api_key: Option<String>,
+        timeout: Duration,
+    ) -> Result<Config, (String, String)> {
+        let base_url =
+            match (base_url, wire::default_base_url(provider)) {
+                (Some(b), _) => b,
+                (None, Some(d)) => d.to_string(),
+                (None, None) => return Err((
                     format!("the {} provider needs a base URL", provider.as_str()),
-                    "A superuser sets it: ALTER SYSTEM SET analytics.llm_base_url = 'http://127.0.0.1:8080/v1'; SELECT pg_reload_conf();".into(),
-                ))
-            }
-        };
+                    "A superuser sets it: ALTER SYSTEM SET analytics.llm_base_url = 'http://127.0.0.1:8080/v1'; SELECT pg_reload_conf();"
+                        .into(),
+                )),
+            };
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err((format!("analytics.llm_base_url must start with http:// or https://, not {base_url:?}"), "For example http://127.0.0.1:11434 for Ollama.".into()));
+            return Err((
+                format!("analytics.llm_base_url must start with http:// or https://, not {base_url:?}"),
+                "For example http://127.0.0.1:11434 for Ollama.".into(),
+            ));
         }
         if matches!(provider, Provider::OpenAi | Provider::Anthropic) && api_key.is_none() {
             let var = if provider == Provider::OpenAi { "OPENAI_API_KEY" } else { "ANTHROPIC_API_KEY" };
@@ -102,7 +111,10 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
     let mut problems: Vec<String> = Vec::new();
     let mut json_object = false;
     let mut model = cfg.model.clone();
-    let unavailable = |message: String, detail: Option<String>| LlmError::Unavailable { message: redact(&message, &cfg.api_key), detail: detail.map(|d| redact(&d, &cfg.api_key)) };
+    let unavailable = |message: String, detail: Option<String>| LlmError::Unavailable {
+        message: redact(&message, &cfg.api_key),
+        detail: detail.map(|d| redact(&d, &cfg.api_key)),
+    };
     let mut attempt = 0;
     while attempt < MAX_ATTEMPTS {
         attempt += 1;
@@ -132,7 +144,8 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
             Ok(v) => v,
             Err(_) => return Err(unavailable(format!("the {} provider's response is not JSON", cfg.provider.as_str()), None)),
         };
-        let ans = wire::answer(cfg.provider, &body).map_err(|e| unavailable(format!("unexpected response from the {} provider: {e}", cfg.provider.as_str()), None))?;
+        let ans = wire::answer(cfg.provider, &body)
+            .map_err(|e| unavailable(format!("unexpected response from the {} provider: {e}", cfg.provider.as_str()), None))?;
         if let Some(m) = &ans.model {
             model = m.clone();
         }
@@ -140,7 +153,11 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
             Err(e) => e.clone(),
             Ok(v) => match schema::output(v) {
                 schema::Output::Clarify(reason) => {
-                    return Ok(Answer { translation: Translation::Clarify(Clarification { reason, candidates: vec![] }), attempts: attempt, model })
+                    return Ok(Answer {
+                        translation: Translation::Clarify(Clarification { reason, candidates: vec![] }),
+                        attempts: attempt,
+                        model,
+                    })
                 }
                 schema::Output::Spec(spec) => match parse(&spec, ctx.catalog) {
                     Ok(_) => return Ok(Answer { translation: Translation::Spec(spec), attempts: attempt, model }),

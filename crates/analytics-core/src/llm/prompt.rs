@@ -38,7 +38,8 @@ fn metric_lines(catalog: &[MetricDef]) -> String {
     catalog
         .iter()
         .map(|m| {
-            let aggs: Vec<&str> = if m.kind == Kind::Formula { vec![] } else { m.allowed_aggregations.iter().map(|a| a.as_str()).collect() };
+            let aggs: Vec<&str> =
+                if m.kind == Kind::Formula { vec![] } else { m.allowed_aggregations.iter().map(|a| a.as_str()).collect() };
             let direction = if m.tags.iter().any(|t| t == "lower_is_better") {
                 "; lower is better"
             } else if m.tags.iter().any(|t| t == "higher_is_better") {

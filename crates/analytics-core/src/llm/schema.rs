@@ -6,8 +6,8 @@
 use crate::ask::Provider;
 use crate::catalog::{Aggregation, Entity, MetricDef};
 use crate::spec::dims;
-use crate::spec::parse::{MAX_FILTERS, MAX_GROUP_BY, MAX_METRICS, MAX_SORT};
 use crate::spec::model::Op;
+use crate::spec::parse::{MAX_FILTERS, MAX_GROUP_BY, MAX_METRICS, MAX_SORT};
 use schemars::gen::SchemaSettings;
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};

@@ -70,7 +70,10 @@ fn spec_of(r: &Result<Answer, LlmError>) -> Value {
 #[test]
 fn a_valid_answer_is_a_spec_after_one_attempt() {
     let (r, s) = run(Provider::OpenAi, vec![openai(VALID)]);
-    assert_eq!(spec_of(&r), json!({"entity": "sprint", "metrics": [{"name": "velocity"}], "group_by": [{"field": "board"}], "filters": [], "date_range": {"last_sprints": 6}, "sort_by": []}));
+    assert_eq!(
+        spec_of(&r),
+        json!({"entity": "sprint", "metrics": [{"name": "velocity"}], "group_by": [{"field": "board"}], "filters": [], "date_range": {"last_sprints": 6}, "sort_by": []})
+    );
     let a = r.unwrap();
     assert_eq!((a.attempts, a.model.as_str()), (1, "gpt-4o-mini-2024"));
     let req = &s.requests.borrow()[0];
@@ -119,12 +122,18 @@ fn prose_around_json_and_fenced_json_are_read() {
 
 #[test]
 fn server_errors_and_rate_limits_are_retried_with_backoff() {
-    let (r, s) = run(Provider::OpenAi, vec![status(500, None, "{}"), status(429, Some(2.0), r#"{"error": {"message": "slow down"}}"#), openai(VALID)]);
+    let (r, s) = run(
+        Provider::OpenAi,
+        vec![status(500, None, "{}"), status(429, Some(2.0), r#"{"error": {"message": "slow down"}}"#), openai(VALID)],
+    );
     assert_eq!(r.unwrap().attempts, 1);
     assert_eq!(s.requests.borrow().len(), 3);
     assert_eq!(*s.slept.borrow(), vec![Duration::from_millis(250), Duration::from_secs(2)]);
     // Three failures in a row: unavailable, with the provider's message.
-    let (r, _) = run(Provider::OpenAi, vec![status(503, None, "{}"), status(503, None, "{}"), status(503, None, r#"{"error": {"message": "overloaded"}}"#)]);
+    let (r, _) = run(
+        Provider::OpenAi,
+        vec![status(503, None, "{}"), status(503, None, "{}"), status(503, None, r#"{"error": {"message": "overloaded"}}"#)],
+    );
     match r {
         Err(LlmError::Unavailable { message, .. }) => assert!(message.contains("HTTP 503") && message.contains("overloaded"), "{message}"),
         other => panic!("{other:?}"),
@@ -160,7 +169,12 @@ fn answers_that_reach_for_the_tenant_or_sql_are_refused() {
 
 #[test]
 fn a_model_may_ask_back() {
-    let (r, _) = run(Provider::OpenAi, vec![openai(r#"{"entity": null, "metrics": [], "group_by": [], "filters": [], "date_range": null, "sort_by": [], "limit": null, "clarification": "Not about this data."}"#)]);
+    let (r, _) = run(
+        Provider::OpenAi,
+        vec![openai(
+            r#"{"entity": null, "metrics": [], "group_by": [], "filters": [], "date_range": null, "sort_by": [], "limit": null, "clarification": "Not about this data."}"#,
+        )],
+    );
     match r.unwrap().translation {
         Translation::Clarify(c) => assert_eq!(c.reason, "Not about this data."),
         other => panic!("{other:?}"),
@@ -169,7 +183,9 @@ fn a_model_may_ask_back() {
 
 #[test]
 fn anthropic_uses_a_forced_tool_and_returns_problems_as_tool_results() {
-    let tool = |input: Value| ok(json!({"model": "claude-x", "content": [{"type": "tool_use", "id": "toolu_1", "name": "answer_with_spec", "input": input}]}));
+    let tool = |input: Value| {
+        ok(json!({"model": "claude-x", "content": [{"type": "tool_use", "id": "toolu_1", "name": "answer_with_spec", "input": input}]}))
+    };
     let bad: Value = serde_json::from_str(&VALID.replace("velocity", "velocty")).unwrap();
     let good: Value = serde_json::from_str(VALID).unwrap();
     let (r, s) = run(Provider::Anthropic, vec![tool(bad), tool(good)]);
@@ -190,7 +206,8 @@ fn anthropic_uses_a_forced_tool_and_returns_problems_as_tool_results() {
 
 #[test]
 fn ollama_sends_the_schema_as_format() {
-    let (r, s) = run(Provider::Ollama, vec![ok(json!({"model": "qwen", "message": {"role": "assistant", "content": VALID}, "done": true}))]);
+    let (r, s) =
+        run(Provider::Ollama, vec![ok(json!({"model": "qwen", "message": {"role": "assistant", "content": VALID}, "done": true}))]);
     assert_eq!(r.unwrap().attempts, 1);
     let req = &s.requests.borrow()[0];
     assert_eq!(req.url, "http://127.0.0.1:9/api/chat");
@@ -227,8 +244,13 @@ fn every_answer_a_split_schema_allows_is_one_the_validator_can_accept_by_entity(
     for shape in s["anyOf"].as_array().unwrap() {
         check_strict(shape, "$");
         let entity = shape["properties"]["entity"]["enum"][0].as_str().unwrap();
-        let mut names: Vec<String> = shape["properties"]["metrics"]["items"]["anyOf"].as_array().unwrap().iter()
-            .flat_map(|i| i["properties"]["name"]["enum"].as_array().unwrap().iter().filter_map(|n| n.as_str().map(String::from)).collect::<Vec<_>>())
+        let mut names: Vec<String> = shape["properties"]["metrics"]["items"]["anyOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|i| {
+                i["properties"]["name"]["enum"].as_array().unwrap().iter().filter_map(|n| n.as_str().map(String::from)).collect::<Vec<_>>()
+            })
             .collect();
         names.sort();
         let mut expected: Vec<String> = catalog.iter().filter(|m| m.entity.as_str() == entity).map(|m| m.name.clone()).collect();
@@ -285,7 +307,8 @@ fn the_schema_is_strict_and_names_the_live_catalog() {
     let shapes = s.pointer("/properties/metrics/items/anyOf").unwrap().as_array().unwrap();
     let mut names: Vec<&str> = Vec::new();
     for shape in shapes {
-        let in_shape: Vec<&str> = shape.pointer("/properties/name/enum").unwrap().as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let in_shape: Vec<&str> =
+            shape.pointer("/properties/name/enum").unwrap().as_array().unwrap().iter().filter_map(Value::as_str).collect();
         let aggs = shape.pointer("/properties/aggregation").unwrap().to_string();
         for n in &in_shape {
             let def = catalog.iter().find(|m| m.name == *n).unwrap();
@@ -305,7 +328,10 @@ fn the_schema_is_strict_and_names_the_live_catalog() {
     assert!(names.contains(&"my_new_metric"));
     // Date dimensions are grouped with an interval, others without.
     let groups = s.pointer("/properties/group_by/items/anyOf").unwrap().to_string();
-    assert!(groups.contains(r#""interval":{"type":"null"}"#) && groups.contains(r#""enum":["day","week","month","quarter","year"]"#), "{groups}");
+    assert!(
+        groups.contains(r#""interval":{"type":"null"}"#) && groups.contains(r#""enum":["day","week","month","quarter","year"]"#),
+        "{groups}"
+    );
     assert_eq!(s.pointer("/properties/date_range/anyOf/1/properties/last/pattern").and_then(Value::as_str), Some(schema::LAST_PATTERN));
     let last = regex::Regex::new(schema::LAST_PATTERN).unwrap();
     for ok in ["90 days", "1 month", "6 weeks", "2 quarters", "1 year"] {
@@ -336,7 +362,12 @@ fn the_schema_is_strict_and_names_the_live_catalog() {
     all.sort();
     assert_eq!(ops, all);
     // A period is one of three closed shapes (or null), so from/to and last cannot be mixed.
-    let shapes: Vec<Vec<&str>> = s.pointer("/properties/date_range/anyOf").unwrap().as_array().unwrap().iter()
+    let shapes: Vec<Vec<&str>> = s
+        .pointer("/properties/date_range/anyOf")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
         .map(|a| a.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default())
         .collect();
     assert_eq!(shapes, vec![vec!["field", "from", "to"], vec!["field", "last"], vec!["last_sprints"], vec![]]);

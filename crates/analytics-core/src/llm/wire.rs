@@ -12,7 +12,10 @@ use serde_json::{json, Value};
 pub enum Turn {
     User(String),
     /// The model's previous answer: its text, and for Anthropic the tool call it made.
-    Assistant { text: String, tool_use: Option<(String, Value)> },
+    Assistant {
+        text: String,
+        tool_use: Option<(String, Value)>,
+    },
     /// Why the previous answer was refused.
     Feedback(String),
 }
@@ -76,7 +79,9 @@ fn anthropic_messages(turns: &[Turn]) -> Vec<Value> {
                 }
             },
             Turn::Feedback(f) => match last_tool.take() {
-                Some(id) => m.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": f, "is_error": true}]})),
+                Some(id) => {
+                    m.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": f, "is_error": true}]}))
+                }
                 None => m.push(json!({"role": "user", "content": f})),
             },
         }

@@ -33,12 +33,8 @@ pub fn higher_is_better(def: &MetricDef) -> Option<bool> {
 /// The date column a metric's rows are placed in time by (a formula: its dependencies', if they agree).
 fn time_field(def: &MetricDef, catalog: &[MetricDef]) -> Result<Option<String>, String> {
     if def.kind == Kind::Formula {
-        let mut fields: Vec<Option<String>> = def
-            .dependencies
-            .iter()
-            .filter_map(|d| catalog.iter().find(|m| &m.name == d))
-            .map(|d| d.time_field.clone())
-            .collect();
+        let mut fields: Vec<Option<String>> =
+            def.dependencies.iter().filter_map(|d| catalog.iter().find(|m| &m.name == d)).map(|d| d.time_field.clone()).collect();
         fields.dedup();
         return match fields.as_slice() {
             [one] => Ok(one.clone()),
@@ -127,7 +123,10 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
         }
         fields.dedup();
         if fields.len() > 1 {
-            return Err(unsure(format!("the metrics are dated by different fields ({}), so I cannot split them by one date", fields.join(", "))));
+            return Err(unsure(format!(
+                "the metrics are dated by different fields ({}), so I cannot split them by one date",
+                fields.join(", ")
+            )));
         }
         Ok(fields.remove(0))
     };
@@ -166,8 +165,14 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
                     continue;
                 }
                 let Some(dim) = dimension_for(entity, word) else {
-                    let allowed: Vec<&str> = dims::dimensions(entity).iter().filter(|d| d.kind != dims::Kind::Timestamp).map(|d| d.name).collect();
-                    return Err(unsure(format!("{} metrics cannot be split by {}; they can be split by {} or by a date", entity.as_str(), word.replace('_', " "), allowed.join(", "))));
+                    let allowed: Vec<&str> =
+                        dims::dimensions(entity).iter().filter(|d| d.kind != dims::Kind::Timestamp).map(|d| d.name).collect();
+                    return Err(unsure(format!(
+                        "{} metrics cannot be split by {}; they can be split by {} or by a date",
+                        entity.as_str(),
+                        word.replace('_', " "),
+                        allowed.join(", ")
+                    )));
                 };
                 let last = r.raw[f.end() - 1].as_str();
                 singular_group |= !last.ends_with('s') && !matches!(last, "people" | "who" | "whom");
@@ -228,7 +233,10 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
             0 => {}
             1 => filters.push(json!({"field": dim, "operator": "eq", "value": yes[0]})),
             _ if dim == "label" || dim == "component" => {
-                return Err(unsure(format!("issues can have several {dim}s: do you mean issues with any of {} or with all of them?", quoted(yes))))
+                return Err(unsure(format!(
+                    "issues can have several {dim}s: do you mean issues with any of {} or with all of them?",
+                    quoted(yes)
+                )))
             }
             _ => filters.push(json!({"field": dim, "operator": "in", "value": yes})),
         }
@@ -250,7 +258,11 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
                 let own = defs.iter().all(|d| time_field(d, catalog).ok().flatten().as_deref() == Some(field));
                 if !own {
                     if entity != Entity::Issue {
-                        return Err(unsure(format!("{} is measured per sprint; it has no {} date", defs[0].name, field.trim_end_matches("_at"))));
+                        return Err(unsure(format!(
+                            "{} is measured per sprint; it has no {} date",
+                            defs[0].name,
+                            field.trim_end_matches("_at")
+                        )));
                     }
                     date_range["field"] = json!(field);
                 }
@@ -263,7 +275,9 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
                 partial: Some(json!({"last": format!("{} weeks", 2 * n)})),
             })
         }
-        Some(Period::CurrentSprint) if entity == Entity::Sprint => filters.push(json!({"field": "state", "operator": "eq", "value": "active"})),
+        Some(Period::CurrentSprint) if entity == Entity::Sprint => {
+            filters.push(json!({"field": "state", "operator": "eq", "value": "active"}))
+        }
         Some(Period::CurrentSprint) => {
             return Err(unsure(format!("\"this sprint\" selects a sprint, but {} is measured per issue", defs[0].name)));
         }
@@ -281,24 +295,34 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
             "asc" => false,
             "worse" | "better" => match higher_is_better(target) {
                 Some(h) => (dir == "better") == h,
-                None => return Err(unsure(format!("I do not know whether more {} is better or worse", target.display_name.to_lowercase()))),
+                None => {
+                    return Err(unsure(format!("I do not know whether more {} is better or worse", target.display_name.to_lowercase())))
+                }
             },
             _ => true,
         };
         if groups.is_empty() {
             // "the highest lead time" with nothing to rank: the maximum (or minimum) itself.
             let agg = if desc { "max" } else { "min" };
-            if matches!(dir, "desc" | "asc") && r.words[f.start()] != "most" && r.words[f.start()] != "least" && target.allowed_aggregations.iter().any(|a| a.as_str() == agg) {
+            if matches!(dir, "desc" | "asc")
+                && r.words[f.start()] != "most"
+                && r.words[f.start()] != "least"
+                && target.allowed_aggregations.iter().any(|a| a.as_str() == agg)
+            {
                 aggregation = Some(agg);
                 continue;
             }
             if r.words[f.start()] == "most" || r.words[f.start()] == "least" {
                 continue;
             }
-            return Err(unsure(format!("\"{}\" ranks, but the question does not say what to rank (say \"which board\" or \"by assignee\")", r.raw[f.start()])));
+            return Err(unsure(format!(
+                "\"{}\" ranks, but the question does not say what to rank (say \"which board\" or \"by assignee\")",
+                r.raw[f.start()]
+            )));
         }
         // A number right before or after the ranking word is how many to keep.
-        let near = |k: usize| r.found.iter().find(|x| x.start() == k).and_then(|x| if let Item::Number(n) = x.item { Some(n) } else { None });
+        let near =
+            |k: usize| r.found.iter().find(|x| x.start() == k).and_then(|x| if let Item::Number(n) = x.item { Some(n) } else { None });
         let n = if f.implied { None } else { near(f.end()).or_else(|| f.start().checked_sub(1).and_then(near)) };
         limit = limit.or(n);
         sort_by = vec![json!({"field": target.name, "direction": if desc { "desc" } else { "asc" }})];
@@ -312,7 +336,12 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
         // "average lead time" is the catalog's own lead_time_avg when one measures the same thing.
         if d.default_aggregation.as_str() != a {
             if let Some(sibling) = catalog.iter().find(|m| {
-                m.default_aggregation.as_str() == a && m.sql_expression == d.sql_expression && m.filter == d.filter && m.entity == d.entity && m.time_field == d.time_field && m.kind == d.kind
+                m.default_aggregation.as_str() == a
+                    && m.sql_expression == d.sql_expression
+                    && m.filter == d.filter
+                    && m.entity == d.entity
+                    && m.time_field == d.time_field
+                    && m.kind == d.kind
             }) {
                 d = sibling;
                 metric_list[0] = json!(d.name);

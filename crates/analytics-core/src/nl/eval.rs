@@ -63,7 +63,9 @@ pub struct Report {
 /// The parts of two specs that differ ("metrics", "filters", ...), both validated against the catalog.
 pub fn differences(expected: &Value, actual: &Value, catalog: &[MetricDef]) -> Result<Vec<String>, String> {
     let canon = |v: &Value, what: &str| -> Result<Value, String> {
-        parse(v, catalog).map(|s| s.canonical()).map_err(|e| format!("the {what} spec is not valid: {}", e.first().map(|e| format!("{} {}", e.path, e.message)).unwrap_or_default()))
+        parse(v, catalog).map(|s| s.canonical()).map_err(|e| {
+            format!("the {what} spec is not valid: {}", e.first().map(|e| format!("{} {}", e.path, e.message)).unwrap_or_default())
+        })
     };
     let (e, a) = (canon(expected, "expected")?, canon(actual, "actual")?);
     let mut diffs = Vec::new();
@@ -92,7 +94,9 @@ pub fn run(cases: &[Case], ctx: &Context) -> Report {
             let (outcome, detail, spec) = match (&t, &c.spec) {
                 (Translation::Spec(s), Some(expected)) => match differences(expected, s, ctx.catalog) {
                     Ok(d) if d.is_empty() => (Outcome::Correct, None, Some(s.clone())),
-                    Ok(_) if c.alternatives.iter().any(|a| differences(a, s, ctx.catalog).is_ok_and(|d| d.is_empty())) => (Outcome::Correct, None, Some(s.clone())),
+                    Ok(_) if c.alternatives.iter().any(|a| differences(a, s, ctx.catalog).is_ok_and(|d| d.is_empty())) => {
+                        (Outcome::Correct, None, Some(s.clone()))
+                    }
                     Ok(d) => (Outcome::Wrong, Some(d.join("; ")), Some(s.clone())),
                     Err(e) => (Outcome::Wrong, Some(e), Some(s.clone())),
                 },

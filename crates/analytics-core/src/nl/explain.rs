@@ -61,7 +61,9 @@ fn period_text(range: &Option<DateRange>) -> String {
         Some(DateRange::Absolute { from: Some(f), to: None, .. }) => format!("since {f}"),
         Some(DateRange::Absolute { from: None, to: Some(t), .. }) => format!("up to {}", last_day(t)),
         Some(DateRange::Absolute { .. }) => "at any time".into(),
-        Some(DateRange::Relative { n, unit, .. }) => format!("in the last {n} {}", if *n == 1 { unit.as_str().trim_end_matches('s') } else { unit.as_str() }),
+        Some(DateRange::Relative { n, unit, .. }) => {
+            format!("in the last {n} {}", if *n == 1 { unit.as_str().trim_end_matches('s') } else { unit.as_str() })
+        }
         Some(DateRange::LastSprints(n)) => format!("among each board's last {n} closed sprint{}", if *n == 1 { "" } else { "s" }),
     }
 }
@@ -88,12 +90,15 @@ fn filter_text(field: &str, op: Op, value: &FilterValue) -> String {
         (Op::IsNull, _) => format!("{name} is empty"),
         (Op::IsNotNull, _) => format!("{name} is set"),
         (Op::Between, FilterValue::Two(a, b)) => format!("{name} is between \"{a}\" and \"{b}\""),
-        (op, FilterValue::One(v)) => format!("{name} {} \"{v}\"", match op {
-            Op::Gt => "is after",
-            Op::Gte => "is on or after",
-            Op::Lt => "is before",
-            _ => "is on or before",
-        }),
+        (op, FilterValue::One(v)) => format!(
+            "{name} {} \"{v}\"",
+            match op {
+                Op::Gt => "is after",
+                Op::Gte => "is on or after",
+                Op::Lt => "is before",
+                _ => "is on or before",
+            }
+        ),
         (op, _) => format!("{name} {}", op.as_str()),
     }
 }

@@ -255,11 +255,8 @@ fn closest_metrics(reading: &reader::Reading, catalog: &[MetricDef]) -> Vec<usiz
         .map(|(i, def)| {
             let mut words: Vec<String> = reader::metric_phrases(def).into_iter().flatten().collect();
             words.extend(text::tokens(&def.description).into_iter().filter(|w| w.len() > 3));
-            let score: f64 = content
-                .iter()
-                .map(|q| words.iter().map(|w| strsim::jaro_winkler(q, w)).fold(0.0, f64::max))
-                .filter(|s| *s >= 0.85)
-                .sum();
+            let score: f64 =
+                content.iter().map(|q| words.iter().map(|w| strsim::jaro_winkler(q, w)).fold(0.0, f64::max)).filter(|s| *s >= 0.85).sum();
             (score, i)
         })
         .filter(|(s, _)| *s > 0.0)

@@ -174,7 +174,10 @@ pub fn find(text: &str, today: NaiveDate) -> Option<(Period, Range<usize>)> {
     }
     if let Some(c) = p.since.captures(text) {
         let (start, _) = point(&c[1], today)?;
-        return Some((abs(Some(start), None, format!("since {}", start.format("%Y-%m-%d"))), c.get(0).map(|m| m.start()..m.start() + m.as_str().trim_end().len()).unwrap_or(0..0)));
+        return Some((
+            abs(Some(start), None, format!("since {}", start.format("%Y-%m-%d"))),
+            c.get(0).map(|m| m.start()..m.start() + m.as_str().trim_end().len()).unwrap_or(0..0),
+        ));
     }
     if let Some(c) = p.month_in.captures(text) {
         let (a, b) = point(&c[1], today)?;

@@ -14,9 +14,16 @@ pub enum Item {
     /// A metric (index into the active catalog).
     Metric(usize),
     /// A filter value of a dimension, as stored; `!done` for status_category means "not done".
-    Value { dim: String, value: String, negated: bool },
+    Value {
+        dim: String,
+        value: String,
+        negated: bool,
+    },
     /// A dimension word; `@week` etc. for date intervals. `cued`: a grouping cue is part of the phrase.
-    Dim { dim: &'static str, cued: bool },
+    Dim {
+        dim: &'static str,
+        cued: bool,
+    },
     /// An interval adjective: "weekly", "over time" (`trend` for "trend" words).
     Interval(&'static str),
     Rank(&'static str),
@@ -353,8 +360,14 @@ pub fn read(text: &str, phrases: &Phrases, values: &BTreeMap<String, Vec<String>
         // When every metric word could be a value, a kind of issue ("bugs") stays the metric over a state
         // ("open bugs", "bugs still open"); otherwise the last one (the noun) does.
         let keep = all.then(|| {
-            let kinds: Vec<usize> = (0..alternatives.len()).filter(|&k| matches!(&alternatives[k].1.item, Item::Value { dim, .. } if dim == "issue_type")).collect();
-            if kinds.len() == 1 { kinds[0] } else { alternatives.len() - 1 }
+            let kinds: Vec<usize> = (0..alternatives.len())
+                .filter(|&k| matches!(&alternatives[k].1.item, Item::Value { dim, .. } if dim == "issue_type"))
+                .collect();
+            if kinds.len() == 1 {
+                kinds[0]
+            } else {
+                alternatives.len() - 1
+            }
         });
         for (k, (i, alt)) in alternatives.into_iter().enumerate() {
             if Some(k) != keep {

@@ -73,7 +73,10 @@ fn evaluation_set_accuracy() {
             eprintln!("{:?}: {} -- {}", r.outcome, r.question, r.detail.clone().unwrap_or_default());
         }
     }
-    eprintln!("accuracy {:.3} ({} of {}), clarified {}, wrong {}", report.accuracy, report.correct, report.cases, report.clarified, report.wrong);
+    eprintln!(
+        "accuracy {:.3} ({} of {}), clarified {}, wrong {}",
+        report.accuracy, report.correct, report.cases, report.clarified, report.wrong
+    );
     assert_eq!(report.wrong, 0, "a wrong answer is worse than a question back");
     assert!(report.accuracy >= 0.9, "accuracy {:.3} is below the 0.9 goal", report.accuracy);
 }
@@ -95,7 +98,12 @@ fn show_translation() {
         None => text.clone(),
     };
     let r = reader::read(&rest, &reader::Phrases::new(&catalog, &values), &values);
-    eprintln!("words {:?}\nfound {:#?}\nunknown {:?}", r.words, r.found.iter().map(|f| (f.at.clone(), f.item.clone())).collect::<Vec<_>>(), r.unknown);
+    eprintln!(
+        "words {:?}\nfound {:#?}\nunknown {:?}",
+        r.words,
+        r.found.iter().map(|f| (f.at.clone(), f.item.clone())).collect::<Vec<_>>(),
+        r.unknown
+    );
     eprintln!("{:#?}", translate(&q, &ctx));
 }
 
@@ -113,7 +121,10 @@ fn score_file() {
             eprintln!("{:?}: {} -- {}", r.outcome, r.question, r.detail.clone().unwrap_or_default());
         }
     }
-    eprintln!("accuracy {:.3} ({} of {}), clarified {}, wrong {}", report.accuracy, report.correct, report.cases, report.clarified, report.wrong);
+    eprintln!(
+        "accuracy {:.3} ({} of {}), clarified {}, wrong {}",
+        report.accuracy, report.correct, report.cases, report.clarified, report.wrong
+    );
 }
 
 fn clarification_of(q: &str) -> Clarification {
@@ -167,7 +178,11 @@ fn clarifications_say_why_and_offer_interpretations() {
 
     let c = clarification_of("lead time over the last 6 sprints");
     assert!(c.reason.contains("per issue"), "{}", c.reason);
-    assert_eq!(c.candidates[0].spec, Some(json!({"entity": "issue", "metrics": ["lead_time_p50"], "date_range": {"last": "12 weeks"}})), "{c:?}");
+    assert_eq!(
+        c.candidates[0].spec,
+        Some(json!({"entity": "issue", "metrics": ["lead_time_p50"], "date_range": {"last": "12 weeks"}})),
+        "{c:?}"
+    );
 
     let c = clarification_of("worst assignees by comments per issue");
     assert!(c.reason.contains("better or worse"), "{}", c.reason);
@@ -198,7 +213,14 @@ fn explanations_name_measure_rows_period_filters_groups_and_tenant() {
     let catalog = builtin::metrics().unwrap();
     let explain_q = |q: &str| explain(&parse(&spec_of(q), &catalog).unwrap(), &catalog, "acme");
     let e = explain_q("median lead time of bugs by priority in 2025");
-    assert!(e.contains("median") && e.contains("issues resolved from 2025-01-01 to 2025-12-31") && e.contains("issue type is \"Bug\"") && e.contains("by priority") && e.ends_with("for tenant acme."), "{e}");
+    assert!(
+        e.contains("median")
+            && e.contains("issues resolved from 2025-01-01 to 2025-12-31")
+            && e.contains("issue type is \"Bug\"")
+            && e.contains("by priority")
+            && e.ends_with("for tenant acme."),
+        "{e}"
+    );
     let e = explain_q("Which sprints spilled over most last quarter?");
     assert!(e.contains("sprints completed from 2026-07-01 to 2026-09-30") && e.contains("highest spillover ratio first, top 10"), "{e}");
     let e = explain_q("velocity per board in the last 4 sprints");
@@ -221,7 +243,9 @@ fn periods_follow_the_given_day_and_user_metrics_are_askable() {
     let ctx = Context::new(&catalog, &values, NaiveDate::from_ymd_opt(2025, 2, 10).unwrap());
     assert_eq!(
         translate("vulnerabilities by project last month", &ctx),
-        Translation::Spec(json!({"entity": "issue", "metrics": ["security_bugs"], "group_by": ["project"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}}))
+        Translation::Spec(
+            json!({"entity": "issue", "metrics": ["security_bugs"], "group_by": ["project"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})
+        )
     );
 }
 
@@ -237,6 +261,8 @@ fn relative_periods_can_be_pinned_to_the_given_day() {
     );
     assert_eq!(
         translate("lead time of issues created over the last 2 quarters", &ctx),
-        Translation::Spec(json!({"entity": "issue", "metrics": ["lead_time_p50"], "date_range": {"field": "created_at", "from": "2025-12-30", "to": "2026-07-01"}}))
+        Translation::Spec(
+            json!({"entity": "issue", "metrics": ["lead_time_p50"], "date_range": {"field": "created_at", "from": "2025-12-30", "to": "2026-07-01"}})
+        )
     );
 }

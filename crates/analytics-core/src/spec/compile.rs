@@ -5,8 +5,8 @@
 
 use super::dims::{self, Kind as DimKind};
 use super::model::*;
-use crate::catalog::sql::{aggregate, render};
 use crate::catalog::params::{bound_param, Bound, Query};
+use crate::catalog::sql::{aggregate, render};
 use crate::catalog::{Aggregation, Entity, Kind, MetricDef};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -93,7 +93,14 @@ fn time_fields<'c>(spec: &Spec, catalog: &'c [MetricDef]) -> Result<(Vec<&'c str
 /// The aggregate of one measure or snapshot metric: its value, its own filter, and (when the spec's
 /// date range names no field) its own time window, unless that window is already the query's WHERE
 /// (`in_where`: every metric shares that time field).
-fn measure(def: &MetricDef, agg: Aggregation, params: &BTreeMap<String, serde_json::Value>, range: &Option<DateRange>, in_where: Option<&str>, q: &mut Query) -> Result<String, String> {
+fn measure(
+    def: &MetricDef,
+    agg: Aggregation,
+    params: &BTreeMap<String, serde_json::Value>,
+    range: &Option<DateRange>,
+    in_where: Option<&str>,
+    q: &mut Query,
+) -> Result<String, String> {
     let mut values = BTreeMap::new();
     for (name, p) in &def.parameters {
         let v = params.get(name).unwrap_or(&p.default);
@@ -154,7 +161,9 @@ fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<String, Strin
             }
         }
         (DimKind::TextArray, Op::In, FilterValue::Many(vs)) => format!("{col} && {}", q.bind(Bound::TextArray(vs.clone()), "text[]")),
-        (DimKind::TextArray, Op::NotIn, FilterValue::Many(vs)) => format!("NOT ({col} && {})", q.bind(Bound::TextArray(vs.clone()), "text[]")),
+        (DimKind::TextArray, Op::NotIn, FilterValue::Many(vs)) => {
+            format!("NOT ({col} && {})", q.bind(Bound::TextArray(vs.clone()), "text[]"))
+        }
         (DimKind::Timestamp, op, FilterValue::One(v)) => {
             let p = one(q, v, "timestamptz");
             match op {
@@ -253,7 +262,8 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     // snapshot metric needs every row). Results are the same; groups with no activity in the period go.
     // When all metrics share one time field, that WHERE window is each metric's window: no FILTER repeats it.
     let (fields, snapshot) = time_fields(spec, catalog)?;
-    let windowed = range_field(&spec.date_range).is_none() && matches!(spec.date_range, Some(DateRange::Absolute { .. } | DateRange::Relative { .. }));
+    let windowed =
+        range_field(&spec.date_range).is_none() && matches!(spec.date_range, Some(DateRange::Absolute { .. } | DateRange::Relative { .. }));
     let in_where = (windowed && !snapshot && fields.len() == 1).then(|| fields[0]);
 
     let mut used: Vec<MetricVersion> = Vec::new();
@@ -308,11 +318,7 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
         ));
     }
 
-    let group = if spec.group_by.is_empty() {
-        String::new()
-    } else {
-        format!(" GROUP BY {}", group_keys.join(", "))
-    };
+    let group = if spec.group_by.is_empty() { String::new() } else { format!(" GROUP BY {}", group_keys.join(", ")) };
     // Empty values sort last either way: PostgreSQL's ascending order already puts NULLs last.
     let order: Vec<String> = if spec.sort_by.is_empty() {
         spec.group_by.iter().map(|g| quote(&g.column())).collect()
@@ -325,17 +331,15 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     // issue_facts is analytics.issues row for row plus derived columns; a query that reads none of those
     // reads the table itself, so the planner has no view to expand (~0.1 ms less per query).
     let base = if spec.entity == Entity::Issue
-        && [select.join(", "), joins.clone(), wheres.join(" AND ")].iter().all(|part| reads_only(part, crate::schema::ISSUE_FACTS_FROM_ISSUES))
+        && [select.join(", "), joins.clone(), wheres.join(" AND ")]
+            .iter()
+            .all(|part| reads_only(part, crate::schema::ISSUE_FACTS_FROM_ISSUES))
     {
         "analytics.issues"
     } else {
         base
     };
-    q.sql = format!(
-        "SELECT {} FROM {base} AS f{joins} WHERE {}{group}{order} LIMIT {limit}",
-        select.join(", "),
-        wheres.join(" AND ")
-    );
+    q.sql = format!("SELECT {} FROM {base} AS f{joins} WHERE {}{group}{order} LIMIT {limit}", select.join(", "), wheres.join(" AND "));
     Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used })
 }
 

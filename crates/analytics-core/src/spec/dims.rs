@@ -84,7 +84,22 @@ mod tests {
 
     #[test]
     fn the_required_dimensions_exist() {
-        for n in ["project", "issue_type", "status", "status_category", "priority", "assignee", "reporter", "label", "component", "epic", "board", "sprint", "created_at", "resolved_at"] {
+        for n in [
+            "project",
+            "issue_type",
+            "status",
+            "status_category",
+            "priority",
+            "assignee",
+            "reporter",
+            "label",
+            "component",
+            "epic",
+            "board",
+            "sprint",
+            "created_at",
+            "resolved_at",
+        ] {
             assert!(find(Entity::Issue, n).is_some(), "{n}");
         }
         for n in ["board", "sprint", "state", "start_date", "complete_date"] {

@@ -195,11 +195,8 @@ impl Spec {
             Some(DateRange::Relative { field, n, unit }) => json!({"field": field, "last": format!("{n} {}", unit.as_str())}),
             Some(DateRange::LastSprints(n)) => json!({"last_sprints": n}),
         };
-        let sort_by: Vec<Value> = self
-            .sort_by
-            .iter()
-            .map(|s| json!({"field": s.field, "direction": if s.descending { "desc" } else { "asc" }}))
-            .collect();
+        let sort_by: Vec<Value> =
+            self.sort_by.iter().map(|s| json!({"field": s.field, "direction": if s.descending { "desc" } else { "asc" }})).collect();
         json!({
             "entity": self.entity.as_str(),
             "metrics": metrics,

@@ -78,7 +78,11 @@ fn type_name(v: &Value) -> &'static str {
 /// A short, safe rendering of a value for messages (never more than 60 characters).
 fn shown(v: &str) -> String {
     let clean: String = v.chars().map(|c| if c.is_control() { '?' } else { c }).take(60).collect();
-    if v.chars().count() > 60 { format!("{clean}…") } else { clean }
+    if v.chars().count() > 60 {
+        format!("{clean}…")
+    } else {
+        clean
+    }
 }
 
 fn check_text(ctx: &mut Ctx, path: &str, s: &str) -> bool {
@@ -163,7 +167,9 @@ fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
         Some(Value::String(s)) if s == "sprint" => Some(Entity::Sprint),
         Some(Value::String(s)) => {
             let sug = did_you_mean(s, ["issue", "sprint"], 2);
-            ctx.err("$.entity", "invalid_value", format!("unknown entity \"{}\"", shown(s))).hint("Use \"issue\" or \"sprint\".").suggest(sug);
+            ctx.err("$.entity", "invalid_value", format!("unknown entity \"{}\"", shown(s)))
+                .hint("Use \"issue\" or \"sprint\".")
+                .suggest(sug);
             None
         }
         Some(other) => {
@@ -178,8 +184,12 @@ fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
         if let Some((d, _)) = m {
             if d.entity != entity {
                 let path = format!("$.metrics[{i}]");
-                ctx.err(&path, "entity_mismatch", format!("metric \"{}\" is measured on {}s, but this spec is about {}s", d.name, d.entity.as_str(), entity.as_str()))
-                    .hint("Put metrics of one entity in a spec; ask a second spec for the others.");
+                ctx.err(
+                    &path,
+                    "entity_mismatch",
+                    format!("metric \"{}\" is measured on {}s, but this spec is about {}s", d.name, d.entity.as_str(), entity.as_str()),
+                )
+                .hint("Put metrics of one entity in a spec; ask a second spec for the others.");
             }
         }
     }
@@ -240,9 +250,13 @@ fn parse_metric_names<'c, 'v>(ctx: &mut Ctx<'c>, v: Option<&'v Value>) -> Vec<Na
                     }
                     sug.truncate(3);
                     cands.clear();
-                    ctx.err(&format!("{path}{}", if obj.is_some() { ".name" } else { "" }), "unknown_metric", format!("unknown metric \"{}\"", shown(name)))
-                        .hint("analytics_metrics() lists the metrics.")
-                        .suggest(sug);
+                    ctx.err(
+                        &format!("{path}{}", if obj.is_some() { ".name" } else { "" }),
+                        "unknown_metric",
+                        format!("unknown metric \"{}\"", shown(name)),
+                    )
+                    .hint("analytics_metrics() lists the metrics.")
+                    .suggest(sug);
                     None
                 }
             }
@@ -251,20 +265,16 @@ fn parse_metric_names<'c, 'v>(ctx: &mut Ctx<'c>, v: Option<&'v Value>) -> Vec<Na
 }
 
 fn json_type_fits(t: crate::catalog::ParamType, v: &Value) -> bool {
-    t.accepts(v) && match v {
-        Value::String(s) => s.len() <= MAX_TEXT,
-        Value::Array(a) => a.len() <= MAX_LIST && a.iter().all(|x| x.as_str().is_some_and(|s| s.len() <= MAX_TEXT)),
-        _ => true,
-    }
+    t.accepts(v)
+        && match v {
+            Value::String(s) => s.len() <= MAX_TEXT,
+            Value::Array(a) => a.len() <= MAX_LIST && a.iter().all(|x| x.as_str().is_some_and(|s| s.len() <= MAX_TEXT)),
+            _ => true,
+        }
 }
 
 /// Second pass: aggregations, aliases and parameters, once grouping and the date range are known.
-fn finish_metrics(
-    ctx: &mut Ctx,
-    defs: &[NamedMetric],
-    group_by: &[GroupBy],
-    date_range: &Option<DateRange>,
-) -> Vec<MetricSel> {
+fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], date_range: &Option<DateRange>) -> Vec<MetricSel> {
     let mut out: Vec<MetricSel> = Vec::new();
     let group_columns: Vec<String> = group_by.iter().map(GroupBy::column).collect();
     for (i, entry) in defs.iter().enumerate() {
@@ -277,15 +287,23 @@ fn finish_metrics(
             Some(Value::String(a)) if a == "formula" && def.kind == Kind::Formula => None,
             Some(Value::String(a)) => match Aggregation::parse(a).filter(|a| *a != Aggregation::Formula) {
                 Some(agg) if def.kind == Kind::Formula => {
-                    ctx.err(&format!("{path}.aggregation"), "aggregation_not_allowed", format!("\"{}\" is a formula over other metrics; it takes no aggregation ({})", def.name, agg.as_str()))
-                        .hint("Leave out aggregation.");
+                    ctx.err(
+                        &format!("{path}.aggregation"),
+                        "aggregation_not_allowed",
+                        format!("\"{}\" is a formula over other metrics; it takes no aggregation ({})", def.name, agg.as_str()),
+                    )
+                    .hint("Leave out aggregation.");
                     None
                 }
                 Some(agg) if !def.allowed_aggregations.contains(&agg) => {
                     let allowed: Vec<&str> = def.allowed_aggregations.iter().map(|a| a.as_str()).collect();
-                    ctx.err(&format!("{path}.aggregation"), "aggregation_not_allowed", format!("metric \"{}\" cannot be aggregated with {}", def.name, agg.as_str()))
-                        .hint(format!("Allowed: {}.", allowed.join(", ")))
-                        .suggest(allowed.iter().map(|s| s.to_string()).collect());
+                    ctx.err(
+                        &format!("{path}.aggregation"),
+                        "aggregation_not_allowed",
+                        format!("metric \"{}\" cannot be aggregated with {}", def.name, agg.as_str()),
+                    )
+                    .hint(format!("Allowed: {}.", allowed.join(", ")))
+                    .suggest(allowed.iter().map(|s| s.to_string()).collect());
                     None
                 }
                 Some(agg) => Some(agg),
@@ -308,7 +326,11 @@ fn finish_metrics(
             None => def.name.clone(),
             Some(Value::String(a)) if is_identifier(a) => a.clone(),
             Some(Value::String(a)) => {
-                ctx.err(&format!("{path}.alias"), "invalid_value", format!("alias \"{}\" must be snake_case: a lower-case letter, then letters, digits or _ (at most 63)", shown(a)));
+                ctx.err(
+                    &format!("{path}.alias"),
+                    "invalid_value",
+                    format!("alias \"{}\" must be snake_case: a lower-case letter, then letters, digits or _ (at most 63)", shown(a)),
+                );
                 def.name.clone()
             }
             Some(other) => {
@@ -317,8 +339,12 @@ fn finish_metrics(
             }
         };
         if out.iter().any(|m| m.alias == alias) || group_columns.contains(&alias) {
-            ctx.err(&format!("{path}{}", if obj.is_some_and(|o| o.contains_key("alias")) { ".alias" } else { "" }), "duplicate_alias", format!("the column \"{alias}\" appears twice in the result"))
-                .hint("Give one of them an alias.");
+            ctx.err(
+                &format!("{path}{}", if obj.is_some_and(|o| o.contains_key("alias")) { ".alias" } else { "" }),
+                "duplicate_alias",
+                format!("the column \"{alias}\" appears twice in the result"),
+            )
+            .hint("Give one of them an alias.");
         }
         // Parameters: the metric's own, and for formulas its dependencies'.
         let mut declared: BTreeMap<String, (crate::catalog::ParamType, Value)> =
@@ -346,11 +372,22 @@ fn finish_metrics(
                         None => {
                             let names: Vec<&str> = declared.keys().map(String::as_str).collect();
                             ctx.err(&ppath, "unknown_parameter", format!("metric \"{}\" has no parameter \"{}\"", def.name, shown(k)))
-                                .hint(if names.is_empty() { "It takes no parameters.".to_string() } else { format!("Its parameters: {}.", names.join(", ")) })
+                                .hint(if names.is_empty() {
+                                    "It takes no parameters.".to_string()
+                                } else {
+                                    format!("Its parameters: {}.", names.join(", "))
+                                })
                                 .suggest(did_you_mean(k, names.iter().copied(), 3));
                         }
                         Some((t, _)) if !json_type_fits(*t, v) => {
-                            ctx.err(&ppath, "wrong_type", format!("parameter \"{k}\" must be {} (strings at most {MAX_TEXT} bytes, lists at most {MAX_LIST} items)", t.sql_type()));
+                            ctx.err(
+                                &ppath,
+                                "wrong_type",
+                                format!(
+                                    "parameter \"{k}\" must be {} (strings at most {MAX_TEXT} bytes, lists at most {MAX_LIST} items)",
+                                    t.sql_type()
+                                ),
+                            );
                         }
                         Some(_) => {
                             params.insert(k.clone(), v.clone());
@@ -364,8 +401,16 @@ fn finish_metrics(
         }
         if def.kind == Kind::Snapshot {
             if let Some(g) = group_by.iter().find(|g| g.interval.is_some()) {
-                ctx.err(&path, "snapshot_by_date", format!("\"{}\" is measured at one moment (the end of the period), so it cannot be grouped by {}", def.name, g.column()))
-                    .hint("Drop the date grouping, or ask for each period with its own date_range.");
+                ctx.err(
+                    &path,
+                    "snapshot_by_date",
+                    format!(
+                        "\"{}\" is measured at one moment (the end of the period), so it cannot be grouped by {}",
+                        def.name,
+                        g.column()
+                    ),
+                )
+                .hint("Drop the date grouping, or ask for each period with its own date_range.");
             }
         }
         out.push(MetricSel { name: def.name.clone(), aggregation, alias, params });
@@ -395,7 +440,11 @@ fn parse_group_by(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Vec<Group
                 (field, interval)
             }
             other => {
-                ctx.err(&path, "wrong_type", format!("a group is a dimension name or {{\"field\", \"interval\"}}, not {}", type_name(other)));
+                ctx.err(
+                    &path,
+                    "wrong_type",
+                    format!("a group is a dimension name or {{\"field\", \"interval\"}}, not {}", type_name(other)),
+                );
                 continue;
             }
         };
@@ -486,9 +535,13 @@ fn parse_sort(ctx: &mut Ctx, v: Option<&Value>, group_by: &[GroupBy], metrics: &
             m.alias.clone()
         } else {
             let cands: Vec<&str> = columns.iter().map(String::as_str).chain(metric_names.iter().copied()).collect();
-            ctx.err(&format!("{path}{}", if item.is_object() { ".field" } else { "" }), "unknown_sort_field", format!("cannot sort by \"{}\": it is not a column of the result", shown(field)))
-                .hint(format!("Sort by one of: {}.", columns.join(", ")))
-                .suggest(did_you_mean(field, cands, 3));
+            ctx.err(
+                &format!("{path}{}", if item.is_object() { ".field" } else { "" }),
+                "unknown_sort_field",
+                format!("cannot sort by \"{}\": it is not a column of the result", shown(field)),
+            )
+            .hint(format!("Sort by one of: {}.", columns.join(", ")))
+            .suggest(did_you_mean(field, cands, 3));
             continue;
         };
         let is_metric = metrics.iter().any(|m| m.alias == column);

@@ -116,7 +116,11 @@ fn formulas_take_no_aggregation_and_expand() {
     let e = codes(json!({"metrics": [{"name": "throughput_ratio", "aggregation": "avg"}]}));
     assert_eq!(e, vec![("$.metrics[0].aggregation".to_string(), "aggregation_not_allowed")]);
     let c = compile(&ok(json!({"metrics": ["throughput_ratio"], "date_range": {"last": "1 quarter"}})), &catalog(), "t").unwrap();
-    assert!(c.sql.contains("count(f.id) FILTER (WHERE (f.resolved_at IS NOT NULL) AND f.resolved_at >= now() - $2::interval)"), "{}", c.sql);
+    assert!(
+        c.sql.contains("count(f.id) FILTER (WHERE (f.resolved_at IS NOT NULL) AND f.resolved_at >= now() - $2::interval)"),
+        "{}",
+        c.sql
+    );
     assert!(c.sql.contains("f.created_at >= now() - $3::interval"), "each metric keeps its own time field: {}", c.sql);
     assert_eq!(c.params[1], crate::catalog::params::Bound::Text("3 months".into()));
     assert_eq!(c.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["throughput_ratio", "closed", "created"]);
@@ -132,41 +136,79 @@ fn snapshots_take_the_end_of_the_period_and_refuse_date_groups() {
 
 #[test]
 fn last_sprints_is_for_sprints_only() {
-    let c = compile(&ok(json!({"metrics": ["velocity"], "group_by": ["board"], "date_range": {"last_sprints": 6}})), &catalog(), "t").unwrap();
+    let c =
+        compile(&ok(json!({"metrics": ["velocity"], "group_by": ["board"], "date_range": {"last_sprints": 6}})), &catalog(), "t").unwrap();
     assert!(c.sql.contains("r.rn <= $2::integer"), "{}", c.sql);
-    assert_eq!(codes(json!({"metrics": ["created"], "date_range": {"last_sprints": 6}})), vec![("$.date_range.last_sprints".to_string(), "invalid_value")]);
+    assert_eq!(
+        codes(json!({"metrics": ["created"], "date_range": {"last_sprints": 6}})),
+        vec![("$.date_range.last_sprints".to_string(), "invalid_value")]
+    );
 }
 
 #[test]
 fn filters_are_checked_against_their_field() {
-    assert_eq!(codes(json!({"metrics": ["created"], "filters": [{"field": "label", "operator": "gt", "value": "x"}]})), vec![("$.filters[0].operator".to_string(), "invalid_operator")]);
-    assert_eq!(codes(json!({"metrics": ["created"], "filters": [{"field": "created_at", "operator": "eq", "value": "yesterday"}]})), vec![("$.filters[0].value".to_string(), "invalid_date")]);
-    assert_eq!(codes(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "in", "value": []}]})), vec![("$.filters[0].value".to_string(), "invalid_value")]);
-    assert_eq!(codes(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "=", "value": "High"}]}))[0].1, "invalid_operator");
-    assert_eq!(errs(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "=", "value": "High"}]}))[0].suggestions, vec!["eq"]);
+    assert_eq!(
+        codes(json!({"metrics": ["created"], "filters": [{"field": "label", "operator": "gt", "value": "x"}]})),
+        vec![("$.filters[0].operator".to_string(), "invalid_operator")]
+    );
+    assert_eq!(
+        codes(json!({"metrics": ["created"], "filters": [{"field": "created_at", "operator": "eq", "value": "yesterday"}]})),
+        vec![("$.filters[0].value".to_string(), "invalid_date")]
+    );
+    assert_eq!(
+        codes(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "in", "value": []}]})),
+        vec![("$.filters[0].value".to_string(), "invalid_value")]
+    );
+    assert_eq!(
+        codes(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "=", "value": "High"}]}))[0].1,
+        "invalid_operator"
+    );
+    assert_eq!(
+        errs(json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "=", "value": "High"}]}))[0].suggestions,
+        vec!["eq"]
+    );
     let c = compile(&ok(json!({"metrics": ["created"], "filters": [{"field": "label", "operator": "eq", "value": "production"}, {"field": "assignee", "operator": "is_null"}]})), &catalog(), "t").unwrap();
     assert!(c.sql.contains("$2::text = ANY (f.labels) AND f.assignee IS NULL"), "{}", c.sql);
 }
 
 #[test]
 fn date_ranges_are_checked() {
-    assert_eq!(codes(json!({"metrics": ["created"], "date_range": {"from": "2025-04-01", "to": "2025-01-01"}})), vec![("$.date_range".to_string(), "inverted_range")]);
-    assert_eq!(codes(json!({"metrics": ["created"], "date_range": {"last": "ninety days"}})), vec![("$.date_range.last".to_string(), "invalid_value")]);
-    assert_eq!(codes(json!({"metrics": ["created"], "date_range": {"field": "sprint", "from": "2025-01-01"}})), vec![("$.date_range.field".to_string(), "invalid_value")]);
+    assert_eq!(
+        codes(json!({"metrics": ["created"], "date_range": {"from": "2025-04-01", "to": "2025-01-01"}})),
+        vec![("$.date_range".to_string(), "inverted_range")]
+    );
+    assert_eq!(
+        codes(json!({"metrics": ["created"], "date_range": {"last": "ninety days"}})),
+        vec![("$.date_range.last".to_string(), "invalid_value")]
+    );
+    assert_eq!(
+        codes(json!({"metrics": ["created"], "date_range": {"field": "sprint", "from": "2025-01-01"}})),
+        vec![("$.date_range.field".to_string(), "invalid_value")]
+    );
     assert!(ok(json!({"metrics": ["created"], "date_range": {"last": "2 weeks"}})).date_range.is_some());
 }
 
 #[test]
 fn aliases_must_be_identifiers_and_unique() {
-    assert_eq!(codes(json!({"metrics": [{"name": "created", "alias": "x\"; DROP TABLE y; --"}]})), vec![("$.metrics[0].alias".to_string(), "invalid_value")]);
+    assert_eq!(
+        codes(json!({"metrics": [{"name": "created", "alias": "x\"; DROP TABLE y; --"}]})),
+        vec![("$.metrics[0].alias".to_string(), "invalid_value")]
+    );
     assert_eq!(codes(json!({"metrics": ["created", "created"]})), vec![("$.metrics[1]".to_string(), "duplicate_alias")]);
-    assert_eq!(codes(json!({"metrics": [{"name": "created", "alias": "priority"}], "group_by": ["priority"]})), vec![("$.metrics[0].alias".to_string(), "duplicate_alias")]);
+    assert_eq!(
+        codes(json!({"metrics": [{"name": "created", "alias": "priority"}], "group_by": ["priority"]})),
+        vec![("$.metrics[0].alias".to_string(), "duplicate_alias")]
+    );
 }
 
 #[test]
 fn labels_group_one_row_per_label() {
     let c = compile(&ok(json!({"metrics": ["bug_count"], "group_by": ["label"]})), &catalog(), "t").unwrap();
-    assert!(c.sql.contains("CROSS JOIN LATERAL unnest(CASE WHEN cardinality(f.labels) = 0 THEN ARRAY[NULL::text] ELSE f.labels END) AS g0(v)"), "{}", c.sql);
+    assert!(
+        c.sql.contains("CROSS JOIN LATERAL unnest(CASE WHEN cardinality(f.labels) = 0 THEN ARRAY[NULL::text] ELSE f.labels END) AS g0(v)"),
+        "{}",
+        c.sql
+    );
     assert!(c.sql.starts_with("SELECT g0.v AS \"label\""), "{}", c.sql);
 }
 
@@ -187,14 +229,27 @@ fn hostile_shapes_never_panic() {
     let deep = (0..200).fold(json!(1), |acc, _| json!([acc]));
     let long = "x".repeat(1 << 20);
     for v in [
-        json!(null), json!(1), json!("metrics"), json!([]), json!({}), json!({"metrics": null}), json!({"metrics": {}}),
-        json!({"metrics": [null, 1, true, [], {}]}), json!({"metrics": [{"name": 5}]}), json!({"metrics": deep.clone()}),
-        json!({"metrics": ["created"], "group_by": deep}), json!({"metrics": [long.clone()]}),
+        json!(null),
+        json!(1),
+        json!("metrics"),
+        json!([]),
+        json!({}),
+        json!({"metrics": null}),
+        json!({"metrics": {}}),
+        json!({"metrics": [null, 1, true, [], {}]}),
+        json!({"metrics": [{"name": 5}]}),
+        json!({"metrics": deep.clone()}),
+        json!({"metrics": ["created"], "group_by": deep}),
+        json!({"metrics": [long.clone()]}),
         json!({"metrics": ["created"], "filters": [{"field": "priority", "operator": "in", "value": vec!["a"; 10_000]}]}),
-        json!({"metrics": vec!["created"; 10_000]}), json!({"metrics": ["created"], "limit": -5}), json!({"metrics": ["created"], "limit": 1e300}),
-        json!({"metrics": ["created"], "limit": 18446744073709551615u64}), json!({"metrics": ["created"], "sort_by": [{"field": 1}]}),
+        json!({"metrics": vec!["created"; 10_000]}),
+        json!({"metrics": ["created"], "limit": -5}),
+        json!({"metrics": ["created"], "limit": 1e300}),
+        json!({"metrics": ["created"], "limit": 18446744073709551615u64}),
+        json!({"metrics": ["created"], "sort_by": [{"field": 1}]}),
         json!({"metrics": ["created"], "date_range": {"last": "99999999999999999999 days"}}),
-        json!({"metrics": [{"name": "stuck_count", "params": {"days": 1e12}}]}), json!({"metrics": ["créé\u{202e}"]}),
+        json!({"metrics": [{"name": "stuck_count", "params": {"days": 1e12}}]}),
+        json!({"metrics": ["créé\u{202e}"]}),
     ] {
         let r = parse(&v, &catalog());
         if let Ok(s) = r {
@@ -255,26 +310,44 @@ fn hostile_corpus_is_rejected_or_compiles_safely() {
 
 #[test]
 fn period_windows_also_narrow_the_rows_up_front() {
-    let c = compile(&ok(json!({"metrics": ["created", "closed"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
+    let c =
+        compile(&ok(json!({"metrics": ["created", "closed"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t")
+            .unwrap();
     assert!(
         c.sql.contains("WHERE f.tenant_id = $1::text AND ((f.created_at >= $6::timestamptz AND f.created_at < $7::timestamptz) OR (f.resolved_at >= $8::timestamptz AND f.resolved_at < $9::timestamptz))"),
         "{}",
         c.sql
     );
     // A snapshot needs every row: nothing is narrowed.
-    let c = compile(&ok(json!({"metrics": ["created", "wip"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
+    let c = compile(&ok(json!({"metrics": ["created", "wip"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t")
+        .unwrap();
     assert!(!c.sql.contains(" OR "), "{}", c.sql);
     // An explicit field narrows by that field only.
-    let c = compile(&ok(json!({"metrics": ["created"], "date_range": {"field": "resolved_at", "last": "30 days"}})), &catalog(), "t").unwrap();
+    let c =
+        compile(&ok(json!({"metrics": ["created"], "date_range": {"field": "resolved_at", "last": "30 days"}})), &catalog(), "t").unwrap();
     assert!(c.sql.contains("WHERE f.tenant_id = $1::text AND f.resolved_at >= now() - $2::interval"), "{}", c.sql);
     // Metrics that share one time field: the WHERE window is theirs, and no FILTER repeats it.
-    let c = compile(&ok(json!({"metrics": ["created", "bug_count"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
+    let c = compile(
+        &ok(json!({"metrics": ["created", "bug_count"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})),
+        &catalog(),
+        "t",
+    )
+    .unwrap();
     assert!(c.sql.contains("count(f.id) AS \"created\""), "{}", c.sql);
     assert!(c.sql.contains("count(f.id) FILTER (WHERE f.issue_type = 'Bug') AS \"bug_count\""), "{}", c.sql);
-    assert!(c.sql.contains("WHERE f.tenant_id = $1::text AND f.created_at >= $2::timestamptz AND f.created_at < $3::timestamptz LIMIT"), "{}", c.sql);
+    assert!(
+        c.sql.contains("WHERE f.tenant_id = $1::text AND f.created_at >= $2::timestamptz AND f.created_at < $3::timestamptz LIMIT"),
+        "{}",
+        c.sql
+    );
     assert_eq!(c.params.len(), 4, "tenant, from, to, limit: {:?}", c.params);
     // A metric's own filter next to its own window is parenthesized (a catalog filter may hold an OR).
-    let c = compile(&ok(json!({"metrics": ["closed", "bug_count"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})), &catalog(), "t").unwrap();
+    let c = compile(
+        &ok(json!({"metrics": ["closed", "bug_count"], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})),
+        &catalog(),
+        "t",
+    )
+    .unwrap();
     assert!(c.sql.contains("count(f.id) FILTER (WHERE (f.issue_type = 'Bug') AND f.created_at >= "), "{}", c.sql);
     // Ascending order is PostgreSQL's default, NULLs last; descending says NULLS LAST.
     let c = compile(&ok(json!({"metrics": ["created"], "group_by": ["priority"], "sort_by": [{"field": "created", "direction": "desc"}, {"field": "priority", "direction": "asc"}]})), &catalog(), "t").unwrap();
@@ -286,12 +359,19 @@ fn period_windows_also_narrow_the_rows_up_front() {
 #[test]
 fn a_query_reading_only_issue_columns_reads_the_issues_table() {
     let sql = |v: Value| compile(&ok(v), &catalog(), "t").unwrap().sql;
-    let bugs = sql(json!({"metrics": ["bug_count"], "group_by": [{"field": "created_at", "interval": "month"}], "date_range": {"from": "2026-01-01", "to": "2027-01-01"}}));
+    let bugs = sql(
+        json!({"metrics": ["bug_count"], "group_by": [{"field": "created_at", "interval": "month"}], "date_range": {"from": "2026-01-01", "to": "2027-01-01"}}),
+    );
     assert!(bugs.contains(" FROM analytics.issues AS f WHERE "), "{bugs}");
-    let labels = sql(json!({"metrics": ["created"], "group_by": ["label"], "filters": [{"field": "priority", "operator": "eq", "value": "High"}]}));
+    let labels =
+        sql(json!({"metrics": ["created"], "group_by": ["label"], "filters": [{"field": "priority", "operator": "eq", "value": "High"}]}));
     assert!(labels.contains(" FROM analytics.issues AS f CROSS JOIN LATERAL unnest("), "{labels}");
     // Derived columns (lead time, board) need the view.
-    for v in [json!({"metrics": ["lead_time_p50"]}), json!({"metrics": ["created"], "group_by": ["board"]}), json!({"metrics": ["created"], "filters": [{"field": "sprint", "operator": "is_null"}]})] {
+    for v in [
+        json!({"metrics": ["lead_time_p50"]}),
+        json!({"metrics": ["created"], "group_by": ["board"]}),
+        json!({"metrics": ["created"], "filters": [{"field": "sprint", "operator": "is_null"}]}),
+    ] {
         let s = sql(v);
         assert!(s.contains(" FROM analytics.issue_facts AS f"), "{s}");
     }

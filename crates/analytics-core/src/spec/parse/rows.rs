@@ -48,9 +48,19 @@ pub(super) fn parse_filters(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) ->
                 Some(op) => Some(op),
                 None => {
                     let all: Vec<&str> = Op::ALL.iter().map(|o| o.as_str()).collect();
-                    let symbolic = match s { "=" | "==" => Some("eq"), "!=" | "<>" => Some("ne"), ">" => Some("gt"), ">=" => Some("gte"), "<" => Some("lt"), "<=" => Some("lte"), _ => None };
+                    let symbolic = match s {
+                        "=" | "==" => Some("eq"),
+                        "!=" | "<>" => Some("ne"),
+                        ">" => Some("gt"),
+                        ">=" => Some("gte"),
+                        "<" => Some("lt"),
+                        "<=" => Some("lte"),
+                        _ => None,
+                    };
                     let mut sug = did_you_mean(s, all.iter().copied(), 3);
-                    if let Some(sym) = symbolic { sug = vec![sym.to_string()]; }
+                    if let Some(sym) = symbolic {
+                        sug = vec![sym.to_string()];
+                    }
                     ctx.err(&format!("{path}.operator"), "invalid_operator", format!("unknown operator \"{}\"", shown(s)))
                         .hint(format!("Use one of {}.", all.join(", ")))
                         .suggest(sug);
@@ -109,7 +119,12 @@ pub(super) fn parse_filters(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) ->
                         continue;
                     }
                 };
-                let (Some(a), Some(b)) = (scalar_text(ctx, &format!("{vpath}[0]"), pair.first(), dim.kind), scalar_text(ctx, &format!("{vpath}[1]"), pair.get(1), dim.kind)) else { continue };
+                let (Some(a), Some(b)) = (
+                    scalar_text(ctx, &format!("{vpath}[0]"), pair.first(), dim.kind),
+                    scalar_text(ctx, &format!("{vpath}[1]"), pair.get(1), dim.kind),
+                ) else {
+                    continue;
+                };
                 if dim.kind == DimKind::Timestamp && a >= b {
                     ctx.err(&vpath, "inverted_range", format!("between {a} and {b} is empty: the first must come before the second"));
                     continue;
@@ -163,7 +178,11 @@ pub(super) fn parse_date_range(ctx: &mut Ctx, v: Option<&Value>, entity: Entity)
         return match n.as_u64() {
             Some(k) if (1..=MAX_LAST_SPRINTS).contains(&k) => Some(DateRange::LastSprints(k as u32)),
             _ => {
-                ctx.err("$.date_range.last_sprints", "invalid_value", format!("last_sprints must be a whole number from 1 to {MAX_LAST_SPRINTS}"));
+                ctx.err(
+                    "$.date_range.last_sprints",
+                    "invalid_value",
+                    format!("last_sprints must be a whole number from 1 to {MAX_LAST_SPRINTS}"),
+                );
                 None
             }
         };
@@ -208,7 +227,8 @@ pub(super) fn parse_date_range(ctx: &mut Ctx, v: Option<&Value>, entity: Entity)
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if is_timestamp_text(s) && s != "now" && s.len() <= 40 => Ok(Some(s.clone())),
             Some(Value::String(s)) => {
-                ctx.err(&format!("$.date_range.{key}"), "invalid_date", format!("\"{}\" is not a date", shown(s))).hint("Use YYYY-MM-DD or an ISO timestamp.");
+                ctx.err(&format!("$.date_range.{key}"), "invalid_date", format!("\"{}\" is not a date", shown(s)))
+                    .hint("Use YYYY-MM-DD or an ISO timestamp.");
                 Err(())
             }
             Some(other) => {
