@@ -64,7 +64,7 @@ bench:
 
 # Optional, not part of `make test`: a real small model (Qwen2.5-Coder-1.5B, llama.cpp server on
 # 127.0.0.1) answers the evaluation set through the openai_compatible provider; fails when fewer than
-# 80% of the questions end in a valid spec. See README "LLM providers".
+# 80% of the questions end in a valid spec. See docs/ask.md, "LLM providers".
 test-llm:
 	bash scripts/llm_server.sh start
 	cargo run --release -p analytics-core --example llm_eval -- --base-url http://127.0.0.1:28819/v1 $(LLM_EVAL_ARGS); \

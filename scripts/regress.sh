@@ -100,6 +100,13 @@ if [ "$accept" = 0 ] && [ "$full" = 1 ]; then
     echo "[regress] upgrade: FAILED"
     failed+=("upgrade")
   fi
+  # The reference in docs/ matches the installed extension (tests/docs/check.sh).
+  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres bash tests/docs/check.sh; then
+    echo "[regress] docs: ok"
+  else
+    echo "[regress] docs: FAILED"
+    failed+=("docs")
+  fi
   fresh_script="$("$PG_CONFIG" --sharedir)/extension/agile_analytics--$EXT_VERSION.sql"
   mv "$fresh_script" "$fresh_script.aside"
   trap '[ -f "$fresh_script.aside" ] && mv -f "$fresh_script.aside" "$fresh_script"; cluster_stop "$base"' EXIT

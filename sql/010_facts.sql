@@ -1,4 +1,4 @@
--- The base relations metrics are computed on (documented in README "Base relations"):
+-- The base relations metrics are computed on (documented in docs/catalog.md, "Base relations"):
 --   analytics.issue_facts   one row per issue:  the issue's columns plus derived durations and counts
 --   analytics.sprint_facts  one row per sprint: commitment, scope change, completion, velocity, z-scores
 -- Both are security_invoker views: they run with the caller's rights, so row-level security applies.

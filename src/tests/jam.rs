@@ -1,6 +1,6 @@
 //! Our cycle time and throughput replayed against the conventions of jira-agile-metrics (JAM, v0.24,
 //! `calculators/cycletime.py` and `throughput.py`): where the two agree the values must be equal; where
-//! they differ (README, "How our definitions compare") the difference must be exactly the documented one.
+//! they differ (docs/catalog.md, "How our definitions compare") the difference must be exactly the documented one.
 //! JAM's rules, as reimplemented in `jam_cycle_days` below: status changes are taken at their calendar
 //! date; each workflow step keeps the date it was first entered; moving back to a step erases the dates
 //! of all later steps; cycle time = date of the done step - date of the first accepted step; throughput
