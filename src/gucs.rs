@@ -8,14 +8,14 @@
 //! | `analytics.cache_ttl` | integer (s) | 300 | anyone | how long analytics_run results are cached; 0 = no cache |
 //! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | the worker refreshes the materialized views this often; 0 = off |
 //! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database the background worker works in |
-//! | `analytics.llm_provider` | text | builtin | anyone | who translates questions: builtin, openai, anthropic, ollama, openai_compatible |
+//! | `analytics.llm_provider` | enum | builtin | anyone | who translates questions: builtin, openai, anthropic, ollama, openai_compatible |
 //! | `analytics.llm_model` | text | per provider | anyone | the model name sent to the provider |
 //! | `analytics.llm_base_url` | text | per provider | superuser | the provider's base URL (required for openai_compatible) |
 //! | `analytics.llm_api_key` | text | empty | superuser (not readable by others) | the provider's API key; fallback: the server's OPENAI_API_KEY / ANTHROPIC_API_KEY |
 //! | `analytics.llm_timeout_ms` | integer (ms) | 20000 | anyone | longest wait for one provider request |
-//! | `analytics.llm_fallback` | text | builtin | anyone | when the provider cannot be reached: builtin (answer with the builtin translator) or none (error) |
+//! | `analytics.llm_fallback` | enum | builtin | anyone | when the provider cannot be reached: builtin (answer with the builtin translator) or none (error) |
 
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
 use std::ffi::CString;
 
 /// The session's tenant. Row-level security reads it through `analytics.current_tenant()`, which works
@@ -37,8 +37,21 @@ pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
 /// The database the background worker connects to.
 pub static WORKER_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
-/// Who translates questions for analytics_ask (checked when used).
-pub static LLM_PROVIDER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"builtin"));
+/// Who translates questions for analytics_ask: a closed choice, so a typo is refused when it is set.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LlmProvider {
+    #[name = c"builtin"]
+    Builtin,
+    #[name = c"openai"]
+    OpenAi,
+    #[name = c"anthropic"]
+    Anthropic,
+    #[name = c"ollama"]
+    Ollama,
+    #[name = c"openai_compatible"]
+    OpenAiCompatible,
+}
+pub static LLM_PROVIDER: GucSetting<LlmProvider> = GucSetting::<LlmProvider>::new(LlmProvider::Builtin);
 /// The model name sent to the provider (empty: the provider's default in analytics_core::llm).
 pub static LLM_MODEL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 /// The provider's base URL (empty: the provider's public endpoint).
@@ -47,11 +60,20 @@ pub static LLM_BASE_URL: GucSetting<Option<CString>> = GucSetting::<Option<CStri
 pub static LLM_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 /// Longest wait for one provider request, in milliseconds.
 pub static LLM_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(20_000);
-/// builtin or none: what analytics_ask does when the provider cannot be reached.
-pub static LLM_FALLBACK: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"builtin"));
+/// What analytics_ask does when the provider cannot be reached (a closed choice).
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LlmFallback {
+    /// Answer with the builtin translator (the answer says so).
+    #[name = c"builtin"]
+    Builtin,
+    /// Raise 08000.
+    #[name = c"none"]
+    None,
+}
+pub static LLM_FALLBACK: GucSetting<LlmFallback> = GucSetting::<LlmFallback>::new(LlmFallback::Builtin);
 
 pub fn init() {
-    GucRegistry::define_string_guc(
+    GucRegistry::define_enum_guc(
         c"analytics.llm_provider",
         c"Who translates analytics_ask questions into specs: builtin (no network), openai, anthropic, ollama or openai_compatible.",
         c"A model only ever writes a spec, which is validated and compiled; it never writes SQL. Per call: options => '{\"provider\": ...}'.",
@@ -93,7 +115,7 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::UNIT_MS,
     );
-    GucRegistry::define_string_guc(
+    GucRegistry::define_enum_guc(
         c"analytics.llm_fallback",
         c"What analytics_ask does when the LLM provider cannot be reached: builtin (answer with the builtin translator) or none (raise an error).",
         c"The answer's provider field says who answered.",
@@ -197,7 +219,14 @@ fn text(g: &GucSetting<Option<CString>>) -> Option<String> {
 }
 
 pub fn llm_provider() -> String {
-    text(&LLM_PROVIDER).unwrap_or_else(|| "builtin".into())
+    match LLM_PROVIDER.get() {
+        LlmProvider::Builtin => "builtin",
+        LlmProvider::OpenAi => "openai",
+        LlmProvider::Anthropic => "anthropic",
+        LlmProvider::Ollama => "ollama",
+        LlmProvider::OpenAiCompatible => "openai_compatible",
+    }
+    .into()
 }
 
 pub fn llm_model() -> Option<String> {
@@ -218,5 +247,9 @@ pub fn llm_timeout_ms() -> i32 {
 }
 
 pub fn llm_fallback() -> String {
-    text(&LLM_FALLBACK).unwrap_or_else(|| "builtin".into())
+    match LLM_FALLBACK.get() {
+        LlmFallback::Builtin => "builtin",
+        LlmFallback::None => "none",
+    }
+    .into()
 }

@@ -153,9 +153,10 @@ mod tests {
         assert_eq!(sqlstate_of(r#"SELECT analytics.analytics_ask('bugs', '{"provider": "gpt"}')"#).as_deref(), Some("22023"));
         assert_eq!(sqlstate_of(r#"SELECT analytics.analytics_ask('bugs', '{"today": "yesterday"}')"#).as_deref(), Some("22023"));
         assert_eq!(sqlstate_of("SELECT analytics.analytics_ask('bugs', '[]')").as_deref(), Some("22023"));
-        exec("SET LOCAL analytics.llm_provider = 'nonsense'");
-        assert_eq!(sqlstate_of("SELECT analytics.analytics_ask('bugs')").as_deref(), Some("22023"));
-        exec("SET LOCAL analytics.llm_provider = 'builtin'");
+        // A closed choice: a typo is refused when it is set, and the setting stays what it was.
+        assert_eq!(sqlstate_of("SET LOCAL analytics.llm_provider = 'nonsense'").as_deref(), Some("22023"));
+        assert_eq!(sqlstate_of("SET LOCAL analytics.llm_fallback = 'nothing'").as_deref(), Some("22023"));
+        assert_eq!(text("SELECT current_setting('analytics.llm_provider')").as_deref(), Some("builtin"));
         set_tenant(None);
         assert_eq!(sqlstate_of("SELECT analytics.analytics_ask('bugs')").as_deref(), Some("42501"));
     }
