@@ -5,7 +5,6 @@
 
 use crate::error::ApiError;
 use crate::{gucs, search_path, spi_read};
-use analytics_core::catalog::MetricDef;
 use analytics_core::spec::model::sha256_hex;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, JsonB, PgAtomic};
@@ -60,13 +59,6 @@ fn as_owner<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, ApiE
         PgTryBuilder::new(f).finally(|| unsafe { pg_sys::SetUserIdAndSecContext(user, context) }).execute()
     });
     Ok(r)
-}
-
-/// The version of the active catalog: a hash of every active metric's name and version.
-pub fn catalog_version(catalog: &[MetricDef]) -> String {
-    let mut parts: Vec<String> = catalog.iter().map(|d| format!("{}:{}", d.name, d.version)).collect();
-    parts.sort();
-    sha256_hex(&parts.join(","))
 }
 
 /// The tenant's data version and the global version (together: "has any data this tenant sees

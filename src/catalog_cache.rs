@@ -1,13 +1,16 @@
-//! The active metric catalog, parsed once per backend and kept until it changes. Every write to
+//! The metric catalog as the extension reads it: every row of `analytics.metrics_catalog`, parsed
+//! ([`load_catalog`]), and the active catalog, parsed once per backend and kept until it changes
+//! ([`get`], with its version and the extension's owner). Every write to
 //! `metrics_user` or `metrics_builtin` fires a statement trigger that sends a relcache invalidation for
 //! that table (`analytics._catalog_changed()`); every backend's relcache callback then drops its copy.
 //! So compiling a spec costs no catalog query once warm, and never uses a stale catalog.
 
-use crate::api::catalog::load_catalog;
-use crate::cache::catalog_version;
 use crate::error::ApiError;
 use analytics_core::catalog::MetricDef;
+use analytics_core::spec::model::sha256_hex;
 use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -40,6 +43,33 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
 /// Registers the invalidation callback (once per backend, from _PG_init).
 pub fn init() {
     unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) };
+}
+
+/// The version of the active catalog: a hash of every active metric's name and version.
+pub fn catalog_version(catalog: &[MetricDef]) -> String {
+    let mut parts: Vec<String> = catalog.iter().map(|d| format!("{}:{}", d.name, d.version)).collect();
+    parts.sort();
+    sha256_hex(&parts.join(","))
+}
+
+/// One row of the effective catalog: (definition or parse error, is_active, raw name).
+pub(crate) type CatalogRow = (Result<MetricDef, String>, bool, String);
+
+/// Every row of the effective catalog.
+pub(crate) fn load_catalog() -> Result<Vec<CatalogRow>, ApiError> {
+    let rows: Option<JsonB> = crate::spi_read::one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c", &[])?;
+    let rows = rows.map(|j| j.0).unwrap_or(Value::Array(vec![]));
+    Ok(rows
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let active = r.get("is_active").and_then(Value::as_bool).unwrap_or(true);
+            let name = r.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            (MetricDef::from_row(r), active, name)
+        })
+        .collect())
 }
 
 /// The active catalog, loaded when missing.

@@ -17,9 +17,10 @@
 //! - `sql/017_ask.sql`       the tenant's values that analytics_ask may match in questions
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
-//! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `ask`, `ingest`, `views`, `version`)
+//! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `ask`,
+//!   `llm`, `ingest`, `views`, `version`)
 //! - [`worker`]              the background worker (periodic refresh of the materialized views)
-//! - [`catalog_cache`]       the parsed active catalog per backend, dropped on catalog changes
+//! - [`catalog_cache`]       the catalog: loaded, parsed, kept per backend and dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`timeout`]             the statement timer around analytics queries
 //! - [`jit`]                 JIT off for analytics queries (unless `analytics.jit`)

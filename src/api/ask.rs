@@ -2,6 +2,7 @@
 //! or an LLM provider), validated, compiled and run for the session's tenant, with one sentence saying
 //! what was measured. `analytics_eval(cases)` scores the translator on an evaluation set.
 
+use crate::api::llm::Translated;
 use crate::api::spec::{active_catalog, prepare};
 use crate::error::{ApiError, OrReport};
 use crate::{cache, gucs};
@@ -71,16 +72,6 @@ fn provider_of(options: &Options) -> Result<Provider, ApiError> {
             hint: Some("SET analytics.llm_provider = 'builtin';".into()),
         }),
     }
-}
-
-/// How a question was translated.
-pub(crate) struct Translated {
-    pub translation: Translation,
-    pub provider: Provider,
-    pub model: Option<String>,
-    pub attempts: u32,
-    /// Why the configured provider was not used (it could not be reached).
-    pub fallback: Option<String>,
 }
 
 fn translate(question: &str, provider: Provider, options: &Options, ctx: &Context) -> Result<Translated, ApiError> {

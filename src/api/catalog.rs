@@ -2,6 +2,7 @@
 //! editing (validated against the whole catalog and by planning its SQL), deprecating and activating,
 //! and the static half of `analytics_catalog_check()`. SQL-only parts are in `sql/013_catalog_api.sql`.
 
+use crate::catalog_cache::load_catalog;
 use crate::error::{ApiError, OrReport};
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::{self, check, MetricDef, Problem};
@@ -10,26 +11,6 @@ use analytics_core::suggest::did_you_mean;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
-
-/// One row of the effective catalog: (definition or parse error, is_active, raw name).
-pub(crate) type CatalogRow = (Result<MetricDef, String>, bool, String);
-
-/// Every row of the effective catalog.
-pub(crate) fn load_catalog() -> Result<Vec<CatalogRow>, ApiError> {
-    let rows: Option<JsonB> = crate::spi_read::one("SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM analytics.metrics_catalog c", &[])?;
-    let rows = rows.map(|j| j.0).unwrap_or(Value::Array(vec![]));
-    Ok(rows
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|r| {
-            let active = r.get("is_active").and_then(Value::as_bool).unwrap_or(true);
-            let name = r.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-            (MetricDef::from_row(r), active, name)
-        })
-        .collect())
-}
 
 fn unknown_metric(name: &str) -> ApiError {
     let names: Vec<String> =

@@ -2,13 +2,22 @@
 //! the call (analytics_core::llm: schema, prompt, HTTP, validate-and-retry), and the fallback to the
 //! builtin translator when the provider cannot be reached (analytics.llm_fallback).
 
-use crate::api::ask::Translated;
 use crate::error::ApiError;
 use crate::gucs;
 use analytics_core::ask::{Options, Provider};
 use analytics_core::llm::{self, http::Ureq, Config, LlmError};
-use analytics_core::nl::{self, Context};
+use analytics_core::nl::{self, Context, Translation};
 use std::time::Duration;
+
+/// How a question was translated.
+pub(crate) struct Translated {
+    pub translation: Translation,
+    pub provider: Provider,
+    pub model: Option<String>,
+    pub attempts: u32,
+    /// Why the configured provider was not used (it could not be reached).
+    pub fallback: Option<String>,
+}
 
 fn config(provider: Provider, options: &Options) -> Result<Config, ApiError> {
     let env = match provider {

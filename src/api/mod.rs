@@ -2,6 +2,7 @@
 
 pub mod ask;
 pub mod catalog;
+pub mod compile;
 pub mod ingest;
 pub mod llm;
 pub mod spec;
