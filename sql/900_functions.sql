@@ -4,8 +4,6 @@
 -- The public functions that take jsonb: thin SQL wrappers that hand the document to the Rust function
 -- as text (analytics_core::json_arg checks its depth before parsing). They run as the caller. Their
 -- SQL-standard bodies are resolved here, once, so no caller's search_path changes what they call.
-CREATE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
-LANGUAGE sql STABLE RETURN analytics._analytics_validate(spec::text);
 -- analytics_compile is the Rust function itself (src/api/spec.rs): it reads and returns jsonb bytes.
 -- The text form serves string literals (which resolve to text): repeated calls skip parsing the spec.
 CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
@@ -71,8 +69,6 @@ COMMENT ON FUNCTION analytics.analytics_metric_activate(text) IS
   'Re-activate a deprecated metric (admin).';
 COMMENT ON FUNCTION analytics.analytics_metric_value(text, jsonb, timestamptz, timestamptz) IS
   'The value of one metric for the session''s tenant, over all its rows or those whose time field is in [date_from, date_to); params (jsonb) override parameter defaults, e.g. analytics_metric_value(''stuck_count'', ''{"days": 3}''). Runs as the caller under row-level security.';
-COMMENT ON FUNCTION analytics.analytics_validate(jsonb) IS
-  'Validate an AnalyticsSpec against the catalog and the dimension whitelist: {"valid", "errors": [{"path", "code", "message", "hint", "suggestions"}]}, every problem at once.';
 COMMENT ON FUNCTION analytics.analytics_compile(jsonb) IS
   'Compile an AnalyticsSpec to one parameterized query: {"sql", "params", "spec_hash", "columns", "metrics": [{"name", "version"}]}. Every value is a $n parameter; identifiers come only from the catalog and whitelists. Invalid specs fail with 22023 and every problem (JSON) in DETAIL.';
 COMMENT ON FUNCTION analytics.analytics_compile(text) IS
@@ -121,7 +117,6 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics.analytics_metrics(text,text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_metric_value(text,jsonb,timestamptz,timestamptz)', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_builtin()', 'EXECUTE'),
-    ('reader', 'function', 'analytics._analytics_validate(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_run(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_count(boolean)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_get(text)', 'EXECUTE'),
@@ -138,7 +133,6 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('writer', 'function', 'analytics._analytics_ingest_jira(text,text)', 'EXECUTE'),
     ('writer', 'function', 'analytics.analytics_ingest_jira(jsonb,jsonb)', 'EXECUTE'),
     ('admin', 'function', 'analytics._analytics_metric_upsert(text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics.analytics_validate(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_compile(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_compile(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_run(jsonb)', 'EXECUTE'),

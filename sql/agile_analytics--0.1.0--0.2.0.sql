@@ -93,7 +93,6 @@ END;
 
 
 -- The Rust functions that run SQL.
-ALTER FUNCTION analytics._analytics_validate(text) SET search_path TO pg_catalog, pg_temp;
 ALTER FUNCTION analytics._analytics_run(text) SET search_path TO pg_catalog, pg_temp;
 ALTER FUNCTION analytics._analytics_rows(text) SET search_path TO pg_catalog, pg_temp;
 ALTER FUNCTION analytics._analytics_explain(text) SET search_path TO pg_catalog, pg_temp;
@@ -140,8 +139,6 @@ $$;
 
 -- The jsonb wrappers (SQL-standard bodies) and analytics_run (a SET clause, the new cache key).
 
-CREATE OR REPLACE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
-LANGUAGE sql STABLE RETURN analytics._analytics_validate(spec::text);
 -- analytics_run serves cache hits in SQL (no parsing, no JSON round trip through Rust) and runs the
 -- spec in Rust on a miss (which counts the miss and stores the result).
 CREATE OR REPLACE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb
@@ -175,6 +172,15 @@ CREATE OR REPLACE FUNCTION analytics.analytics_eval(cases jsonb) RETURNS jsonb
 LANGUAGE sql VOLATILE RETURN analytics._analytics_eval(cases::text)::jsonb;
 CREATE OR REPLACE FUNCTION analytics.analytics_metric_value(name text, params jsonb DEFAULT '{}', date_from timestamptz DEFAULT NULL, date_to timestamptz DEFAULT NULL) RETURNS numeric
 LANGUAGE sql VOLATILE RETURN analytics._analytics_metric_value(name, params::text, date_from, date_to);
+
+-- One place per SQL function (issue 14): each function below is the Rust function itself, taking
+-- jsonb; 0.1.0's SQL wrapper around it and its Rust half (_analytics_<name>(text)) go. CREATE OR
+-- REPLACE keeps the function's OID, grants and comment.
+CREATE OR REPLACE FUNCTION analytics.analytics_validate(spec jsonb) RETURNS jsonb
+STABLE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'validate_wrapper';
+DROP FUNCTION analytics._analytics_validate(text);
+DELETE FROM analytics.access_privileges WHERE object_type = 'function' AND object_name = 'analytics._analytics_validate(text)';
 
 -- The bare names (issue 14): SELECT analytics_ask(...) with the default search_path.
 -- The user-facing functions under their own names in the extension's schema (public unless CREATE

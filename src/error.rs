@@ -136,7 +136,16 @@ impl ApiError {
 
     /// Raises this error as a PostgreSQL ERROR. Does not return.
     pub fn report(self) -> ! {
-        let (code, message, detail, hint) = self.parts();
+        ErrorReport::from(self).report(PgLogLevel::ERROR);
+        unreachable!("ERROR does not return")
+    }
+}
+
+/// A SQL function returns `Result<T, ErrorReport>` and pgrx raises the error with its SQLSTATE,
+/// message, DETAIL and HINT; `?` on an ApiError converts it.
+impl From<ApiError> for ErrorReport {
+    fn from(e: ApiError) -> Self {
+        let (code, message, detail, hint) = e.parts();
         let mut report = ErrorReport::new(code, message, "agile_analytics");
         if let Some(d) = detail {
             report = report.set_detail(d);
@@ -144,8 +153,7 @@ impl ApiError {
         if let Some(h) = hint {
             report = report.set_hint(h);
         }
-        report.report(PgLogLevel::ERROR);
-        unreachable!("ERROR does not return")
+        report
     }
 }
 

@@ -25,6 +25,7 @@
 //! - [`timeout`]             the statement timer around analytics queries
 //! - [`jit`]                 JIT off for analytics queries (unless `analytics.jit`)
 //! - [`search_path`]         all of the extension's SQL resolves names with `pg_catalog, pg_temp`
+//! - [`jsonb_arg`]           a jsonb argument received as jsonb's text (`JsonbText`)
 //! - [`spi_read`]            read-only queries (no transaction ID: they work on a standby)
 //! - [`error`]               the API's error enum: SQLSTATE, message, DETAIL, HINT
 
@@ -38,6 +39,7 @@ pub mod catalog_cache;
 pub mod error;
 pub mod gucs;
 pub mod jit;
+pub mod jsonb_arg;
 pub mod search_path;
 pub mod spi_read;
 pub mod timeout;

@@ -16,6 +16,7 @@ use crate::api::spec::{active_catalog, prepare};
 use crate::catalog_cache::{self, Catalog};
 use crate::error::{ApiError, OrReport};
 use crate::gucs;
+use crate::jsonb_arg::jsonb_text;
 use analytics_core::memo::Memo;
 use pgrx::pgrx_sql_entity_graph::metadata as sql_meta;
 use pgrx::prelude::*;
@@ -143,19 +144,6 @@ fn remember(kind: ArgKind, catalog: &Rc<Catalog>, tenant: &str, arg: &[u8], answ
     let last =
         LastAnswer { catalog: Rc::downgrade(catalog), tenant: tenant.as_bytes().to_vec(), arg: arg.to_vec(), answer: answer.to_vec() };
     LAST.with(|l| l.borrow_mut()[kind as usize] = Some(last));
-}
-
-/// The text of a jsonb value's bytes (a JsonbContainer), printed as jsonb_out does.
-fn jsonb_text(bytes: &[u8]) -> String {
-    // SAFETY: the bytes are a jsonb value's (the SQL declaration or jsonb_in made them), copied to an
-    // 8-byte aligned buffer (a short-header datum's bytes may be unaligned); JsonbToCString prints it
-    // into a palloc'd string.
-    let mut aligned = vec![0u64; bytes.len().div_ceil(8)];
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), aligned.as_mut_ptr().cast::<u8>(), bytes.len());
-        let c = pg_sys::JsonbToCString(std::ptr::null_mut(), aligned.as_mut_ptr().cast::<pg_sys::JsonbContainer>(), bytes.len() as i32);
-        std::ffi::CStr::from_ptr(c).to_string_lossy().into_owned()
-    }
 }
 
 /// analytics_compile's answers (jsonb bytes), by tenant, then by the argument's bytes for each ArgKind

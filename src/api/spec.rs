@@ -5,12 +5,14 @@
 use crate::api::catalog::datums;
 use crate::catalog_cache::{self, Catalog};
 use crate::error::{ApiError, OrReport};
+use crate::jsonb_arg::JsonbText;
 use crate::{cache, gucs, jit, spi_read, timeout};
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
 use analytics_core::memo::Memo;
 use analytics_core::spec::{compile, parse, Compiled, Spec, SpecError};
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::{json, Value};
@@ -105,24 +107,42 @@ fn compiled_json(spec_hash: &str, c: &Compiled) -> Value {
 }
 
 /// Every problem of a spec: {"valid": bool, "errors": [{"path", "code", "message", "hint", "suggestions"}]}.
-#[pg_extern(stable, schema = "analytics", name = "_analytics_validate")]
+#[pg_extern(stable, schema = "analytics", name = "analytics_validate")]
 #[search_path(pg_catalog, pg_temp)]
+fn validate(spec: Option<JsonbText>) -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(validation(spec.as_ref().map(JsonbText::as_str))?))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION analytics.analytics_validate(jsonb) IS
+  'Validate an AnalyticsSpec against the catalog and the dimension whitelist: {"valid", "errors": [{"path", "code", "message", "hint", "suggestions"}]}, every problem at once.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_validate(jsonb)', 'EXECUTE');
+"#,
+    name = "validate_sql",
+    requires = [validate, "security"]
+);
+
+/// 0.1.0's `analytics._analytics_validate(text)`, which its SQL wrapper calls, until ALTER EXTENSION
+/// UPDATE (C symbol `analytics_validate_wrapper`; 0.2.0's SQL does not declare it).
+#[pg_extern(stable, sql = false)]
 fn analytics_validate(spec: Option<&str>) -> JsonB {
-    (|| {
-        let catalog = active_catalog()?;
-        let catalog = &catalog.active;
-        let spec = match spec_json(spec) {
-            Ok(v) => v,
-            Err(ApiError::InvalidSpec(errors)) => return Ok(json!({"valid": false, "errors": errors})),
-            Err(e) => return Err(e),
-        };
-        Ok(match parse(&spec, catalog) {
-            Ok(_) => json!({"valid": true, "errors": []}),
-            Err(errors) => json!({"valid": false, "errors": errors}),
-        })
-    })()
-    .map(JsonB)
-    .or_report()
+    validation(spec).map(JsonB).or_report()
+}
+
+fn validation(spec: Option<&str>) -> Result<Value, ApiError> {
+    let catalog = active_catalog()?;
+    let catalog = &catalog.active;
+    let spec = match spec_json(spec) {
+        Ok(v) => v,
+        Err(ApiError::InvalidSpec(errors)) => return Ok(json!({"valid": false, "errors": errors})),
+        Err(e) => return Err(e),
+    };
+    Ok(match parse(&spec, catalog) {
+        Ok(_) => json!({"valid": true, "errors": []}),
+        Err(errors) => json!({"valid": false, "errors": errors}),
+    })
 }
 
 /// Runs a compiled query under analytics.statement_timeout (and without JIT unless analytics.jit).

@@ -63,7 +63,8 @@ SQL
       -c "SELECT json_agg(v ORDER BY v.priority) FROM analytics_views.upgrade_view v" \
       -c "SELECT analytics.analytics_ask('how many bugs were closed?', '{\"today\": \"2025-03-01\"}') -> 'rows'" \
       -c "SELECT analytics.analytics_metric_value('stuck_count', '{\"days\": 3}')" \
-      -c "SELECT analytics.analytics_compile('$spec') ->> 'sql'" 2>&1
+      -c "SELECT analytics.analytics_compile('$spec') ->> 'sql'" \
+      -c "SELECT analytics.analytics_validate('{\"metrics\": [\"closed\", \"nope\"]}') -> 'errors' -> 0 ->> 'code'" 2>&1
   }
   data_query="SELECT (SELECT count(*) FROM analytics.issues) || ' issues, ' || (SELECT count(*) FROM analytics.issue_transitions)
     || ' transitions, ' || (SELECT count(*) FROM analytics.issue_changes) || ' changes, ' || (SELECT count(*) FROM analytics.issue_comments)
