@@ -27,22 +27,6 @@ BEGIN
     RETURN analytics._analytics_run(text_form)::jsonb;
 END
 $$;
-CREATE FUNCTION analytics.analytics_rows(spec jsonb) RETURNS SETOF jsonb
-LANGUAGE sql VOLATILE BEGIN ATOMIC SELECT * FROM analytics._analytics_rows(spec::text); END;
-CREATE FUNCTION analytics.analytics_explain(spec jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_explain(spec::text);
-CREATE FUNCTION analytics.analytics_create_view(name text, spec jsonb, replace boolean DEFAULT false) RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_create_view(name, spec::text, replace);
-CREATE FUNCTION analytics.analytics_metric_upsert(definition jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_metric_upsert(definition::text);
-CREATE FUNCTION analytics.analytics_ingest_jira(payload jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_ingest_jira(payload::text, options::text);
-CREATE FUNCTION analytics.analytics_ask(question text, options jsonb DEFAULT '{}') RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_ask(question, options::text)::jsonb;
-CREATE FUNCTION analytics.analytics_eval(cases jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_eval(cases::text)::jsonb;
-CREATE FUNCTION analytics.analytics_metric_value(name text, params jsonb DEFAULT '{}', date_from timestamptz DEFAULT NULL, date_to timestamptz DEFAULT NULL) RETURNS numeric
-LANGUAGE sql VOLATILE RETURN analytics._analytics_metric_value(name, params::text, date_from, date_to);
 
 DO $$
 DECLARE
@@ -61,39 +45,23 @@ COMMENT ON FUNCTION analytics.analytics_version() IS
   'Versions of agile_analytics, its core, and the PostgreSQL server, plus this session''s tenant: {"extension", "core", "postgres", "tenant_id"}.';
 COMMENT ON FUNCTION analytics.analytics_metric(text) IS
   'One metric of the effective catalog as jsonb (every definition column plus source). Unknown names fail with 42704 and a "did you mean" hint.';
-COMMENT ON FUNCTION analytics.analytics_metric_upsert(jsonb) IS
-  'Create or edit a metric (admin). The definition is validated on its own and against the whole catalog, and its SQL is planned; the version is bumped when the definition changes. Returns {"name", "version", "changed", "created", "source"}. Invalid definitions fail with 22023, every problem in DETAIL.';
 COMMENT ON FUNCTION analytics.analytics_metric_deprecate(text) IS
   'Deprecate a metric (admin): it is no longer listed or offered, but stays inspectable. Returns {"name", "is_active", "active_dependents"}.';
 COMMENT ON FUNCTION analytics.analytics_metric_activate(text) IS
   'Re-activate a deprecated metric (admin).';
-COMMENT ON FUNCTION analytics.analytics_metric_value(text, jsonb, timestamptz, timestamptz) IS
-  'The value of one metric for the session''s tenant, over all its rows or those whose time field is in [date_from, date_to); params (jsonb) override parameter defaults, e.g. analytics_metric_value(''stuck_count'', ''{"days": 3}''). Runs as the caller under row-level security.';
 COMMENT ON FUNCTION analytics.analytics_compile(jsonb) IS
   'Compile an AnalyticsSpec to one parameterized query: {"sql", "params", "spec_hash", "columns", "metrics": [{"name", "version"}]}. Every value is a $n parameter; identifiers come only from the catalog and whitelists. Invalid specs fail with 22023 and every problem (JSON) in DETAIL.';
 COMMENT ON FUNCTION analytics.analytics_compile(text) IS
   'analytics_compile for a spec written as text (a string literal resolves here): the same answer and errors as analytics_compile(text::jsonb); repeated calls are answered without parsing the spec again.';
 COMMENT ON FUNCTION analytics.analytics_run(jsonb) IS
   'Run an AnalyticsSpec for the session''s tenant, as the caller (row-level security applies): {"columns", "rows", "row_count", "query_ms", "cached", "spec_hash", "sql", "tenant_id", "metrics"}. Limited by analytics.statement_timeout (57014 with a HINT).';
-COMMENT ON FUNCTION analytics.analytics_ask(text, jsonb) IS
-  'Answer a question in plain English for the session''s tenant: the question becomes an AnalyticsSpec (builtin translator by default, or the LLM of analytics.llm_provider; a model only writes a spec, never SQL), which is validated, compiled and run. Returns {"question", "status": answered | clarification_needed, "spec", "sql", "columns", "rows", "row_count", "cached", "provider", "model", "attempts", "metrics", "tenant_id", "explanation", "clarification": {"reason", "candidates"}, "today"}. options: provider, model, limit, dry_run (spec and SQL, no run), today (YYYY-MM-DD for relative periods).';
-COMMENT ON FUNCTION analytics.analytics_eval(jsonb) IS
-  'Score the builtin translator on an evaluation set ({"today", "values", "cases": [{"q", "spec"} | {"q", "clarify": true}]}, the format of tests/nl/cases.json): spec_accuracy (same metrics, grouping, filters, period, sort, limit) and result_accuracy (same rows for the session''s tenant), with every case''s outcome.';
-COMMENT ON FUNCTION analytics.analytics_rows(jsonb) IS
-  'The rows of an AnalyticsSpec, one jsonb object per row, for clients that stream.';
-COMMENT ON FUNCTION analytics.analytics_explain(jsonb) IS
-  'How an AnalyticsSpec is answered: canonical spec and hash, SQL and parameters, metric definitions with versions, the tenant scope and the PostgreSQL plan.';
 COMMENT ON FUNCTION analytics.analytics_cache_stats() IS
   'The result cache: {"hits", "misses", "hit_ratio" (since server start when preloaded, else this session), "entries", "bytes" (the session tenant''s live entries; all tenants'' without a tenant), "ttl_seconds"}.';
 COMMENT ON FUNCTION analytics.analytics_cache_clear() IS
   'Delete cached results: the session tenant''s, or every tenant''s when no tenant is set. Returns how many. Admin access.';
-COMMENT ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) IS
-  'Publish an AnalyticsSpec as the view analytics_views.<name> for BI tools: it shows whoever queries it their own tenant (analytics.tenant_id) under row-level security; relative periods follow the clock. replace => true replaces an existing one. Admin access.';
 COMMENT ON FUNCTION analytics.analytics_drop_view(text) IS
   'Drop a view made by analytics_create_view. Admin access.';
 COMMENT ON FUNCTION analytics._cache_count(boolean) IS 'Internal: counts a cache hit or miss for analytics_cache_stats().';
-COMMENT ON FUNCTION analytics.analytics_ingest_jira(jsonb, jsonb) IS
-  'Load Jira REST payloads for the session''s tenant: a /rest/api/2 or /3 search response (expand=changelog) or one issue, an Agile sprint list or one sprint. Issues, status history, story point/assignee/priority/flag changes, comments, sprints and sprint membership intervals. options: instance_id, sprint_field, story_points_field, status_categories {status: todo|in_progress|done}, boards {id: name}. All or nothing; loading again updates in place. Returns {"issues_inserted", "issues_updated", "transitions", "changes", "comments", "sprints", "memberships", "warnings"}. Writer access.';
 COMMENT ON FUNCTION analytics._catalog_builtin() IS 'Internal: the shipped metric definitions (catalog/*.toml) as jsonb.';
 COMMENT ON FUNCTION analytics._catalog_problems() IS 'Internal: static problems of the metric catalog (analytics_catalog_check adds SQL planning).';
 COMMENT ON FUNCTION analytics._metric_probe(jsonb) IS 'Internal: the probe query analytics_catalog_check plans for a catalog row.';
@@ -115,47 +83,25 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics.analytics_version()', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_metric(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_metrics(text,text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics.analytics_metric_value(text,jsonb,timestamptz,timestamptz)', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_builtin()', 'EXECUTE'),
     ('reader', 'function', 'analytics._analytics_run(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_count(boolean)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_get(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._cache_md5(text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics._analytics_rows(text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics._analytics_ask(text,text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics._analytics_eval(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics._ask_values(text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics.analytics_ask(text,jsonb)', 'EXECUTE'),
-    ('reader', 'function', 'analytics.analytics_eval(jsonb)', 'EXECUTE'),
-    ('reader', 'function', 'analytics._analytics_explain(text)', 'EXECUTE'),
-    ('reader', 'function', 'analytics._analytics_metric_value(text,text,timestamptz,timestamptz)', 'EXECUTE'),
-    ('admin', 'function', 'analytics._analytics_create_view(text,text,boolean)', 'EXECUTE'),
-    ('writer', 'function', 'analytics._analytics_ingest_jira(text,text)', 'EXECUTE'),
-    ('writer', 'function', 'analytics.analytics_ingest_jira(jsonb,jsonb)', 'EXECUTE'),
-    ('admin', 'function', 'analytics._analytics_metric_upsert(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_compile(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_compile(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_run(jsonb)', 'EXECUTE'),
-    ('reader', 'function', 'analytics.analytics_rows(jsonb)', 'EXECUTE'),
-    ('reader', 'function', 'analytics.analytics_explain(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics._catalog_problems()', 'EXECUTE'),
     ('reader', 'function', 'analytics._metric_probe(jsonb)', 'EXECUTE'),
     ('reader', 'function', 'analytics._probe_error(text)', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_catalog_check()', 'EXECUTE'),
     ('reader', 'function', 'analytics.analytics_cache_stats()', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_cache_clear()', 'EXECUTE'),
-    ('admin', 'function', 'analytics.analytics_create_view(text,jsonb,boolean)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_drop_view(text)', 'EXECUTE'),
-    ('admin', 'function', 'analytics.analytics_metric_upsert(jsonb)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_deprecate(text)', 'EXECUTE'),
     ('admin', 'function', 'analytics.analytics_metric_activate(text)', 'EXECUTE');
-REVOKE ALL ON FUNCTION analytics.analytics_metric_upsert(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION analytics._analytics_metric_upsert(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION analytics._analytics_create_view(text, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION analytics._analytics_ingest_jira(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION analytics.analytics_ingest_jira(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_cache_clear() FROM PUBLIC;
-REVOKE ALL ON FUNCTION analytics.analytics_create_view(text, jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_drop_view(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_metric_deprecate(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION analytics.analytics_metric_activate(text) FROM PUBLIC;

@@ -94,14 +94,6 @@ END;
 
 -- The Rust functions that run SQL.
 ALTER FUNCTION analytics._analytics_run(text) SET search_path TO pg_catalog, pg_temp;
-ALTER FUNCTION analytics._analytics_rows(text) SET search_path TO pg_catalog, pg_temp;
-ALTER FUNCTION analytics._analytics_explain(text) SET search_path TO pg_catalog, pg_temp;
-ALTER FUNCTION analytics._analytics_ask(text, text) SET search_path TO pg_catalog, pg_temp;
-ALTER FUNCTION analytics._analytics_eval(text) SET search_path TO pg_catalog, pg_temp;
-ALTER FUNCTION analytics._analytics_metric_upsert(text) SET search_path TO pg_catalog, pg_temp;
-ALTER FUNCTION analytics._analytics_metric_value(text, text, timestamptz, timestamptz) SET search_path TO pg_catalog, pg_temp;
-ALTER FUNCTION analytics._analytics_create_view(text, text, boolean) SET search_path TO pg_catalog, pg_temp;
-ALTER FUNCTION analytics._analytics_ingest_jira(text, text) SET search_path TO pg_catalog, pg_temp;
 ALTER FUNCTION analytics._catalog_problems() SET search_path TO pg_catalog, pg_temp;
 ALTER FUNCTION analytics.analytics_metric(text) SET search_path TO pg_catalog, pg_temp;
 ALTER FUNCTION analytics.analytics_metric_deprecate(text) SET search_path TO pg_catalog, pg_temp;
@@ -137,7 +129,7 @@ BEGIN
 END
 $$;
 
--- The jsonb wrappers (SQL-standard bodies) and analytics_run (a SET clause, the new cache key).
+-- analytics_run (a SET clause, the new cache key).
 
 -- analytics_run serves cache hits in SQL (no parsing, no JSON round trip through Rust) and runs the
 -- spec in Rust on a miss (which counts the miss and stores the result).
@@ -156,22 +148,6 @@ BEGIN
     RETURN analytics._analytics_run(text_form)::jsonb;
 END
 $$;
-CREATE OR REPLACE FUNCTION analytics.analytics_rows(spec jsonb) RETURNS SETOF jsonb
-LANGUAGE sql VOLATILE BEGIN ATOMIC SELECT * FROM analytics._analytics_rows(spec::text); END;
-CREATE OR REPLACE FUNCTION analytics.analytics_explain(spec jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_explain(spec::text);
-CREATE OR REPLACE FUNCTION analytics.analytics_create_view(name text, spec jsonb, replace boolean DEFAULT false) RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_create_view(name, spec::text, replace);
-CREATE OR REPLACE FUNCTION analytics.analytics_metric_upsert(definition jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_metric_upsert(definition::text);
-CREATE OR REPLACE FUNCTION analytics.analytics_ingest_jira(payload jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_ingest_jira(payload::text, options::text);
-CREATE OR REPLACE FUNCTION analytics.analytics_ask(question text, options jsonb DEFAULT '{}') RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_ask(question, options::text)::jsonb;
-CREATE OR REPLACE FUNCTION analytics.analytics_eval(cases jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE RETURN analytics._analytics_eval(cases::text)::jsonb;
-CREATE OR REPLACE FUNCTION analytics.analytics_metric_value(name text, params jsonb DEFAULT '{}', date_from timestamptz DEFAULT NULL, date_to timestamptz DEFAULT NULL) RETURNS numeric
-LANGUAGE sql VOLATILE RETURN analytics._analytics_metric_value(name, params::text, date_from, date_to);
 
 -- One place per SQL function (issue 14): each function below is the Rust function itself, taking
 -- jsonb; 0.1.0's SQL wrapper around it and its Rust half (_analytics_<name>(text)) go. CREATE OR
@@ -181,6 +157,42 @@ STABLE SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', 'validate_wrapper';
 DROP FUNCTION analytics._analytics_validate(text);
 DELETE FROM analytics.access_privileges WHERE object_type = 'function' AND object_name = 'analytics._analytics_validate(text)';
+CREATE OR REPLACE FUNCTION analytics.analytics_rows(spec jsonb) RETURNS SETOF jsonb
+VOLATILE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'rows_wrapper';
+CREATE OR REPLACE FUNCTION analytics.analytics_explain(spec jsonb) RETURNS jsonb
+VOLATILE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'explain_wrapper';
+CREATE OR REPLACE FUNCTION analytics.analytics_create_view(name text, spec jsonb, replace boolean DEFAULT false) RETURNS jsonb
+VOLATILE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'create_view_wrapper';
+CREATE OR REPLACE FUNCTION analytics.analytics_metric_upsert(definition jsonb) RETURNS jsonb
+VOLATILE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'metric_upsert_wrapper';
+CREATE OR REPLACE FUNCTION analytics.analytics_metric_value(name text, params jsonb DEFAULT '{}', date_from timestamptz DEFAULT NULL, date_to timestamptz DEFAULT NULL) RETURNS numeric
+VOLATILE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'metric_value_wrapper';
+CREATE OR REPLACE FUNCTION analytics.analytics_ingest_jira(payload jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
+VOLATILE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'ingest_jira_wrapper';
+CREATE OR REPLACE FUNCTION analytics.analytics_ask(question text, options jsonb DEFAULT '{}') RETURNS jsonb
+VOLATILE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'ask_wrapper';
+CREATE OR REPLACE FUNCTION analytics.analytics_eval(cases jsonb) RETURNS jsonb
+VOLATILE SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'eval_wrapper';
+DROP FUNCTION analytics._analytics_rows(text);
+DROP FUNCTION analytics._analytics_explain(text);
+DROP FUNCTION analytics._analytics_create_view(text, text, boolean);
+DROP FUNCTION analytics._analytics_metric_upsert(text);
+DROP FUNCTION analytics._analytics_metric_value(text, text, timestamptz, timestamptz);
+DROP FUNCTION analytics._analytics_ingest_jira(text, text);
+DROP FUNCTION analytics._analytics_ask(text, text);
+DROP FUNCTION analytics._analytics_eval(text);
+DELETE FROM analytics.access_privileges WHERE object_type = 'function' AND object_name IN (
+    'analytics._analytics_rows(text)', 'analytics._analytics_explain(text)', 'analytics._analytics_create_view(text,text,boolean)',
+    'analytics._analytics_metric_upsert(text)', 'analytics._analytics_metric_value(text,text,timestamptz,timestamptz)',
+    'analytics._analytics_ingest_jira(text,text)', 'analytics._analytics_ask(text,text)', 'analytics._analytics_eval(text)');
 
 -- The bare names (issue 14): SELECT analytics_ask(...) with the default search_path.
 -- The user-facing functions under their own names in the extension's schema (public unless CREATE

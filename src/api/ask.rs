@@ -5,12 +5,14 @@
 use crate::api::llm::Translated;
 use crate::api::spec::{active_catalog, prepare};
 use crate::error::{ApiError, OrReport};
+use crate::jsonb_arg::JsonbText;
 use crate::{cache, gucs};
 use analytics_core::ask::{Options, Provider};
 use analytics_core::json_arg as args;
 use analytics_core::nl::{self, eval, Context, Translation};
 use analytics_core::spec::parse;
 use chrono::NaiveDate;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -110,75 +112,91 @@ fn answer_spec(spec: &Value, tenant: &str, dry_run: bool, limit: Option<u32>) ->
     Ok(out)
 }
 
-/// Answers a question; the JSON text of the answer (the SQL function analytics_ask returns it as jsonb).
-#[pg_extern(volatile, schema = "analytics", name = "_analytics_ask")]
+/// Answers a question: the answer as jsonb (see docs/ask.md).
+#[pg_extern(volatile, schema = "analytics", name = "analytics_ask")]
 #[search_path(pg_catalog, pg_temp)]
+fn ask(question: Option<&str>, options: default!(Option<JsonbText>, "'{}'")) -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(answer(question, options.as_ref().map(JsonbText::as_str))?))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION analytics.analytics_ask(text, jsonb) IS
+  'Answer a question in plain English for the session''s tenant: the question becomes an AnalyticsSpec (builtin translator by default, or the LLM of analytics.llm_provider; a model only writes a spec, never SQL), which is validated, compiled and run. Returns {"question", "status": answered | clarification_needed, "spec", "sql", "columns", "rows", "row_count", "cached", "provider", "model", "attempts", "metrics", "tenant_id", "explanation", "clarification": {"reason", "candidates"}, "today"}. options: provider, model, limit, dry_run (spec and SQL, no run), today (YYYY-MM-DD for relative periods).';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_ask(text,jsonb)', 'EXECUTE');
+"#,
+    name = "ask_sql",
+    requires = [ask, "security"]
+);
+
+/// 0.1.0's `analytics._analytics_ask(text, text)` (the answer as JSON text) until ALTER EXTENSION UPDATE
+/// (the C symbol its SQL names stays; 0.2.0's SQL does not declare it).
+#[pg_extern(volatile, sql = false)]
 fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
-    (|| {
-        let question = question.ok_or(ApiError::NullArgument("question"))?;
-        let options = options_of(options)?;
-        let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
-        let provider = provider_of(&options)?;
-        let catalog = active_catalog()?;
-        let values = tenant_values(&tenant)?;
-        let mut ctx = Context::new(&catalog.active, &values, today(&options)?);
-        ctx.pin_relative = options.today.is_some();
-        let t = translate(question, provider, &options, &ctx)?;
-        let mut answer = json!({
-            "question": question,
-            "provider": t.provider.as_str(),
-            "model": t.model,
-            "attempts": t.attempts,
-            "tenant_id": tenant,
-            "today": ctx.today.format("%Y-%m-%d").to_string(),
-        });
-        if let Some(why) = &t.fallback {
-            answer["fallback_reason"] = json!(why);
-        }
-        match &t.translation {
-            Translation::Spec(spec) => {
-                let parsed = parse(spec, &catalog.active).map_err(ApiError::InvalidSpec)?;
-                let mut explanation = nl::explain(&parsed, &catalog.active, &tenant);
-                let ran = answer_spec(spec, &tenant, options.dry_run, options.limit)?;
-                if let Some(o) = ran.as_object() {
-                    for (k, v) in o {
-                        answer[k] = v.clone();
-                    }
+    crate::search_path::pinned(|| answer(question, options)).map(|v| v.to_string()).or_report()
+}
+
+fn answer(question: Option<&str>, options: Option<&str>) -> Result<Value, ApiError> {
+    let question = question.ok_or(ApiError::NullArgument("question"))?;
+    let options = options_of(options)?;
+    let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
+    let provider = provider_of(&options)?;
+    let catalog = active_catalog()?;
+    let values = tenant_values(&tenant)?;
+    let mut ctx = Context::new(&catalog.active, &values, today(&options)?);
+    ctx.pin_relative = options.today.is_some();
+    let t = translate(question, provider, &options, &ctx)?;
+    let mut answer = json!({
+        "question": question,
+        "provider": t.provider.as_str(),
+        "model": t.model,
+        "attempts": t.attempts,
+        "tenant_id": tenant,
+        "today": ctx.today.format("%Y-%m-%d").to_string(),
+    });
+    if let Some(why) = &t.fallback {
+        answer["fallback_reason"] = json!(why);
+    }
+    match &t.translation {
+        Translation::Spec(spec) => {
+            let parsed = parse(spec, &catalog.active).map_err(ApiError::InvalidSpec)?;
+            let mut explanation = nl::explain(&parsed, &catalog.active, &tenant);
+            let ran = answer_spec(spec, &tenant, options.dry_run, options.limit)?;
+            if let Some(o) = ran.as_object() {
+                for (k, v) in o {
+                    answer[k] = v.clone();
                 }
-                if options.limit.is_some() && options.limit != Some(parsed.limit) {
-                    explanation =
-                        nl::explain(&parse(&answer["spec"], &catalog.active).map_err(ApiError::InvalidSpec)?, &catalog.active, &tenant);
-                }
-                answer["status"] = json!("answered");
-                answer["explanation"] = json!(explanation);
-                answer["clarification"] = Value::Null;
             }
-            Translation::Clarify(c) => {
-                let candidates: Vec<Value> = c
-                    .candidates
-                    .iter()
-                    .map(|cand| {
-                        let explanation = cand
-                            .spec
-                            .as_ref()
-                            .and_then(|s| parse(s, &catalog.active).ok())
-                            .map(|s| nl::explain(&s, &catalog.active, &tenant));
-                        json!({"description": cand.description, "spec": cand.spec, "explanation": explanation})
-                    })
-                    .collect();
-                answer["status"] = json!("clarification_needed");
-                answer["explanation"] = json!(format!("I could not map the question to a spec with confidence: {}.", c.reason));
-                answer["clarification"] = json!({"reason": c.reason, "candidates": candidates});
-                for k in ["spec", "sql", "columns", "rows", "row_count"] {
-                    answer[k] = Value::Null;
-                }
-                answer["cached"] = json!(false);
-                answer["metrics"] = json!([]);
+            if options.limit.is_some() && options.limit != Some(parsed.limit) {
+                explanation =
+                    nl::explain(&parse(&answer["spec"], &catalog.active).map_err(ApiError::InvalidSpec)?, &catalog.active, &tenant);
             }
+            answer["status"] = json!("answered");
+            answer["explanation"] = json!(explanation);
+            answer["clarification"] = Value::Null;
         }
-        Ok(answer.to_string())
-    })()
-    .or_report()
+        Translation::Clarify(c) => {
+            let candidates: Vec<Value> = c
+                .candidates
+                .iter()
+                .map(|cand| {
+                    let explanation =
+                        cand.spec.as_ref().and_then(|s| parse(s, &catalog.active).ok()).map(|s| nl::explain(&s, &catalog.active, &tenant));
+                    json!({"description": cand.description, "spec": cand.spec, "explanation": explanation})
+                })
+                .collect();
+            answer["status"] = json!("clarification_needed");
+            answer["explanation"] = json!(format!("I could not map the question to a spec with confidence: {}.", c.reason));
+            answer["clarification"] = json!({"reason": c.reason, "candidates": candidates});
+            for k in ["spec", "sql", "columns", "rows", "row_count"] {
+                answer[k] = Value::Null;
+            }
+            answer["cached"] = json!(false);
+            answer["metrics"] = json!([]);
+        }
+    }
+    Ok(answer)
 }
 
 /// A result's rows as sorted lists of values (column names aside), to compare two results.
@@ -202,65 +220,92 @@ fn run_text(spec: &Value) -> Result<Value, ApiError> {
 /// Scores the builtin translator on an evaluation set (the format of tests/nl/cases.json): the share
 /// of questions whose spec matches the expected one, and whose result (run for the session's tenant)
 /// matches the expected spec's result.
-#[pg_extern(volatile, schema = "analytics", name = "_analytics_eval")]
+#[pg_extern(volatile, schema = "analytics", name = "analytics_eval")]
 #[search_path(pg_catalog, pg_temp)]
+fn eval(cases: Option<JsonbText>) -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(score(cases.as_ref().map(JsonbText::as_str))?))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION analytics.analytics_eval(jsonb) IS
+  'Score the builtin translator on an evaluation set ({"today", "values", "cases": [{"q", "spec"} | {"q", "clarify": true}]}, the format of tests/nl/cases.json): spec_accuracy (same metrics, grouping, filters, period, sort, limit) and result_accuracy (same rows for the session''s tenant), with every case''s outcome.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_eval(jsonb)', 'EXECUTE');
+"#,
+    name = "eval_sql",
+    requires = [eval, "security"]
+);
+
+/// 0.1.0's `analytics._analytics_eval(text)` (the report as JSON text) until ALTER EXTENSION UPDATE
+/// (the C symbol its SQL names stays; 0.2.0's SQL does not declare it).
+#[pg_extern(volatile, sql = false)]
 fn analytics_eval(cases: Option<&str>) -> String {
-    (|| {
-        let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
-        let v = match args::parse(cases) {
-            Ok(Some(v)) => v,
-            Ok(None) => return Err(ApiError::NullArgument("cases")),
-            Err(message) => return Err(ApiError::InvalidArgument { message, detail: None, hint: None }),
+    crate::search_path::pinned(|| score(cases)).map(|v| v.to_string()).or_report()
+}
+
+fn score(cases: Option<&str>) -> Result<Value, ApiError> {
+    let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
+    let v = match args::parse(cases) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Err(ApiError::NullArgument("cases")),
+        Err(message) => return Err(ApiError::InvalidArgument { message, detail: None, hint: None }),
+    };
+    let (list, file_values, day) = match &v {
+        Value::Array(_) => (v.clone(), None, None),
+        Value::Object(o) => (
+            o.get("cases").cloned().unwrap_or(Value::Null),
+            o.get("values").cloned(),
+            o.get("today").and_then(Value::as_str).map(String::from),
+        ),
+        _ => (Value::Null, None, None),
+    };
+    let bad = |message: String| {
+        ApiError::InvalidArgument {
+        message,
+        detail: None,
+        hint: Some(r#"Pass {"today": "YYYY-MM-DD", "values": {...}, "cases": [{"q": "...", "spec": {...}} | {"q": "...", "clarify": true}]} or just the list of cases."#.into()),
+    }
+    };
+    let cases: Vec<eval::Case> = serde_json::from_value(list).map_err(|e| bad(format!("cases: {e}")))?;
+    let options = Options {
+        today: day.as_deref().map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")).transpose().map_err(|e| bad(format!("today: {e}")))?,
+        ..Options::default()
+    };
+    let catalog = active_catalog()?;
+    let values: Rc<Values> = match file_values {
+        Some(fv) => Rc::new(serde_json::from_value(fv).map_err(|e| bad(format!("values: {e}")))?),
+        None => tenant_values(&tenant)?,
+    };
+    let ctx = Context::new(&catalog.active, &values, today(&options)?);
+    let report = eval::run(&cases, &ctx);
+    let mut result_matches = 0usize;
+    let mut results = Vec::new();
+    for (case, r) in cases.iter().zip(&report.results) {
+        let mut entry = serde_json::to_value(r).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let same_result = match (r.outcome, &case.spec, &r.spec) {
+            (eval::Outcome::Correct | eval::Outcome::ClarifiedAsExpected, _, _) => true,
+            (eval::Outcome::Wrong, Some(expected), Some(actual)) => {
+                let same = row_values(&run_text(expected)?) == row_values(&run_text(actual)?);
+                entry["same_result"] = json!(same);
+                same
+            }
+            _ => false,
         };
-        let (list, file_values, day) = match &v {
-            Value::Array(_) => (v.clone(), None, None),
-            Value::Object(o) => (o.get("cases").cloned().unwrap_or(Value::Null), o.get("values").cloned(), o.get("today").and_then(Value::as_str).map(String::from)),
-            _ => (Value::Null, None, None),
-        };
-        let bad = |message: String| ApiError::InvalidArgument {
-            message,
-            detail: None,
-            hint: Some(r#"Pass {"today": "YYYY-MM-DD", "values": {...}, "cases": [{"q": "...", "spec": {...}} | {"q": "...", "clarify": true}]} or just the list of cases."#.into()),
-        };
-        let cases: Vec<eval::Case> = serde_json::from_value(list).map_err(|e| bad(format!("cases: {e}")))?;
-        let options = Options { today: day.as_deref().map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")).transpose().map_err(|e| bad(format!("today: {e}")))?, ..Options::default() };
-        let catalog = active_catalog()?;
-        let values: Rc<Values> = match file_values {
-            Some(fv) => Rc::new(serde_json::from_value(fv).map_err(|e| bad(format!("values: {e}")))?),
-            None => tenant_values(&tenant)?,
-        };
-        let ctx = Context::new(&catalog.active, &values, today(&options)?);
-        let report = eval::run(&cases, &ctx);
-        let mut result_matches = 0usize;
-        let mut results = Vec::new();
-        for (case, r) in cases.iter().zip(&report.results) {
-            let mut entry = serde_json::to_value(r).map_err(|e| ApiError::Internal(e.to_string()))?;
-            let same_result = match (r.outcome, &case.spec, &r.spec) {
-                (eval::Outcome::Correct | eval::Outcome::ClarifiedAsExpected, _, _) => true,
-                (eval::Outcome::Wrong, Some(expected), Some(actual)) => {
-                    let same = row_values(&run_text(expected)?) == row_values(&run_text(actual)?);
-                    entry["same_result"] = json!(same);
-                    same
-                }
-                _ => false,
-            };
-            result_matches += same_result as usize;
-            results.push(entry);
-        }
-        let n = report.cases.max(1) as f64;
-        Ok(json!({
-            "cases": report.cases,
-            "spec_matches": report.correct,
-            "result_matches": result_matches,
-            "clarified": report.clarified,
-            "wrong": report.wrong,
-            "spec_accuracy": (report.correct as f64 / n * 1000.0).round() / 1000.0,
-            "result_accuracy": (result_matches as f64 / n * 1000.0).round() / 1000.0,
-            "tenant_id": tenant,
-            "today": ctx.today.format("%Y-%m-%d").to_string(),
-            "results": results,
-        })
-        .to_string())
-    })()
-    .or_report()
+        result_matches += same_result as usize;
+        results.push(entry);
+    }
+    let n = report.cases.max(1) as f64;
+    Ok(json!({
+        "cases": report.cases,
+        "spec_matches": report.correct,
+        "result_matches": result_matches,
+        "clarified": report.clarified,
+        "wrong": report.wrong,
+        "spec_accuracy": (report.correct as f64 / n * 1000.0).round() / 1000.0,
+        "result_accuracy": (result_matches as f64 / n * 1000.0).round() / 1000.0,
+        "tenant_id": tenant,
+        "today": ctx.today.format("%Y-%m-%d").to_string(),
+        "results": results,
+    }))
 }

@@ -4,11 +4,15 @@
 
 use crate::catalog_cache::load_catalog;
 use crate::error::{ApiError, OrReport};
+use crate::jsonb_arg::JsonbText;
 use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::{self, check, MetricDef, Problem};
 use analytics_core::json_arg as args;
 use analytics_core::suggest::did_you_mean;
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
+use pgrx::AnyNumeric;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
@@ -89,93 +93,112 @@ fn invalid(message: impl Into<String>, problems: &[String]) -> ApiError {
 }
 
 /// Creates or updates a user definition. Returns {"name", "version", "changed", "created", "source"}.
-#[pg_extern(volatile, schema = "analytics", name = "_analytics_metric_upsert")]
+#[pg_extern(volatile, schema = "analytics", name = "analytics_metric_upsert")]
 #[search_path(pg_catalog, pg_temp)]
+fn metric_upsert(definition: Option<JsonbText>) -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(upsert(definition.as_ref().map(JsonbText::as_str))?))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION analytics.analytics_metric_upsert(jsonb) IS
+  'Create or edit a metric (admin). The definition is validated on its own and against the whole catalog, and its SQL is planned; the version is bumped when the definition changes. Returns {"name", "version", "changed", "created", "source"}. Invalid definitions fail with 22023, every problem in DETAIL.';
+REVOKE ALL ON FUNCTION analytics.analytics_metric_upsert(jsonb) FROM PUBLIC;
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('admin', 'function', 'analytics.analytics_metric_upsert(jsonb)', 'EXECUTE');
+"#,
+    name = "metric_upsert_sql",
+    requires = [metric_upsert, "security"]
+);
+
+/// 0.1.0's `analytics._analytics_metric_upsert(text)` until ALTER EXTENSION UPDATE (the C symbol its
+/// SQL names stays; 0.2.0's SQL does not declare it).
+#[pg_extern(volatile, sql = false)]
 fn analytics_metric_upsert(definition: Option<&str>) -> JsonB {
-    (|| {
-        crate::spi_read::ensure_writable("analytics_metric_upsert()")?;
-        let definition =
-            args::parse(definition).map_err(|e| invalid("invalid metric definition", &[e]))?.ok_or(ApiError::NullArgument("definition"))?;
-        let mut def = MetricDef::from_json(&definition).map_err(|e| invalid("invalid metric definition", &[e]))?;
-        let rows = load_catalog()?;
-        let existing = rows.iter().find(|(_, _, n)| *n == def.name);
-        let existing_def = existing.and_then(|(d, _, _)| d.as_ref().ok());
-        if let Some(old) = existing_def {
-            if def.version == 0 || def.version == old.version {
-                def.version = old.version;
-                if def.same_definition(old) {
-                    return Ok(json!({"name": def.name, "version": old.version, "changed": false, "created": false}));
-                }
+    crate::search_path::pinned(|| upsert(definition)).map(JsonB).or_report()
+}
+
+fn upsert(definition: Option<&str>) -> Result<Value, ApiError> {
+    crate::spi_read::ensure_writable("analytics_metric_upsert()")?;
+    let definition =
+        args::parse(definition).map_err(|e| invalid("invalid metric definition", &[e]))?.ok_or(ApiError::NullArgument("definition"))?;
+    let mut def = MetricDef::from_json(&definition).map_err(|e| invalid("invalid metric definition", &[e]))?;
+    let rows = load_catalog()?;
+    let existing = rows.iter().find(|(_, _, n)| *n == def.name);
+    let existing_def = existing.and_then(|(d, _, _)| d.as_ref().ok());
+    if let Some(old) = existing_def {
+        if def.version == 0 || def.version == old.version {
+            def.version = old.version;
+            if def.same_definition(old) {
+                return Ok(json!({"name": def.name, "version": old.version, "changed": false, "created": false}));
             }
-            def.version = def.version.max(old.version + 1);
-        } else {
-            def.version = def.version.max(1);
         }
+        def.version = def.version.max(old.version + 1);
+    } else {
+        def.version = def.version.max(1);
+    }
 
-        let before: Vec<Problem> = check::check(&rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).collect::<Vec<_>>());
-        let mut after_defs: Vec<MetricDef> =
-            rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).filter(|d| d.name != def.name).collect();
-        after_defs.push(def.clone());
-        let new_problems: Vec<String> = check::check(&after_defs)
-            .into_iter()
-            .filter(|p| !before.contains(p))
-            .map(|p| format!("{}: {} ({})", p.metric, p.message, p.code))
-            .collect();
-        if !new_problems.is_empty() {
-            return Err(invalid(format!("metric \"{}\" is not valid", def.name), &new_problems));
-        }
-        let probe = catalog::sql::probe(&def).map_err(|e| invalid("invalid metric definition", &[e]))?;
-        let sql_error: Option<String> = Spi::get_one_with_args("SELECT analytics._probe_error($1)", &[probe.into()])?;
-        if let Some(e) = sql_error {
-            return Err(invalid(format!("the SQL of metric \"{}\" does not plan", def.name), &[e]));
-        }
+    let before: Vec<Problem> = check::check(&rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).collect::<Vec<_>>());
+    let mut after_defs: Vec<MetricDef> =
+        rows.iter().filter_map(|(d, _, _)| d.as_ref().ok().cloned()).filter(|d| d.name != def.name).collect();
+    after_defs.push(def.clone());
+    let new_problems: Vec<String> = check::check(&after_defs)
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .map(|p| format!("{}: {} ({})", p.metric, p.message, p.code))
+        .collect();
+    if !new_problems.is_empty() {
+        return Err(invalid(format!("metric \"{}\" is not valid", def.name), &new_problems));
+    }
+    let probe = catalog::sql::probe(&def).map_err(|e| invalid("invalid metric definition", &[e]))?;
+    let sql_error: Option<String> = Spi::get_one_with_args("SELECT analytics._probe_error($1)", &[probe.into()])?;
+    if let Some(e) = sql_error {
+        return Err(invalid(format!("the SQL of metric \"{}\" does not plan", def.name), &[e]));
+    }
 
-        let is_active = existing.map(|(_, a, _)| *a).unwrap_or(true);
-        let params = serde_json::to_value(&def.parameters).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let weights =
-            def.weights.as_ref().map(|w| serde_json::to_value(w).map(JsonB)).transpose().map_err(|e| ApiError::Internal(e.to_string()))?;
-        let aggs: Vec<String> = def.allowed_aggregations.iter().map(|a| a.as_str().to_string()).collect();
-        let kind = serde_json::to_value(def.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        Spi::run_with_args(
-            "INSERT INTO analytics.metrics_user AS m (name, display_name, description, category, version, entity, kind,
-                 base_relation, sql_expression, filter, time_field, parameters, default_aggregation, allowed_aggregations,
-                 unit, tags, synonyms, dependencies, weights, is_active)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-             ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, description = excluded.description,
-                 category = excluded.category, version = excluded.version, entity = excluded.entity, kind = excluded.kind,
-                 base_relation = excluded.base_relation, sql_expression = excluded.sql_expression, filter = excluded.filter,
-                 time_field = excluded.time_field, parameters = excluded.parameters,
-                 default_aggregation = excluded.default_aggregation, allowed_aggregations = excluded.allowed_aggregations,
-                 unit = excluded.unit, tags = excluded.tags, synonyms = excluded.synonyms,
-                 dependencies = excluded.dependencies, weights = excluded.weights,
-                 updated_at = now(), updated_by = current_user",
-            &[
-                def.name.clone().into(),
-                def.display_name.clone().into(),
-                def.description.clone().into(),
-                def.category.clone().into(),
-                (def.version as i32).into(),
-                def.entity.as_str().into(),
-                kind.into(),
-                def.base_relation.clone().into(),
-                def.sql_expression.clone().into(),
-                def.filter.clone().into(),
-                def.time_field.clone().into(),
-                JsonB(params).into(),
-                def.default_aggregation.as_str().into(),
-                aggs.into(),
-                def.unit.as_str().into(),
-                def.tags.clone().into(),
-                def.synonyms.clone().into(),
-                def.dependencies.clone().into(),
-                weights.into(),
-                is_active.into(),
-            ],
-        )?;
-        Ok(json!({"name": def.name, "version": def.version, "changed": true, "created": existing.is_none(), "source": "user"}))
-    })()
-    .map(JsonB)
-    .or_report()
+    let is_active = existing.map(|(_, a, _)| *a).unwrap_or(true);
+    let params = serde_json::to_value(&def.parameters).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let weights =
+        def.weights.as_ref().map(|w| serde_json::to_value(w).map(JsonB)).transpose().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let aggs: Vec<String> = def.allowed_aggregations.iter().map(|a| a.as_str().to_string()).collect();
+    let kind = serde_json::to_value(def.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    Spi::run_with_args(
+        "INSERT INTO analytics.metrics_user AS m (name, display_name, description, category, version, entity, kind,
+             base_relation, sql_expression, filter, time_field, parameters, default_aggregation, allowed_aggregations,
+             unit, tags, synonyms, dependencies, weights, is_active)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+         ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, description = excluded.description,
+             category = excluded.category, version = excluded.version, entity = excluded.entity, kind = excluded.kind,
+             base_relation = excluded.base_relation, sql_expression = excluded.sql_expression, filter = excluded.filter,
+             time_field = excluded.time_field, parameters = excluded.parameters,
+             default_aggregation = excluded.default_aggregation, allowed_aggregations = excluded.allowed_aggregations,
+             unit = excluded.unit, tags = excluded.tags, synonyms = excluded.synonyms,
+             dependencies = excluded.dependencies, weights = excluded.weights,
+             updated_at = now(), updated_by = current_user",
+        &[
+            def.name.clone().into(),
+            def.display_name.clone().into(),
+            def.description.clone().into(),
+            def.category.clone().into(),
+            (def.version as i32).into(),
+            def.entity.as_str().into(),
+            kind.into(),
+            def.base_relation.clone().into(),
+            def.sql_expression.clone().into(),
+            def.filter.clone().into(),
+            def.time_field.clone().into(),
+            JsonB(params).into(),
+            def.default_aggregation.as_str().into(),
+            aggs.into(),
+            def.unit.as_str().into(),
+            def.tags.clone().into(),
+            def.synonyms.clone().into(),
+            def.dependencies.clone().into(),
+            weights.into(),
+            is_active.into(),
+        ],
+    )?;
+    Ok(json!({"name": def.name, "version": def.version, "changed": true, "created": existing.is_none(), "source": "user"}))
 }
 
 fn set_active(name: Option<&str>, active: bool) -> Result<Value, ApiError> {
@@ -246,31 +269,60 @@ fn ts_text(ts: Option<pgrx::datum::TimestampWithTimeZone>) -> Result<Option<Stri
 /// [date_from, date_to); `params` override the metric's parameter defaults. It is the one-metric spec
 /// `{"metrics": [{"name", "params"}], "date_range": {"from", "to"}}`, compiled like any other (deprecated
 /// metrics included).
-#[pg_extern(volatile, schema = "analytics", name = "_analytics_metric_value")]
+#[pg_extern(volatile, schema = "analytics", name = "analytics_metric_value")]
 #[search_path(pg_catalog, pg_temp)]
+fn metric_value(
+    name: Option<&str>,
+    params: default!(Option<JsonbText>, "'{}'"),
+    date_from: default!(Option<TimestampWithTimeZone>, "NULL"),
+    date_to: default!(Option<TimestampWithTimeZone>, "NULL"),
+) -> Result<Option<AnyNumeric>, ErrorReport> {
+    Ok(value_of(name, params.as_ref().map(JsonbText::as_str), date_from, date_to)?)
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION analytics.analytics_metric_value(text, jsonb, timestamptz, timestamptz) IS
+  'The value of one metric for the session''s tenant, over all its rows or those whose time field is in [date_from, date_to); params (jsonb) override parameter defaults, e.g. analytics_metric_value(''stuck_count'', ''{"days": 3}''). Runs as the caller under row-level security.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_metric_value(text,jsonb,timestamptz,timestamptz)', 'EXECUTE');
+"#,
+    name = "metric_value_sql",
+    requires = [metric_value, "security"]
+);
+
+/// 0.1.0's `analytics._analytics_metric_value(text, text, timestamptz, timestamptz)` until ALTER
+/// EXTENSION UPDATE (the C symbol its SQL names stays; 0.2.0's SQL does not declare it).
+#[pg_extern(volatile, sql = false)]
 fn analytics_metric_value(
     name: Option<&str>,
     params: Option<&str>,
-    date_from: Option<pgrx::datum::TimestampWithTimeZone>,
-    date_to: Option<pgrx::datum::TimestampWithTimeZone>,
-) -> Option<pgrx::AnyNumeric> {
-    (|| {
-        let name = name.ok_or(ApiError::NullArgument("name"))?;
-        let defs: Vec<MetricDef> = load_catalog()?.into_iter().filter_map(|(d, _, _)| d.ok()).collect();
-        if !defs.iter().any(|d| d.name == name) {
-            return Err(unknown_metric(name));
-        }
-        let params = args::parse(params).map_err(|e| invalid("invalid params", &[e]))?.unwrap_or(Value::Null);
-        let mut spec = json!({"metrics": [{"name": name, "params": params}]});
-        let (from, to) = (ts_text(date_from)?, ts_text(date_to)?);
-        if from.is_some() || to.is_some() {
-            spec["date_range"] = json!({"from": from, "to": to});
-        }
-        let parsed = analytics_core::spec::parse(&spec, &defs).map_err(ApiError::InvalidSpec)?;
-        let tenant = crate::gucs::tenant_id().unwrap_or_default();
-        let c = analytics_core::spec::compile(&parsed, &defs, &tenant).map_err(ApiError::Internal)?;
-        let sql = format!("SELECT (v.\"{}\")::numeric FROM ({}) AS v", parsed.metrics[0].alias, c.sql);
-        Ok(crate::jit::scoped(|| crate::spi_read::one::<pgrx::AnyNumeric>(&sql, &datums(&c.params)))?)
-    })()
-    .or_report()
+    date_from: Option<TimestampWithTimeZone>,
+    date_to: Option<TimestampWithTimeZone>,
+) -> Option<AnyNumeric> {
+    crate::search_path::pinned(|| value_of(name, params, date_from, date_to)).or_report()
+}
+
+fn value_of(
+    name: Option<&str>,
+    params: Option<&str>,
+    date_from: Option<TimestampWithTimeZone>,
+    date_to: Option<TimestampWithTimeZone>,
+) -> Result<Option<AnyNumeric>, ApiError> {
+    let name = name.ok_or(ApiError::NullArgument("name"))?;
+    let defs: Vec<MetricDef> = load_catalog()?.into_iter().filter_map(|(d, _, _)| d.ok()).collect();
+    if !defs.iter().any(|d| d.name == name) {
+        return Err(unknown_metric(name));
+    }
+    let params = args::parse(params).map_err(|e| invalid("invalid params", &[e]))?.unwrap_or(Value::Null);
+    let mut spec = json!({"metrics": [{"name": name, "params": params}]});
+    let (from, to) = (ts_text(date_from)?, ts_text(date_to)?);
+    if from.is_some() || to.is_some() {
+        spec["date_range"] = json!({"from": from, "to": to});
+    }
+    let parsed = analytics_core::spec::parse(&spec, &defs).map_err(ApiError::InvalidSpec)?;
+    let tenant = crate::gucs::tenant_id().unwrap_or_default();
+    let c = analytics_core::spec::compile(&parsed, &defs, &tenant).map_err(ApiError::Internal)?;
+    let sql = format!("SELECT (v.\"{}\")::numeric FROM ({}) AS v", parsed.metrics[0].alias, c.sql);
+    Ok(crate::jit::scoped(|| crate::spi_read::one::<pgrx::AnyNumeric>(&sql, &datums(&c.params)))?)
 }

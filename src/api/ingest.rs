@@ -5,8 +5,10 @@
 
 use crate::error::{ApiError, OrReport};
 use crate::gucs;
+use crate::jsonb_arg::JsonbText;
 use analytics_core::jira::{parse_payload, Batch, Options};
 use analytics_core::json_arg;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -211,27 +213,41 @@ fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError
 
 /// Loads Jira REST payloads for the session's tenant; see the module comment. Returns {"issues_inserted",
 /// "issues_updated", "transitions", "changes", "comments", "sprints", "memberships", "warnings"}.
-#[pg_extern(volatile, schema = "analytics", name = "_analytics_ingest_jira")]
+#[pg_extern(volatile, schema = "analytics", name = "analytics_ingest_jira")]
 #[search_path(pg_catalog, pg_temp)]
+fn ingest_jira(payload: Option<JsonbText>, options: default!(Option<JsonbText>, "'{}'")) -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(load(payload.as_ref().map(JsonbText::as_str), options.as_ref().map(JsonbText::as_str))?))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION analytics.analytics_ingest_jira(jsonb, jsonb) IS
+  'Load Jira REST payloads for the session''s tenant: a /rest/api/2 or /3 search response (expand=changelog) or one issue, an Agile sprint list or one sprint. Issues, status history, story point/assignee/priority/flag changes, comments, sprints and sprint membership intervals. options: instance_id, sprint_field, story_points_field, status_categories {status: todo|in_progress|done}, boards {id: name}. All or nothing; loading again updates in place. Returns {"issues_inserted", "issues_updated", "transitions", "changes", "comments", "sprints", "memberships", "warnings"}. Writer access.';
+REVOKE ALL ON FUNCTION analytics.analytics_ingest_jira(jsonb, jsonb) FROM PUBLIC;
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('writer', 'function', 'analytics.analytics_ingest_jira(jsonb,jsonb)', 'EXECUTE');
+"#,
+    name = "ingest_jira_sql",
+    requires = [ingest_jira, "security"]
+);
+
+/// 0.1.0's `analytics._analytics_ingest_jira(text, text)` until ALTER EXTENSION UPDATE (the C symbol its
+/// SQL names stays; 0.2.0's SQL does not declare it).
+#[pg_extern(volatile, sql = false)]
 fn analytics_ingest_jira(payload: Option<&str>, options: Option<&str>) -> JsonB {
-    (|| {
-        crate::spi_read::ensure_writable("analytics_ingest_jira()")?;
-        let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
-        let payload = json_arg::parse_with_depth(payload, json_arg::MAX_PAYLOAD_DEPTH)
-            .map_err(|e| invalid("$", &e))?
-            .ok_or(ApiError::NullArgument("payload"))?;
-        let options = json_arg::parse(options).map_err(|e| invalid("options", &e))?.unwrap_or(Value::Null);
-        let options = Options::parse(&options).map_err(|e| invalid(&e.path, &e.message))?;
-        let started = std::time::Instant::now();
-        let batch = parse_payload(&payload, &options).map_err(|e| invalid(&e.path, &e.message))?;
-        debug1!(
-            "agile_analytics ingest: parsed {} issues and {} sprints in {:?}",
-            batch.issues.len(),
-            batch.sprints.len(),
-            started.elapsed()
-        );
-        ingest(&batch, &tenant, &options.instance_id)
-    })()
-    .map(JsonB)
-    .or_report()
+    crate::search_path::pinned(|| load(payload, options)).map(JsonB).or_report()
+}
+
+fn load(payload: Option<&str>, options: Option<&str>) -> Result<Value, ApiError> {
+    crate::spi_read::ensure_writable("analytics_ingest_jira()")?;
+    let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
+    let payload = json_arg::parse_with_depth(payload, json_arg::MAX_PAYLOAD_DEPTH)
+        .map_err(|e| invalid("$", &e))?
+        .ok_or(ApiError::NullArgument("payload"))?;
+    let options = json_arg::parse(options).map_err(|e| invalid("options", &e))?.unwrap_or(Value::Null);
+    let options = Options::parse(&options).map_err(|e| invalid(&e.path, &e.message))?;
+    let started = std::time::Instant::now();
+    let batch = parse_payload(&payload, &options).map_err(|e| invalid(&e.path, &e.message))?;
+    debug1!("agile_analytics ingest: parsed {} issues and {} sprints in {:?}", batch.issues.len(), batch.sprints.len(), started.elapsed());
+    ingest(&batch, &tenant, &options.instance_id)
 }

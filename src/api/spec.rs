@@ -128,7 +128,7 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
 /// UPDATE (C symbol `analytics_validate_wrapper`; 0.2.0's SQL does not declare it).
 #[pg_extern(stable, sql = false)]
 fn analytics_validate(spec: Option<&str>) -> JsonB {
-    validation(spec).map(JsonB).or_report()
+    crate::search_path::pinned(|| validation(spec)).map(JsonB).or_report()
 }
 
 fn validation(spec: Option<&str>) -> Result<Value, ApiError> {
@@ -204,52 +204,87 @@ fn analytics_run(spec: Option<&str>) -> String {
 }
 
 /// The rows of a spec, one jsonb object per row, for clients that stream.
-#[pg_extern(volatile, schema = "analytics", name = "_analytics_rows")]
+#[pg_extern(volatile, schema = "analytics", name = "analytics_rows")]
 #[search_path(pg_catalog, pg_temp)]
+fn rows(spec: Option<JsonbText>) -> Result<SetOfIterator<'static, JsonB>, ErrorReport> {
+    Ok(rows_of(spec.as_ref().map(JsonbText::as_str))?)
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION analytics.analytics_rows(jsonb) IS
+  'The rows of an AnalyticsSpec, one jsonb object per row, for clients that stream.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_rows(jsonb)', 'EXECUTE');
+"#,
+    name = "rows_sql",
+    requires = [rows, "security"]
+);
+
+/// 0.1.0's `analytics._analytics_rows(text)` until ALTER EXTENSION UPDATE (see [`analytics_validate`]).
+#[pg_extern(volatile, sql = false)]
 fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
-    let rows = (|| {
-        let prepared = prepare(spec, &tenant()?)?;
-        let text = execute(&prepared.compiled)?.0;
-        serde_json::from_str::<Value>(&text).map_err(|e| ApiError::Internal(e.to_string()))
-    })()
-    .or_report();
+    crate::search_path::pinned(|| rows_of(spec)).or_report()
+}
+
+fn rows_of(spec: Option<&str>) -> Result<SetOfIterator<'static, JsonB>, ApiError> {
+    let prepared = prepare(spec, &tenant()?)?;
+    let text = execute(&prepared.compiled)?.0;
+    let rows = serde_json::from_str::<Value>(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
     let items: Vec<JsonB> = match rows {
         Value::Array(a) => a.into_iter().map(JsonB).collect(),
         _ => vec![],
     };
-    SetOfIterator::new(items)
+    Ok(SetOfIterator::new(items))
 }
 
 /// Everything about how a spec is answered: the canonical spec and its hash, the SQL and parameters,
 /// the metric definitions with versions, the tenant scope, and PostgreSQL's plan.
-#[pg_extern(volatile, schema = "analytics", name = "_analytics_explain")]
+#[pg_extern(volatile, schema = "analytics", name = "analytics_explain")]
 #[search_path(pg_catalog, pg_temp)]
+fn explain(spec: Option<JsonbText>) -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(explanation(spec.as_ref().map(JsonbText::as_str))?))
+}
+
+extension_sql!(
+    r#"
+COMMENT ON FUNCTION analytics.analytics_explain(jsonb) IS
+  'How an AnalyticsSpec is answered: canonical spec and hash, SQL and parameters, metric definitions with versions, the tenant scope and the PostgreSQL plan.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_explain(jsonb)', 'EXECUTE');
+"#,
+    name = "explain_sql",
+    requires = [explain, "security"]
+);
+
+/// 0.1.0's `analytics._analytics_explain(text)` until ALTER EXTENSION UPDATE (see [`analytics_validate`]).
+#[pg_extern(volatile, sql = false)]
 fn analytics_explain(spec: Option<&str>) -> JsonB {
-    (|| {
-        let catalog = active_catalog()?;
-        let catalog = &catalog.active;
-        let spec = parse_spec(spec, catalog)?;
-        let tenant = tenant()?;
-        let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
-        // The plan the query runs with: without JIT unless analytics.jit.
-        let plan = jit::scoped(|| spi_read::explain(&c.sql, &datums(&c.params)))?.ok_or_else(|| ApiError::Internal("no plan".into()))?;
-        let definitions: Vec<Value> = c
-            .metrics
-            .iter()
-            .filter_map(|m| catalog.iter().find(|d| d.name == m.name))
-            .map(|d| serde_json::to_value(d).unwrap_or(Value::Null))
-            .collect();
-        let mut out = compiled_json(&spec.hash(), &c);
-        out["spec"] = spec.canonical();
-        out["definitions"] = Value::Array(definitions);
-        out["tenant_id"] = json!(tenant);
-        out["tenant_scope"] = json!(format!(
-            "rows of tenant {tenant} only: the query filters tenant_id = $1 and runs as {} under row-level security",
-            "the calling role"
-        ));
-        out["plan"] = serde_json::to_value(plan.0).unwrap_or(Value::Null);
-        Ok(out)
-    })()
-    .map(JsonB)
-    .or_report()
+    crate::search_path::pinned(|| explanation(spec)).map(JsonB).or_report()
+}
+
+fn explanation(spec: Option<&str>) -> Result<Value, ApiError> {
+    let catalog = active_catalog()?;
+    let catalog = &catalog.active;
+    let spec = parse_spec(spec, catalog)?;
+    let tenant = tenant()?;
+    let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
+    // The plan the query runs with: without JIT unless analytics.jit.
+    let plan = jit::scoped(|| spi_read::explain(&c.sql, &datums(&c.params)))?.ok_or_else(|| ApiError::Internal("no plan".into()))?;
+    let definitions: Vec<Value> = c
+        .metrics
+        .iter()
+        .filter_map(|m| catalog.iter().find(|d| d.name == m.name))
+        .map(|d| serde_json::to_value(d).unwrap_or(Value::Null))
+        .collect();
+    let mut out = compiled_json(&spec.hash(), &c);
+    out["spec"] = spec.canonical();
+    out["definitions"] = Value::Array(definitions);
+    out["tenant_id"] = json!(tenant);
+    out["tenant_scope"] = json!(format!(
+        "rows of tenant {tenant} only: the query filters tenant_id = $1 and runs as {} under row-level security",
+        "the calling role"
+    ));
+    out["plan"] = serde_json::to_value(plan.0).unwrap_or(Value::Null);
+    Ok(out)
 }
