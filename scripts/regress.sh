@@ -65,48 +65,34 @@ run_golden() {
 for name in "${names[@]}"; do
   run_golden "$name"
 done
-# pg_dump/restore keeps user-created and edited metric definitions (tests/regress/dump_restore.sh).
+# A cluster-level check: a script run against this cluster (PGHOST, PGPORT, PGUSER, and the server's
+# log, data directory and PG_BIN for those that need them).
+run_check() {
+  local name="$1" script="$2"
+  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres PG_BIN="$PG_BIN" SERVER_LOG="$base/server.log" \
+       CLUSTER_DATA="$base/data" bash "$script"; then
+    echo "[regress] $name: ok"
+  else
+    echo "[regress] $name: FAILED"
+    failed+=("$name")
+  fi
+}
 # The cluster-level checks run with the whole set (they need the databases the golden tests made).
 if [ "$accept" = 0 ] && [ "$full" = 1 ]; then
-  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres PG_BIN="$PG_BIN" bash tests/regress/dump_restore.sh; then
-    echo "[regress] dump_restore: ok"
-  else
-    echo "[regress] dump_restore: FAILED"
-    failed+=("dump_restore")
-  fi
+  # pg_dump/restore keeps user-created and edited metric definitions.
+  run_check dump_restore tests/regress/dump_restore.sh
   # A streaming standby of this cluster answers specs; its result cache is read, never written.
-  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres bash tests/regress/standby.sh; then
-    echo "[regress] standby: ok"
-  else
-    echo "[regress] standby: FAILED"
-    failed+=("standby")
-  fi
+  run_check standby tests/regress/standby.sh
   # A hostile search_path against every function of the extension (the look-alikes it plants never
   # run, answers equal, the cache is not poisoned, every function is pinned, the worker too).
-  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres SERVER_LOG="$base/server.log" CLUSTER_DATA="$base/data" \
-       bash tests/regress/hostile_path.sh; then
-    echo "[regress] hostile_path: ok"
-  else
-    echo "[regress] hostile_path: FAILED"
-    failed+=("hostile_path")
-  fi
+  run_check hostile_path tests/regress/hostile_path.sh
   # ALTER EXTENSION UPDATE from every released version: the schema equals a fresh install's, data and
-  # access survive, the library serves the old SQL (tests/upgrade/upgrade.sh). Then every golden test
-  # again, on databases made through the update path: with the current install script set aside,
-  # CREATE EXTENSION installs the oldest released version and updates it.
-  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres bash tests/upgrade/upgrade.sh; then
-    echo "[regress] upgrade: ok"
-  else
-    echo "[regress] upgrade: FAILED"
-    failed+=("upgrade")
-  fi
-  # The reference in docs/ matches the installed extension (tests/docs/check.sh).
-  if PGHOST="$base/sock" PGPORT="$port" PGUSER=postgres bash tests/docs/check.sh; then
-    echo "[regress] docs: ok"
-  else
-    echo "[regress] docs: FAILED"
-    failed+=("docs")
-  fi
+  # access survive, the library serves the old SQL.
+  run_check upgrade tests/upgrade/upgrade.sh
+  # The reference in docs/ matches the installed extension.
+  run_check docs tests/docs/check.sh
+  # Every golden test again, on databases made through the update path: with the current install
+  # script set aside, CREATE EXTENSION installs the oldest released version and updates it.
   fresh_script="$("$PG_CONFIG" --sharedir)/extension/agile_analytics--$EXT_VERSION.sql"
   mv "$fresh_script" "$fresh_script.aside"
   trap '[ -f "$fresh_script.aside" ] && mv -f "$fresh_script.aside" "$fresh_script"; cluster_stop "$base"' EXIT

@@ -1,17 +1,17 @@
--- Runs last: documentation and access for the SQL functions written in Rust (their CREATE FUNCTION
--- statements are generated), and the shipped metric catalog.
+-- Runs last: the hand-declared functions, the remaining comments and access rows, the shipped metric
+-- catalog, and the bare names of the user-facing functions.
 
--- The public functions that take jsonb: thin SQL wrappers that hand the document to the Rust function
--- as text (analytics_core::json_arg checks its depth before parsing). They run as the caller. Their
--- SQL-standard bodies are resolved here, once, so no caller's search_path changes what they call.
--- analytics_compile is the Rust function itself (src/api/spec.rs): it reads and returns jsonb bytes.
+-- The functions written in Rust declare themselves (their COMMENTs and access rows stand beside them);
+-- two are declared here by hand. analytics_compile is the Rust function itself (src/api/compile.rs),
+-- reading and returning jsonb bytes.
 -- The text form serves string literals (which resolve to text): repeated calls skip parsing the spec.
 CREATE FUNCTION analytics.analytics_compile(spec jsonb) RETURNS jsonb
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'analytics_compile_wrapper';
 CREATE FUNCTION analytics.analytics_compile(spec text) RETURNS jsonb
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'analytics_compile_text_wrapper';
--- analytics_run serves cache hits in SQL (no parsing, no JSON round trip through Rust) and runs the
--- spec in Rust on a miss (which counts the miss and stores the result).
+-- analytics_run is the one hand-written wrapper: it serves cache hits in SQL (no parsing, no JSON round
+-- trip through Rust; a hit costs about a primary-key lookup) and runs the spec in Rust on a miss (which
+-- counts the miss and stores the result).
 CREATE FUNCTION analytics.analytics_run(spec jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
