@@ -82,7 +82,8 @@ COMMENT ON FUNCTION analytics.blocked_hours(bigint, text[], timestamptz) IS 'Hou
 
 -- The columns derived from status history come from one LATERAL aggregate per issue: a query that uses
 -- none of them does not join it (PostgreSQL removes a LEFT JOIN to a one-row aggregate whose columns are
--- unused), and one that does gets a nested loop rather than a subplan per column.
+-- unused), and one that does gets a nested loop rather than a subplan per column. Every join by id also
+-- matches the tenant: ids are unique per tenant, and a role that bypasses row-level security sees all.
 CREATE VIEW analytics.issue_facts WITH (security_invoker = true) AS
 SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_type, i.status, i.status_category,
        i.priority, i.assignee, i.reporter, i.story_points, i.labels, i.components, i.epic_key,
@@ -94,13 +95,13 @@ SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_typ
        h.reopen_count,
        h.last_reopened_at,
        h.last_transition_at,
-       (SELECT count(*) FROM analytics.issue_comments c WHERE c.issue_id = i.id) AS comment_count,
+       (SELECT count(*) FROM analytics.issue_comments c WHERE c.tenant_id = i.tenant_id AND c.issue_id = i.id) AS comment_count,
        (SELECT extract(epoch FROM min(c.created_at) - i.created_at) / 3600.0 FROM analytics.issue_comments c
-         WHERE c.issue_id = i.id AND c.author IS DISTINCT FROM i.reporter) AS first_response_hours,
-       (SELECT s.board FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.id = si.sprint_id
-         WHERE si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS board,
-       (SELECT s.name FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.id = si.sprint_id
-         WHERE si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS sprint
+         WHERE c.tenant_id = i.tenant_id AND c.issue_id = i.id AND c.author IS DISTINCT FROM i.reporter) AS first_response_hours,
+       (SELECT s.board FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
+         WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS board,
+       (SELECT s.name FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
+         WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS sprint
 FROM analytics.issues i
 LEFT JOIN LATERAL (
     SELECT min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress') AS first_in_progress_at,
@@ -110,7 +111,7 @@ LEFT JOIN LATERAL (
            max(t.changed_at) FILTER (WHERE t.from_category = 'done' AND t.to_category IS DISTINCT FROM 'done') AS last_reopened_at,
            max(t.changed_at) AS last_transition_at
     FROM analytics.issue_transitions t
-    WHERE t.issue_id = i.id
+    WHERE t.tenant_id = i.tenant_id AND t.issue_id = i.id
 ) AS h ON true;
 COMMENT ON VIEW analytics.issue_facts IS 'Base relation of issue metrics: one row per issue with derived facts (lead and cycle time, reopens, comments, first response, latest board and sprint). Runs as the caller: row-level security applies.';
 COMMENT ON COLUMN analytics.issue_facts.lead_time_days IS 'resolved_at - created_at in days, for resolved issues (NULL when resolved before created: bad data).';

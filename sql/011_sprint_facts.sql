@@ -3,13 +3,15 @@
 -- intervals; estimates and statuses are taken as of the moment that matters (start, add, removal,
 -- completion) from issue_changes and issue_transitions, with the same rules as analytics.points_at and
 -- analytics.category_at, written as joins so that a full refresh does not call a function per member.
+-- Every join matches the tenant as well as the id: the materialized copy is refreshed as the extension
+-- owner, whom row-level security does not limit, and ids are unique only per tenant.
 
 CREATE VIEW analytics.sprint_facts WITH (security_invoker = true) AS
 WITH member AS (
     SELECT s.tenant_id, si.sprint_id, si.issue_id, si.added_at, si.removed_at, s.start_date, s.complete_date,
            coalesce(s.complete_date, now()) AS cutoff
     FROM analytics.sprint_issues si
-    JOIN analytics.sprints s ON s.id = si.sprint_id
+    JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
     WHERE s.state <> 'future' AND s.start_date IS NOT NULL
 ), flags AS (
     SELECT m.*,
@@ -37,31 +39,31 @@ WITH member AS (
                CASE WHEN pr.found THEN analytics.to_points(pr.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
            END AS removed_points
     FROM flags f
-    JOIN analytics.issues i ON i.id = f.issue_id
+    JOIN analytics.issues i ON i.tenant_id = f.tenant_id AND i.id = f.issue_id
     -- The first estimate change: before it, its from_value was in force.
     LEFT JOIN LATERAL (SELECT true AS found, c.from_value AS v FROM analytics.issue_changes c
-                       WHERE c.issue_id = f.issue_id AND c.field = 'story_points'
+                       WHERE c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points'
                        ORDER BY c.changed_at, c.id LIMIT 1) fc ON true
     -- The first transition: before it, its from_category held.
     LEFT JOIN LATERAL (SELECT true AS found, t.from_category AS cat FROM analytics.issue_transitions t
-                       WHERE t.issue_id = f.issue_id AND t.changed_at > f.complete_date AND f.at_complete
+                       WHERE t.tenant_id = f.tenant_id AND t.issue_id = f.issue_id AND t.changed_at > f.complete_date AND f.at_complete
                        ORDER BY t.changed_at, t.id LIMIT 1) ft ON true
     -- The last estimate change at or before each moment that matters.
     LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
-                       WHERE f.at_start AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.start_date
+                       WHERE f.at_start AND c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.start_date
                        ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) ps ON true
     LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
-                       WHERE f.at_complete AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.complete_date
+                       WHERE f.at_complete AND c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.complete_date
                        ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pc ON true
     LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
-                       WHERE f.added_during AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.added_at
+                       WHERE f.added_during AND c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.added_at
                        ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pa ON true
     LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
-                       WHERE f.removed_during AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.removed_at
+                       WHERE f.removed_during AND c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.removed_at
                        ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pr ON true
     -- The status category at completion: the last transition at or before it.
     LEFT JOIN LATERAL (SELECT true AS found, t.to_category AS cat FROM analytics.issue_transitions t
-                       WHERE f.at_complete AND t.issue_id = f.issue_id AND t.changed_at <= f.complete_date
+                       WHERE f.at_complete AND t.tenant_id = f.tenant_id AND t.issue_id = f.issue_id AND t.changed_at <= f.complete_date
                        ORDER BY t.changed_at DESC, t.id DESC LIMIT 1) cc ON true
 ), per_sprint AS (
     -- Grouped by tenant too, so a filter on the tenant reaches the membership scan.

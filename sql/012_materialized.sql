@@ -5,7 +5,8 @@
 
 CREATE MATERIALIZED VIEW analytics.mv_sprint_stats_enriched AS
 SELECT * FROM analytics.sprint_facts;
-CREATE UNIQUE INDEX mv_sprint_stats_enriched_pk ON analytics.mv_sprint_stats_enriched (sprint_id);
+-- The unique indexes (which REFRESH ... CONCURRENTLY needs) include tenant_id, as every key does.
+CREATE UNIQUE INDEX mv_sprint_stats_enriched_pk ON analytics.mv_sprint_stats_enriched (tenant_id, sprint_id);
 CREATE INDEX mv_sprint_stats_enriched_tenant_idx
     ON analytics.mv_sprint_stats_enriched (tenant_id, sprint_problematic_score DESC NULLS LAST);
 COMMENT ON MATERIALIZED VIEW analytics.mv_sprint_stats_enriched IS 'Materialized analytics.sprint_facts for all tenants. Not for direct reading (materialized views ignore row-level security): use analytics.sprint_stats.';
@@ -19,9 +20,9 @@ SELECT i.id AS issue_id, i.tenant_id, i.issue_key,
        extract(epoch FROM min(c.created_at) FILTER (WHERE c.author IS DISTINCT FROM i.reporter) - i.created_at) / 3600.0
            AS first_response_hours
 FROM analytics.issues i
-LEFT JOIN analytics.issue_comments c ON c.issue_id = i.id
+LEFT JOIN analytics.issue_comments c ON c.tenant_id = i.tenant_id AND c.issue_id = i.id
 GROUP BY i.id, i.tenant_id, i.issue_key, i.reporter, i.created_at;
-CREATE UNIQUE INDEX mv_issue_comment_stats_pk ON analytics.mv_issue_comment_stats (issue_id);
+CREATE UNIQUE INDEX mv_issue_comment_stats_pk ON analytics.mv_issue_comment_stats (tenant_id, issue_id);
 CREATE INDEX mv_issue_comment_stats_tenant_idx ON analytics.mv_issue_comment_stats (tenant_id);
 COMMENT ON MATERIALIZED VIEW analytics.mv_issue_comment_stats IS 'Per issue: comment_count, distinct_commenters, first and last comment time, first_response_hours (first comment by someone other than the reporter). All tenants; read it through analytics.issue_comment_stats.';
 

@@ -1,9 +1,12 @@
--- The result cache of analytics_run. An entry is valid while the spec, the catalog stamp (bumped by
--- every catalog change), the tenant's data version and the global version (bumped by view refreshes and
--- TRUNCATE) are all unchanged, and its TTL (analytics.cache_ttl) has not passed. Users have no access to
+-- The result cache of analytics_run. An entry is valid while the catalog stamp (bumped by every catalog
+-- change), the tenant's data version and the global version (bumped by view refreshes and TRUNCATE) are
+-- those it recorded (analytics._cache_versions) and its TTL (analytics.cache_ttl) has not passed: the
+-- rule is written once, in analytics._cache_get, which every lookup goes through. Users have no access to
 -- these tables: the extension reads and writes them as their owner, always for the session's tenant only.
 -- Entries are found by the MD5 of the spec's jsonb text and the session settings that change its
--- answer (analytics._cache_md5), so a hit needs no parsing at all.
+-- answer (analytics._cache_md5), so a hit needs no parsing at all; a result is also filed under the
+-- spec's canonical text, so an equivalent spelling (["x"] for [{"name": "x"}], keys in another order)
+-- is found after one parse, and is then filed under that spelling too.
 
 CREATE TABLE analytics.data_versions (
     tenant_id  text PRIMARY KEY,
@@ -75,7 +78,6 @@ CREATE TABLE analytics.analytics_cache (
     tenant_id       text NOT NULL CHECK (tenant_id <> ''),
     spec_text_md5   text NOT NULL,
     spec_hash       text NOT NULL,
-    cache_key       text NOT NULL,
     catalog_stamp   bigint NOT NULL,
     data_version    bigint NOT NULL,
     global_version  bigint NOT NULL,
@@ -85,7 +87,7 @@ CREATE TABLE analytics.analytics_cache (
     expires_at      timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, spec_text_md5)
 );
-COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and spec (found by analytics._cache_md5: the MD5 of the spec''s jsonb text and the session settings that change its answer; spec_hash is the canonical SHA-256). cache_key = SHA-256 of spec hash, tenant, catalog stamp, data version and global version. Not readable by users: see analytics_cache_stats().';
+COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and spec (found by analytics._cache_md5: the MD5 of the spec''s jsonb text and the session settings that change its answer; spec_hash is the canonical SHA-256); valid while catalog_stamp, data_version and global_version equal analytics._cache_versions(tenant_id) and expires_at has not passed. Not readable by users: see analytics_cache_stats().';
 ALTER TABLE analytics.analytics_cache ENABLE ROW LEVEL SECURITY;
 ALTER TABLE analytics.analytics_cache FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON analytics.analytics_cache
@@ -93,27 +95,45 @@ CREATE POLICY tenant_isolation ON analytics.analytics_cache
 CREATE INDEX analytics_cache_expires_idx ON analytics.analytics_cache (expires_at);
 REVOKE ALL ON analytics.analytics_cache FROM PUBLIC;
 
--- A cache hit, served without leaving SQL: the session tenant's entry for this key, if caching is
--- on, the catalog stamp, the tenant's data version and the global version still match, and it has not
--- expired.
+-- The versions a cache entry records when it is stored and must still match to be served: the catalog
+-- stamp, the tenant's data version and the global version. PL/pgSQL, like _cache_get: its plans are
+-- kept between calls. Called as the extension owner (by _cache_get and by the Rust code that stores).
+CREATE FUNCTION analytics._cache_versions(tenant text) RETURNS bigint[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN ARRAY[(SELECT s.stamp FROM analytics.catalog_stamp s),
+                 coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = tenant), 0),
+                 coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = ''), 0)];
+END
+$$;
+COMMENT ON FUNCTION analytics._cache_versions(text) IS 'Internal: a tenant''s current {catalog stamp, data version, global version}, which a cached result must have recorded to be served.';
+REVOKE ALL ON FUNCTION analytics._cache_versions(text) FROM PUBLIC;
+
+-- A cache hit, served without leaving SQL: the session tenant's entry for this key, if caching is on,
+-- its versions are the current ones and it has not expired. The validity rule of an entry: every
+-- lookup, the SQL fast path's and the Rust code's, goes through here.
 CREATE FUNCTION analytics._cache_get(spec_text_md5 text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- PL/pgSQL, not SQL: its statement plans are kept between calls, which a SQL function's are not.
+DECLARE
+    tenant text := analytics.current_tenant();
+    versions bigint[];
 BEGIN
     IF current_setting('analytics.cache_ttl', true) = '0' THEN
         RETURN NULL;
     END IF;
+    versions := analytics._cache_versions(tenant);
     RETURN (
         SELECT c.result || jsonb_build_object('cached', true,
                    'query_ms', round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 3))
         FROM analytics.analytics_cache c
-        WHERE c.tenant_id = analytics.current_tenant()
+        WHERE c.tenant_id = tenant
           AND c.spec_text_md5 = $1
-          AND c.catalog_stamp = (SELECT s.stamp FROM analytics.catalog_stamp s)
-          AND c.data_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = c.tenant_id), 0)
-          AND c.global_version = coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = ''), 0)
+          AND ARRAY[c.catalog_stamp, c.data_version, c.global_version] = versions
           AND c.expires_at > now());
 END
 $$;

@@ -112,7 +112,7 @@ RETURN md5(spec_text || chr(31) || current_setting('TimeZone') || chr(31) || cur
 COMMENT ON FUNCTION analytics._cache_md5(text) IS 'Internal: what a cached analytics_run result is found by (the MD5 of the spec text and the session settings that change its answer).';
 REVOKE ALL ON FUNCTION analytics._cache_md5(text) FROM PUBLIC;
 
-COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and spec (found by analytics._cache_md5: the MD5 of the spec''s jsonb text and the session settings that change its answer; spec_hash is the canonical SHA-256). cache_key = SHA-256 of spec hash, tenant, catalog stamp, data version and global version. Not readable by users: see analytics_cache_stats().';
+COMMENT ON TABLE analytics.analytics_cache IS 'Results of analytics_run per tenant and spec (found by analytics._cache_md5: the MD5 of the spec''s jsonb text and the session settings that change its answer; spec_hash is the canonical SHA-256); valid while catalog_stamp, data_version and global_version equal analytics._cache_versions(tenant_id) and expires_at has not passed. Not readable by users: see analytics_cache_stats().';
 
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics._cache_md5(text)', 'EXECUTE');
@@ -128,6 +128,54 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The validity rule of a cache entry is written once (analytics._cache_get, with the versions of
+-- analytics._cache_versions); the unused cache_key column goes (the entries stay).
+ALTER TABLE analytics.analytics_cache DROP COLUMN cache_key;
+-- The versions a cache entry records when it is stored and must still match to be served: the catalog
+-- stamp, the tenant's data version and the global version. PL/pgSQL, like _cache_get: its plans are
+-- kept between calls. Called as the extension owner (by _cache_get and by the Rust code that stores).
+CREATE FUNCTION analytics._cache_versions(tenant text) RETURNS bigint[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN ARRAY[(SELECT s.stamp FROM analytics.catalog_stamp s),
+                 coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = tenant), 0),
+                 coalesce((SELECT d.version FROM analytics.data_versions d WHERE d.tenant_id = ''), 0)];
+END
+$$;
+COMMENT ON FUNCTION analytics._cache_versions(text) IS 'Internal: a tenant''s current {catalog stamp, data version, global version}, which a cached result must have recorded to be served.';
+REVOKE ALL ON FUNCTION analytics._cache_versions(text) FROM PUBLIC;
+
+-- A cache hit, served without leaving SQL: the session tenant's entry for this key, if caching is on,
+-- its versions are the current ones and it has not expired. The validity rule of an entry: every
+-- lookup, the SQL fast path's and the Rust code's, goes through here.
+CREATE OR REPLACE FUNCTION analytics._cache_get(spec_text_md5 text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- PL/pgSQL, not SQL: its statement plans are kept between calls, which a SQL function's are not.
+DECLARE
+    tenant text := analytics.current_tenant();
+    versions bigint[];
+BEGIN
+    IF current_setting('analytics.cache_ttl', true) = '0' THEN
+        RETURN NULL;
+    END IF;
+    versions := analytics._cache_versions(tenant);
+    RETURN (
+        SELECT c.result || jsonb_build_object('cached', true,
+                   'query_ms', round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 3))
+        FROM analytics.analytics_cache c
+        WHERE c.tenant_id = tenant
+          AND c.spec_text_md5 = $1
+          AND ARRAY[c.catalog_stamp, c.data_version, c.global_version] = versions
+          AND c.expires_at > now());
+END
+$$;
+COMMENT ON FUNCTION analytics._cache_get(text) IS 'Internal: a valid cached analytics_run result of the session''s tenant for a spec text, or NULL.';
+REVOKE ALL ON FUNCTION analytics._cache_get(text) FROM PUBLIC;
 
 -- analytics_run (a SET clause, the new cache key).
 
@@ -235,3 +283,233 @@ BEGIN
     END LOOP;
 END
 $bare$;
+
+-- Scale-out keys (issue 14): every primary key, unique constraint and foreign key of a tenant table
+-- includes tenant_id, the distribution column a Citus deployment would use (docs/operations.md,
+-- "Scale-out"). The base tables' primary keys become (tenant_id, id); issues_tenant_id_id and
+-- sprints_tenant_id_id, the same columns, go, and the foreign keys are made again on the primary keys;
+-- sprint_issues_interval gains tenant_id; plain indexes on issues (id) and sprints (id) serve the reads
+-- by id alone; the materialized views' unique indexes gain tenant_id. Rows are kept: the keys and
+-- indexes are rebuilt in place (the six tables are locked while this runs). A foreign key or view of
+-- the user's that depends on the old primary key stops the update with PostgreSQL's error naming it.
+ALTER TABLE analytics.issue_transitions DROP CONSTRAINT issue_transitions_issue_fk;
+ALTER TABLE analytics.issue_changes DROP CONSTRAINT issue_changes_issue_fk;
+ALTER TABLE analytics.issue_comments DROP CONSTRAINT issue_comments_issue_fk;
+ALTER TABLE analytics.sprint_issues DROP CONSTRAINT sprint_issues_sprint_fk, DROP CONSTRAINT sprint_issues_issue_fk;
+ALTER TABLE analytics.issues DROP CONSTRAINT issues_pkey, DROP CONSTRAINT issues_tenant_id_id,
+    ADD CONSTRAINT issues_pkey PRIMARY KEY (tenant_id, id);
+CREATE INDEX issues_id_idx ON analytics.issues (id);
+ALTER TABLE analytics.sprints DROP CONSTRAINT sprints_pkey, DROP CONSTRAINT sprints_tenant_id_id,
+    ADD CONSTRAINT sprints_pkey PRIMARY KEY (tenant_id, id);
+CREATE INDEX sprints_id_idx ON analytics.sprints (id);
+ALTER TABLE analytics.issue_transitions DROP CONSTRAINT issue_transitions_pkey,
+    ADD CONSTRAINT issue_transitions_pkey PRIMARY KEY (tenant_id, id),
+    ADD CONSTRAINT issue_transitions_issue_fk FOREIGN KEY (tenant_id, issue_id)
+        REFERENCES analytics.issues (tenant_id, id) ON DELETE CASCADE;
+ALTER TABLE analytics.issue_changes DROP CONSTRAINT issue_changes_pkey,
+    ADD CONSTRAINT issue_changes_pkey PRIMARY KEY (tenant_id, id),
+    ADD CONSTRAINT issue_changes_issue_fk FOREIGN KEY (tenant_id, issue_id)
+        REFERENCES analytics.issues (tenant_id, id) ON DELETE CASCADE;
+ALTER TABLE analytics.issue_comments DROP CONSTRAINT issue_comments_pkey,
+    ADD CONSTRAINT issue_comments_pkey PRIMARY KEY (tenant_id, id),
+    ADD CONSTRAINT issue_comments_issue_fk FOREIGN KEY (tenant_id, issue_id)
+        REFERENCES analytics.issues (tenant_id, id) ON DELETE CASCADE;
+ALTER TABLE analytics.sprint_issues DROP CONSTRAINT sprint_issues_pkey, DROP CONSTRAINT sprint_issues_interval,
+    ADD CONSTRAINT sprint_issues_pkey PRIMARY KEY (tenant_id, id),
+    ADD CONSTRAINT sprint_issues_sprint_fk FOREIGN KEY (tenant_id, sprint_id)
+        REFERENCES analytics.sprints (tenant_id, id) ON DELETE CASCADE,
+    ADD CONSTRAINT sprint_issues_issue_fk FOREIGN KEY (tenant_id, issue_id)
+        REFERENCES analytics.issues (tenant_id, id) ON DELETE CASCADE,
+    ADD CONSTRAINT sprint_issues_interval UNIQUE (tenant_id, sprint_id, issue_id, added_at);
+DROP INDEX analytics.mv_sprint_stats_enriched_pk;
+CREATE UNIQUE INDEX mv_sprint_stats_enriched_pk ON analytics.mv_sprint_stats_enriched (tenant_id, sprint_id);
+
+-- Ids are unique per tenant now, so every join by id also matches the tenant wherever row-level
+-- security may not narrow the rows: the materialized views are refreshed as the extension owner, and a
+-- superuser or BYPASSRLS role sees every tenant. issue_facts and sprint_facts are replaced in place;
+-- mv_issue_comment_stats is made again (a materialized view's query cannot be replaced; its rows are
+-- derived and computed again here), with the view issue_comment_stats over it and that view's grants.
+-- A view of the user's over issue_comment_stats stops the update with PostgreSQL's error naming it.
+CREATE OR REPLACE VIEW analytics.issue_facts WITH (security_invoker = true) AS
+SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_type, i.status, i.status_category,
+       i.priority, i.assignee, i.reporter, i.story_points, i.labels, i.components, i.epic_key,
+       i.created_at, i.updated_at, i.resolved_at,
+       CASE WHEN i.resolved_at >= i.created_at
+            THEN extract(epoch FROM i.resolved_at - i.created_at) / 86400.0 END AS lead_time_days,
+       h.first_in_progress_at,
+       CASE WHEN i.status_category = 'done' THEN h.cycle_time_days END AS cycle_time_days,
+       h.reopen_count,
+       h.last_reopened_at,
+       h.last_transition_at,
+       (SELECT count(*) FROM analytics.issue_comments c WHERE c.tenant_id = i.tenant_id AND c.issue_id = i.id) AS comment_count,
+       (SELECT extract(epoch FROM min(c.created_at) - i.created_at) / 3600.0 FROM analytics.issue_comments c
+         WHERE c.tenant_id = i.tenant_id AND c.issue_id = i.id AND c.author IS DISTINCT FROM i.reporter) AS first_response_hours,
+       (SELECT s.board FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
+         WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS board,
+       (SELECT s.name FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
+         WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS sprint
+FROM analytics.issues i
+LEFT JOIN LATERAL (
+    SELECT min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress') AS first_in_progress_at,
+           extract(epoch FROM max(t.changed_at) FILTER (WHERE t.to_category = 'done')
+                            - min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress')) / 86400.0 AS cycle_time_days,
+           count(*) FILTER (WHERE t.from_category = 'done' AND t.to_category IS DISTINCT FROM 'done') AS reopen_count,
+           max(t.changed_at) FILTER (WHERE t.from_category = 'done' AND t.to_category IS DISTINCT FROM 'done') AS last_reopened_at,
+           max(t.changed_at) AS last_transition_at
+    FROM analytics.issue_transitions t
+    WHERE t.tenant_id = i.tenant_id AND t.issue_id = i.id
+) AS h ON true;
+
+CREATE OR REPLACE VIEW analytics.sprint_facts WITH (security_invoker = true) AS
+WITH member AS (
+    SELECT s.tenant_id, si.sprint_id, si.issue_id, si.added_at, si.removed_at, s.start_date, s.complete_date,
+           coalesce(s.complete_date, now()) AS cutoff
+    FROM analytics.sprint_issues si
+    JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
+    WHERE s.state <> 'future' AND s.start_date IS NOT NULL
+), flags AS (
+    SELECT m.*,
+           m.added_at <= m.start_date AND (m.removed_at IS NULL OR m.removed_at > m.start_date) AS at_start,
+           m.complete_date IS NOT NULL AND m.added_at <= m.complete_date
+               AND (m.removed_at IS NULL OR m.removed_at > m.complete_date) AS at_complete,
+           m.added_at > m.start_date AND m.added_at < m.cutoff AS added_during,
+           m.removed_at > m.start_date AND m.removed_at < m.cutoff AS removed_during
+    FROM member m
+), per_member AS (
+    SELECT f.tenant_id, f.sprint_id, f.issue_id, f.at_start, f.at_complete, f.added_during, f.removed_during,
+           CASE WHEN f.at_start THEN
+               CASE WHEN ps.found THEN analytics.to_points(ps.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
+           END AS start_points,
+           CASE WHEN f.at_complete THEN
+               CASE WHEN pc.found THEN analytics.to_points(pc.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
+           END AS complete_points,
+           CASE WHEN f.at_complete THEN
+               CASE WHEN cc.found THEN cc.cat WHEN ft.found THEN coalesce(ft.cat, 'todo') ELSE i.status_category END = 'done'
+           END AS done_at_complete,
+           CASE WHEN f.added_during THEN
+               CASE WHEN pa.found THEN analytics.to_points(pa.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
+           END AS added_points,
+           CASE WHEN f.removed_during THEN
+               CASE WHEN pr.found THEN analytics.to_points(pr.v) WHEN fc.found THEN analytics.to_points(fc.v) ELSE i.story_points END
+           END AS removed_points
+    FROM flags f
+    JOIN analytics.issues i ON i.tenant_id = f.tenant_id AND i.id = f.issue_id
+    -- The first estimate change: before it, its from_value was in force.
+    LEFT JOIN LATERAL (SELECT true AS found, c.from_value AS v FROM analytics.issue_changes c
+                       WHERE c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points'
+                       ORDER BY c.changed_at, c.id LIMIT 1) fc ON true
+    -- The first transition: before it, its from_category held.
+    LEFT JOIN LATERAL (SELECT true AS found, t.from_category AS cat FROM analytics.issue_transitions t
+                       WHERE t.tenant_id = f.tenant_id AND t.issue_id = f.issue_id AND t.changed_at > f.complete_date AND f.at_complete
+                       ORDER BY t.changed_at, t.id LIMIT 1) ft ON true
+    -- The last estimate change at or before each moment that matters.
+    LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                       WHERE f.at_start AND c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.start_date
+                       ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) ps ON true
+    LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                       WHERE f.at_complete AND c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.complete_date
+                       ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pc ON true
+    LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                       WHERE f.added_during AND c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.added_at
+                       ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pa ON true
+    LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                       WHERE f.removed_during AND c.tenant_id = f.tenant_id AND c.issue_id = f.issue_id AND c.field = 'story_points' AND c.changed_at <= f.removed_at
+                       ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pr ON true
+    -- The status category at completion: the last transition at or before it.
+    LEFT JOIN LATERAL (SELECT true AS found, t.to_category AS cat FROM analytics.issue_transitions t
+                       WHERE f.at_complete AND t.tenant_id = f.tenant_id AND t.issue_id = f.issue_id AND t.changed_at <= f.complete_date
+                       ORDER BY t.changed_at DESC, t.id DESC LIMIT 1) cc ON true
+), per_sprint AS (
+    -- Grouped by tenant too, so a filter on the tenant reaches the membership scan.
+    SELECT tenant_id, sprint_id,
+           count(DISTINCT issue_id) FILTER (WHERE at_start) AS planned_issues,
+           sum(start_points) AS planned_sp,
+           sum(added_points) AS added_sp,
+           sum(removed_points) AS removed_sp,
+           count(DISTINCT issue_id) FILTER (WHERE at_complete AND done_at_complete) AS completed_issues,
+           sum(complete_points) FILTER (WHERE done_at_complete) AS completed_sp,
+           sum(complete_points) FILTER (WHERE NOT done_at_complete) AS spilled_sp
+    FROM per_member
+    GROUP BY tenant_id, sprint_id
+), base AS (
+    SELECT s.id AS sprint_id, s.tenant_id, s.instance_id, s.board, s.name, s.state,
+           s.start_date, s.end_date, s.complete_date,
+           CASE WHEN s.state <> 'future' THEN coalesce(p.planned_issues, 0) END AS planned_issues,
+           CASE WHEN s.state <> 'future' THEN coalesce(p.planned_sp, 0) END AS planned_sp,
+           CASE WHEN s.state <> 'future' THEN coalesce(p.added_sp, 0) END AS added_sp,
+           CASE WHEN s.state <> 'future' THEN coalesce(p.removed_sp, 0) END AS removed_sp,
+           CASE WHEN s.state = 'closed' THEN coalesce(p.completed_issues, 0) END AS completed_issues,
+           CASE WHEN s.state = 'closed' THEN coalesce(p.completed_sp, 0) END AS completed_sp,
+           CASE WHEN s.state = 'closed' THEN coalesce(p.spilled_sp, 0) END AS spilled_sp
+    FROM analytics.sprints s
+    LEFT JOIN per_sprint p ON p.tenant_id = s.tenant_id AND p.sprint_id = s.id
+), ratios AS (
+    SELECT b.*,
+           b.spilled_sp / nullif(b.planned_sp + b.added_sp, 0) AS spillover_ratio,
+           (b.added_sp + b.removed_sp) / nullif(b.planned_sp, 0) AS scope_churn_ratio,
+           CASE WHEN b.state = 'closed' THEN abs(b.completed_sp - b.planned_sp) / nullif(b.planned_sp, 0) END AS accuracy_abs,
+           CASE WHEN b.state = 'closed' THEN
+               avg(b.completed_sp) OVER (PARTITION BY b.tenant_id, b.instance_id, b.board, b.state = 'closed'
+                                         ORDER BY b.complete_date, b.sprint_id
+                                         ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) END AS velocity
+    FROM base b
+), z AS (
+    SELECT r.*,
+           CASE WHEN r.state = 'closed' THEN (r.planned_sp - avg(r.planned_sp) OVER w) / nullif(stddev_samp(r.planned_sp) OVER w, 0) END AS planned_sp_z,
+           CASE WHEN r.state = 'closed' THEN (r.added_sp - avg(r.added_sp) OVER w) / nullif(stddev_samp(r.added_sp) OVER w, 0) END AS added_sp_z,
+           CASE WHEN r.state = 'closed' THEN (r.removed_sp - avg(r.removed_sp) OVER w) / nullif(stddev_samp(r.removed_sp) OVER w, 0) END AS removed_sp_z,
+           CASE WHEN r.state = 'closed' THEN (r.completed_sp - avg(r.completed_sp) OVER w) / nullif(stddev_samp(r.completed_sp) OVER w, 0) END AS completed_sp_z,
+           CASE WHEN r.state = 'closed' THEN (r.spillover_ratio - avg(r.spillover_ratio) OVER w) / nullif(stddev_samp(r.spillover_ratio) OVER w, 0) END AS spillover_ratio_z,
+           CASE WHEN r.state = 'closed' THEN (r.scope_churn_ratio - avg(r.scope_churn_ratio) OVER w) / nullif(stddev_samp(r.scope_churn_ratio) OVER w, 0) END AS scope_churn_ratio_z,
+           CASE WHEN r.state = 'closed' THEN (r.accuracy_abs - avg(r.accuracy_abs) OVER w) / nullif(stddev_samp(r.accuracy_abs) OVER w, 0) END AS accuracy_abs_z,
+           CASE WHEN r.state = 'closed' THEN (r.velocity - avg(r.velocity) OVER w) / nullif(stddev_samp(r.velocity) OVER w, 0) END AS velocity_z
+    FROM ratios r
+    WINDOW w AS (PARTITION BY r.tenant_id, r.instance_id, r.board, r.state = 'closed')
+)
+SELECT z.sprint_id, z.tenant_id, z.instance_id, z.board, z.name, z.state, z.start_date, z.end_date, z.complete_date,
+       z.planned_issues, z.planned_sp, z.added_sp, z.removed_sp, z.completed_issues, z.completed_sp, z.spilled_sp,
+       z.spillover_ratio, z.scope_churn_ratio, z.accuracy_abs, z.velocity,
+       z.planned_sp_z, z.added_sp_z, z.removed_sp_z, z.completed_sp_z, z.spillover_ratio_z,
+       z.scope_churn_ratio_z, z.accuracy_abs_z, z.velocity_z,
+       CASE WHEN z.state = 'closed' THEN
+             coalesce((w.weights ->> 'spillover_ratio')::numeric, 0) * coalesce(z.spillover_ratio_z, 0)
+           + coalesce((w.weights ->> 'scope_churn_ratio')::numeric, 0) * coalesce(z.scope_churn_ratio_z, 0)
+           + coalesce((w.weights ->> 'accuracy_abs')::numeric, 0) * coalesce(z.accuracy_abs_z, 0)
+           - coalesce((w.weights ->> 'completed_sp')::numeric, 0) * coalesce(z.completed_sp_z, 0)
+       END AS sprint_problematic_score
+FROM z
+LEFT JOIN (SELECT weights FROM analytics.metrics_catalog WHERE name = 'sprint_problematic_score') w ON true;
+
+DROP VIEW analytics.issue_comment_stats;
+DROP MATERIALIZED VIEW analytics.mv_issue_comment_stats;
+CREATE MATERIALIZED VIEW analytics.mv_issue_comment_stats AS
+SELECT i.id AS issue_id, i.tenant_id, i.issue_key,
+       count(c.id) AS comment_count,
+       count(DISTINCT c.author) AS distinct_commenters,
+       min(c.created_at) AS first_comment_at,
+       max(c.created_at) AS last_comment_at,
+       extract(epoch FROM min(c.created_at) FILTER (WHERE c.author IS DISTINCT FROM i.reporter) - i.created_at) / 3600.0
+           AS first_response_hours
+FROM analytics.issues i
+LEFT JOIN analytics.issue_comments c ON c.tenant_id = i.tenant_id AND c.issue_id = i.id
+GROUP BY i.id, i.tenant_id, i.issue_key, i.reporter, i.created_at;
+CREATE UNIQUE INDEX mv_issue_comment_stats_pk ON analytics.mv_issue_comment_stats (tenant_id, issue_id);
+CREATE INDEX mv_issue_comment_stats_tenant_idx ON analytics.mv_issue_comment_stats (tenant_id);
+COMMENT ON MATERIALIZED VIEW analytics.mv_issue_comment_stats IS 'Per issue: comment_count, distinct_commenters, first and last comment time, first_response_hours (first comment by someone other than the reporter). All tenants; read it through analytics.issue_comment_stats.';
+
+CREATE VIEW analytics.issue_comment_stats WITH (security_barrier = true) AS
+SELECT * FROM analytics.mv_issue_comment_stats WHERE tenant_id = analytics.current_tenant();
+COMMENT ON VIEW analytics.issue_comment_stats IS 'The session tenant''s per-issue comment statistics as of the last refresh.';
+
+-- Its readers are those of sprint_stats, which the same access level (reader) grants.
+DO $$
+DECLARE
+    r regrole;
+BEGIN
+    FOR r IN SELECT a.grantee::regrole FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) AS a
+             WHERE c.oid = 'analytics.sprint_stats'::regclass AND a.privilege_type = 'SELECT'
+               AND a.grantee <> c.relowner AND a.grantee <> 0 LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON analytics.issue_comment_stats TO %s', r);
+    END LOOP;
+END
+$$;

@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::{gucs, search_path, spi_read};
-use analytics_core::spec::model::sha256_hex;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, JsonB, PgAtomic};
 use serde_json::{json, Value};
@@ -61,109 +61,119 @@ fn as_owner<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, ApiE
     Ok(r)
 }
 
-/// The tenant's data version and the global version (together: "has any data this tenant sees
-/// changed?"), read as the extension owner.
-pub fn data_versions(tenant: &str) -> Result<(i64, i64), ApiError> {
-    let t = tenant.to_string();
-    let (dv, gv) = as_owner(move || {
-        spi_read::two::<i64, i64>(
-            "SELECT coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = $1), 0),
-                    coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = ''), 0)",
-            &[t.as_str().into()],
-        )
-    })??;
-    Ok((dv.unwrap_or(0), gv.unwrap_or(0)))
+/// The versions a cache entry records and is checked against: the catalog stamp, the tenant's data
+/// version and the global version, read by `analytics._cache_versions` (the function
+/// `analytics._cache_get` compares entries with, so the validity rule is written once, in SQL).
+pub type Versions = [i64; 3];
+
+/// The result cache of this database's SQL. A server that got the 0.2.0 library before ALTER
+/// EXTENSION UPDATE ran still has 0.1.0's cache SQL: [`open`] says None, and nothing is looked up or
+/// stored from Rust (0.1.0's analytics_run keeps serving the entries 0.1.0 stored).
+pub struct Cache(());
+
+/// The cache, if this database has 0.2.0's cache SQL.
+pub fn open() -> Result<Option<Cache>, ApiError> {
+    let current = search_path::pinned(|| {
+        spi_read::one::<bool>("SELECT pg_catalog.to_regprocedure('analytics._cache_versions(text)') IS NOT NULL", &[])
+    })?;
+    Ok((current == Some(true)).then_some(Cache(())))
 }
 
-/// Where a result would be cached.
+/// Where a result will be stored: the keys it is found by and the versions read before its query ran
+/// (so a result is never labelled newer than its data).
 pub struct Slot {
     tenant: String,
-    /// What the entry is found by (analytics._cache_md5 of the spec text).
-    found_by: String,
+    /// The spec texts it is found by (analytics._cache_md5 of each): the caller's spelling and the
+    /// canonical one.
+    texts: Vec<String>,
     spec_hash: String,
-    catalog_stamp: i64,
-    data_version: i64,
-    global_version: i64,
+    versions: Versions,
 }
 
-impl Slot {
-    fn key(&self) -> String {
-        sha256_hex(&format!("{}|{}|{}|{}|{}", self.spec_hash, self.tenant, self.catalog_stamp, self.data_version, self.global_version))
+impl Cache {
+    /// The tenant's current versions, read as the extension owner.
+    pub fn versions(&self, tenant: &str) -> Result<Versions, ApiError> {
+        let t = tenant.to_string();
+        let v = as_owner(move || spi_read::one::<Vec<i64>>("SELECT analytics._cache_versions($1)", &[t.as_str().into()]))??;
+        match v.as_deref() {
+            Some(&[stamp, data, global]) => Ok([stamp, data, global]),
+            other => Err(ApiError::Internal(format!("cache versions: {other:?}"))),
+        }
+    }
+
+    /// A valid entry of the session's tenant for this spec text (analytics._cache_get: the rule
+    /// analytics_run's SQL fast path applies), as JSON text with "cached": true. Counts a hit.
+    pub fn lookup(&self, spec_text: &str) -> Result<Option<String>, ApiError> {
+        let t = spec_text.to_string();
+        let hit = search_path::pinned(move || {
+            spi_read::one::<String>("SELECT analytics._cache_get(analytics._cache_md5($1))::text", &[t.as_str().into()])
+        })?;
+        if hit.is_some() {
+            count(true);
+        }
+        Ok(hit)
+    }
+
+    /// Files the entry found by spec text `found` under spec text `also` as well, so that spelling is
+    /// a hit of analytics_run's SQL fast path next time (skipped where this transaction cannot write).
+    pub fn alias(&self, tenant: &str, found: &str, also: &str) -> Result<(), ApiError> {
+        if spi_read::transaction_is_read_only() {
+            return Ok(());
+        }
+        let (t, f, a) = (tenant.to_string(), found.to_string(), also.to_string());
+        as_owner(move || {
+            Spi::run_with_args(
+                "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_text_md5, spec_hash, catalog_stamp, data_version,
+                     global_version, result, bytes, created_at, expires_at)
+                 SELECT e.tenant_id, analytics._cache_md5($3), e.spec_hash, e.catalog_stamp, e.data_version, e.global_version,
+                        e.result, e.bytes, e.created_at, e.expires_at
+                 FROM analytics.analytics_cache e WHERE e.tenant_id = $1 AND e.spec_text_md5 = analytics._cache_md5($2)
+                 ON CONFLICT (tenant_id, spec_text_md5) DO UPDATE SET spec_hash = excluded.spec_hash,
+                     catalog_stamp = excluded.catalog_stamp, data_version = excluded.data_version,
+                     global_version = excluded.global_version, result = excluded.result, bytes = excluded.bytes,
+                     created_at = excluded.created_at, expires_at = excluded.expires_at",
+                &[t.as_str().into(), f.as_str().into(), a.as_str().into()],
+            )
+        })??;
+        Ok(())
+    }
+
+    /// The slot a result of this spec will be stored in, found by each of `texts`. None when caching
+    /// is off. Counts a miss.
+    pub fn slot(&self, tenant: &str, texts: Vec<String>, spec_hash: &str) -> Result<Option<Slot>, ApiError> {
+        if gucs::cache_ttl() <= 0 {
+            return Ok(None);
+        }
+        let versions = self.versions(tenant)?;
+        count(false);
+        Ok(Some(Slot { tenant: tenant.into(), texts, spec_hash: spec_hash.into(), versions }))
     }
 }
 
-/// The slot a result will be stored in, with the versions read now (before the query runs, so a result
-/// is never labelled newer than its data). None when caching is off. Counts a miss: hits never reach
-/// Rust (the SQL function analytics_run serves them).
-pub fn slot(tenant: &str, spec_text: &str, spec_hash: &str) -> Result<Option<Slot>, ApiError> {
-    if gucs::cache_ttl() <= 0 {
-        return Ok(None);
-    }
-    let t = tenant.to_string();
-    let (dv, gv, stamp) = as_owner(move || {
-        spi_read::three::<i64, i64, i64>(
-            "SELECT coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = $1), 0),
-                    coalesce((SELECT version FROM analytics.data_versions WHERE tenant_id = ''), 0),
-                    (SELECT stamp FROM analytics.catalog_stamp)",
-            &[t.as_str().into()],
-        )
-    })??;
-    count(false);
-    Ok(Some(Slot {
-        tenant: tenant.into(),
-        found_by: found_by(spec_text)?,
-        spec_hash: spec_hash.into(),
-        catalog_stamp: stamp.unwrap_or(0),
-        data_version: dv.unwrap_or(0),
-        global_version: gv.unwrap_or(0),
-    }))
-}
-
-/// What an entry for this spec text is found by in this session, as analytics_run looks it up. A
-/// database still on 0.1.0's SQL (the library was updated, ALTER EXTENSION UPDATE not run yet) has no
-/// analytics._cache_md5, and its analytics_run looks entries up by the MD5 of the spec text alone.
-fn found_by(spec_text: &str) -> Result<String, ApiError> {
-    let t = spec_text.to_string();
-    let key = search_path::pinned(move || {
-        let current = spi_read::one::<bool>("SELECT pg_catalog.to_regprocedure('analytics._cache_md5(text)') IS NOT NULL", &[])?;
-        let sql = if current == Some(true) { "SELECT analytics._cache_md5($1)" } else { "SELECT pg_catalog.md5($1)" };
-        spi_read::one::<String>(sql, &[t.as_str().into()])
-    })?;
-    key.ok_or_else(|| ApiError::Internal("no cache key".into()))
-}
-
-/// Stores a result given as JSON text (skipped silently where this transaction cannot write: on a
-/// standby or in a read-only transaction).
+/// Stores a result given as JSON text under each of the slot's spec texts (skipped silently where
+/// this transaction cannot write: on a standby or in a read-only transaction).
 pub fn store(slot: &Slot, result: &str) -> Result<(), ApiError> {
     if spi_read::transaction_is_read_only() {
         return Ok(());
     }
     let bytes = result.len() as i32;
     let ttl = gucs::cache_ttl();
-    let key = slot.key();
-    let (t, st, h, cs, dv, gv, r) = (
-        slot.tenant.clone(),
-        slot.found_by.clone(),
-        slot.spec_hash.clone(),
-        slot.catalog_stamp,
-        slot.data_version,
-        slot.global_version,
-        result.to_string(),
-    );
+    let (t, texts, h, [cs, dv, gv], r) =
+        (slot.tenant.clone(), slot.texts.clone(), slot.spec_hash.clone(), slot.versions, result.to_string());
     as_owner(move || {
         Spi::run_with_args(
-            "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_text_md5, spec_hash, cache_key, catalog_stamp, data_version,
+            "INSERT INTO analytics.analytics_cache AS c (tenant_id, spec_text_md5, spec_hash, catalog_stamp, data_version,
                  global_version, result, bytes, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, now() + make_interval(secs => $10))
-             ON CONFLICT (tenant_id, spec_text_md5) DO UPDATE SET spec_hash = excluded.spec_hash, cache_key = excluded.cache_key,
+             SELECT DISTINCT ON (k.md5) $1, k.md5, $3, $4, $5, $6, $7::jsonb, $8, now() + make_interval(secs => $9)
+             FROM (SELECT analytics._cache_md5(x) AS md5 FROM pg_catalog.unnest($2::text[]) AS x) AS k
+             ON CONFLICT (tenant_id, spec_text_md5) DO UPDATE SET spec_hash = excluded.spec_hash,
                  catalog_stamp = excluded.catalog_stamp, data_version = excluded.data_version,
                  global_version = excluded.global_version, result = excluded.result, bytes = excluded.bytes,
                  created_at = now(), expires_at = excluded.expires_at",
             &[
                 t.as_str().into(),
-                st.as_str().into(),
+                texts.into(),
                 h.as_str().into(),
-                key.as_str().into(),
                 cs.into(),
                 dv.into(),
                 gv.into(),
@@ -188,7 +198,7 @@ fn cache_count(hit: bool) {
 /// tenant's entries (all tenants' when no tenant is set).
 #[pg_extern(volatile, schema = "analytics")]
 #[search_path(pg_catalog, pg_temp)]
-fn analytics_cache_stats() -> JsonB {
+fn analytics_cache_stats() -> Result<JsonB, ErrorReport> {
     let tenant = gucs::tenant_id();
     let t = tenant.clone();
     let (entries, bytes) = as_owner(move || {
@@ -196,12 +206,11 @@ fn analytics_cache_stats() -> JsonB {
             "SELECT count(*), coalesce(sum(bytes), 0)::bigint FROM analytics.analytics_cache WHERE ($1::text IS NULL OR tenant_id = $1) AND expires_at > now()",
             &[t.into()],
         )
-    })
-    .and_then(|r| r.map_err(ApiError::from))
-    .unwrap_or_else(|e| e.report());
+    })?
+    .map_err(ApiError::from)?;
     let (hits, misses) = counts();
     let ratio = if hits + misses == 0 { Value::Null } else { json!((hits as f64) / ((hits + misses) as f64)) };
-    JsonB(json!({
+    Ok(JsonB(json!({
         "hits": hits,
         "misses": misses,
         "hit_ratio": ratio,
@@ -210,25 +219,22 @@ fn analytics_cache_stats() -> JsonB {
         "ttl_seconds": gucs::cache_ttl(),
         "tenant_id": tenant,
         "counters": if SHARED.load(Ordering::Relaxed) { "server" } else { "session" },
-    }))
+    })))
 }
 
 /// Deletes cached results: the session tenant's, or every tenant's when no tenant is set. Returns how
 /// many entries were removed. Admin access.
 #[pg_extern(volatile, schema = "analytics")]
 #[search_path(pg_catalog, pg_temp)]
-fn analytics_cache_clear() -> i64 {
+fn analytics_cache_clear() -> Result<i64, ErrorReport> {
     let tenant = gucs::tenant_id();
-    spi_read::ensure_writable("analytics_cache_clear()")
-        .and_then(|()| {
-            as_owner(move || {
-                Spi::get_one_with_args::<i64>(
-                    "WITH d AS (DELETE FROM analytics.analytics_cache WHERE $1::text IS NULL OR tenant_id = $1 RETURNING 1) SELECT count(*) FROM d",
-                    &[tenant.into()],
-                )
-            })
-        })
-        .and_then(|r| r.map_err(ApiError::from))
-        .map(|n| n.unwrap_or(0))
-        .unwrap_or_else(|e| e.report())
+    spi_read::ensure_writable("analytics_cache_clear()")?;
+    let n = as_owner(move || {
+        Spi::get_one_with_args::<i64>(
+            "WITH d AS (DELETE FROM analytics.analytics_cache WHERE $1::text IS NULL OR tenant_id = $1 RETURNING 1) SELECT count(*) FROM d",
+            &[tenant.into()],
+        )
+    })?
+    .map_err(ApiError::from)?;
+    Ok(n.unwrap_or(0))
 }

@@ -3,14 +3,14 @@
 //! what was measured. `analytics_eval(cases)` scores the translator on an evaluation set.
 
 use crate::api::llm::Translated;
-use crate::api::spec::{active_catalog, prepare};
+use crate::api::spec::{active_catalog, prepare_parsed, run_spec};
 use crate::error::{ApiError, OrReport};
 use crate::jsonb_arg::JsonbText;
 use crate::{cache, gucs};
 use analytics_core::ask::{Options, Provider};
 use analytics_core::json_arg as args;
 use analytics_core::nl::{self, eval, Context, Translation};
-use analytics_core::spec::parse;
+use analytics_core::spec::{parse, Spec};
 use chrono::NaiveDate;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
@@ -22,19 +22,20 @@ use std::rc::Rc;
 
 type Values = BTreeMap<String, Vec<String>>;
 
-/// A tenant, the data versions its values were read at, and the values.
-type TenantValues = (String, (i64, i64), Rc<Values>);
+/// A tenant, the versions its values were read at, and the values.
+type TenantValues = (String, cache::Versions, Rc<Values>);
 
 thread_local! {
     /// The last tenant's values.
     static VALUES: RefCell<Option<TenantValues>> = const { RefCell::new(None) };
 }
 
-/// The distinct values a question may name in the tenant's data; read again only when its data changed.
+/// The distinct values a question may name in the tenant's data; read again only when its data (or the
+/// catalog) changed, by the versions the result cache goes by (always on 0.1.0's SQL, which has none).
 fn tenant_values(tenant: &str) -> Result<Rc<Values>, ApiError> {
-    let versions = cache::data_versions(tenant)?;
-    let hit = VALUES.with(|v| match v.borrow().as_ref() {
-        Some((t, ver, vals)) if t == tenant && *ver == versions => Some(vals.clone()),
+    let versions = cache::open()?.map(|c| c.versions(tenant)).transpose()?;
+    let hit = VALUES.with(|v| match (v.borrow().as_ref(), versions) {
+        (Some((t, ver, vals)), Some(now)) if t == tenant && *ver == now => Some(vals.clone()),
         _ => None,
     });
     if let Some(v) = hit {
@@ -43,7 +44,9 @@ fn tenant_values(tenant: &str) -> Result<Rc<Values>, ApiError> {
     let json = crate::spi_read::one::<JsonB>("SELECT analytics._ask_values($1)", &[tenant.into()])?.map(|j| j.0).unwrap_or(json!({}));
     let values: Values = serde_json::from_value(json).map_err(|e| ApiError::Internal(format!("tenant values: {e}")))?;
     let values = Rc::new(values);
-    VALUES.with(|v| *v.borrow_mut() = Some((tenant.to_string(), versions, values.clone())));
+    if let Some(versions) = versions {
+        VALUES.with(|v| *v.borrow_mut() = Some((tenant.to_string(), versions, values.clone())));
+    }
     Ok(values)
 }
 
@@ -85,16 +88,14 @@ fn translate(question: &str, provider: Provider, options: &Options, ctx: &Contex
     }
 }
 
-/// The answer's fields for a spec that was run (or only compiled, for a dry run).
-fn answer_spec(spec: &Value, tenant: &str, dry_run: bool, limit: Option<u32>) -> Result<Value, ApiError> {
-    let mut spec = spec.clone();
-    if let Some(l) = limit {
-        spec["limit"] = json!(l);
-    }
+/// The answer's fields for a spec that was run (or only compiled, for a dry run), parsed once by the
+/// caller, run through the Rust pipeline and the result cache as analytics_run runs it.
+fn answer_spec(spec: &Value, parsed: Spec, tenant: &str, dry_run: bool) -> Result<Value, ApiError> {
     let text = spec.to_string();
+    let prepared = prepare_parsed(&text, tenant, parsed)?;
     let mut out = json!({"spec": spec});
     if dry_run {
-        let compiled = prepare(Some(&text), tenant)?.answer();
+        let compiled = prepared.answer();
         for k in ["sql", "params", "columns", "metrics"] {
             out[k] = compiled[k].clone();
         }
@@ -102,11 +103,9 @@ fn answer_spec(spec: &Value, tenant: &str, dry_run: bool, limit: Option<u32>) ->
         out["row_count"] = Value::Null;
         out["cached"] = json!(false);
     } else {
-        let result =
-            crate::spi_read::one::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[text.as_str().into()])?.unwrap_or_default();
-        let result: Value = serde_json::from_str(&result).map_err(|e| ApiError::Internal(format!("analytics_run result: {e}")))?;
+        let mut result = run_spec(&text, tenant)?;
         for k in ["sql", "columns", "rows", "row_count", "cached", "metrics", "query_ms"] {
-            out[k] = result[k].clone();
+            out[k] = result[k].take();
         }
     }
     Ok(out)
@@ -160,17 +159,17 @@ fn answer(question: Option<&str>, options: Option<&str>) -> Result<Value, ApiErr
     }
     match &t.translation {
         Translation::Spec(spec) => {
-            let parsed = parse(spec, &catalog.active).map_err(ApiError::InvalidSpec)?;
-            let mut explanation = nl::explain(&parsed, &catalog.active, &tenant);
-            let ran = answer_spec(spec, &tenant, options.dry_run, options.limit)?;
-            if let Some(o) = ran.as_object() {
-                for (k, v) in o {
-                    answer[k] = v.clone();
-                }
+            let mut spec = spec.clone();
+            if let Some(l) = options.limit {
+                spec["limit"] = json!(l);
             }
-            if options.limit.is_some() && options.limit != Some(parsed.limit) {
-                explanation =
-                    nl::explain(&parse(&answer["spec"], &catalog.active).map_err(ApiError::InvalidSpec)?, &catalog.active, &tenant);
+            let parsed = parse(&spec, &catalog.active).map_err(ApiError::InvalidSpec)?;
+            let explanation = nl::explain(&parsed, &catalog.active, &tenant);
+            let ran = answer_spec(&spec, parsed, &tenant, options.dry_run)?;
+            if let Value::Object(o) = ran {
+                for (k, v) in o {
+                    answer[k] = v;
+                }
             }
             answer["status"] = json!("answered");
             answer["explanation"] = json!(explanation);
@@ -209,12 +208,6 @@ fn row_values(result: &Value) -> Vec<String> {
         .unwrap_or_default();
     rows.sort();
     rows
-}
-
-fn run_text(spec: &Value) -> Result<Value, ApiError> {
-    let text = crate::spi_read::one::<String>("SELECT analytics.analytics_run($1::jsonb)::text", &[spec.to_string().as_str().into()])?
-        .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Scores the builtin translator on an evaluation set (the format of tests/nl/cases.json): the share
@@ -286,7 +279,7 @@ fn score(cases: Option<&str>) -> Result<Value, ApiError> {
         let same_result = match (r.outcome, &case.spec, &r.spec) {
             (eval::Outcome::Correct | eval::Outcome::ClarifiedAsExpected, _, _) => true,
             (eval::Outcome::Wrong, Some(expected), Some(actual)) => {
-                let same = row_values(&run_text(expected)?) == row_values(&run_text(actual)?);
+                let same = row_values(&run_spec(&expected.to_string(), &tenant)?) == row_values(&run_spec(&actual.to_string(), &tenant)?);
                 entry["same_result"] = json!(same);
                 same
             }

@@ -27,25 +27,20 @@ fn unknown_metric(name: &str) -> ApiError {
 
 /// The shipped catalog (catalog/*.toml) as a JSON array; loaded into metrics_builtin at CREATE EXTENSION.
 #[pg_extern(immutable, parallel_safe, schema = "analytics", name = "_catalog_builtin")]
-fn catalog_builtin() -> JsonB {
-    catalog::builtin::metrics()
-        .map_err(|e| ApiError::Internal(format!("the shipped catalog does not parse: {e}")))
-        .and_then(|m| serde_json::to_value(m).map_err(|e| ApiError::Internal(e.to_string())))
-        .map(JsonB)
-        .or_report()
+fn catalog_builtin() -> Result<JsonB, ErrorReport> {
+    let metrics = catalog::builtin::metrics().map_err(|e| ApiError::Internal(format!("the shipped catalog does not parse: {e}")))?;
+    Ok(JsonB(serde_json::to_value(metrics).map_err(|e| ApiError::Internal(e.to_string()))?))
 }
 
 /// One metric of the effective catalog as jsonb (every column, plus `source`).
 #[pg_extern(stable, parallel_safe, schema = "analytics")]
 #[search_path(pg_catalog, pg_temp)]
-fn analytics_metric(name: Option<&str>) -> JsonB {
-    (|| {
-        let name = name.ok_or(ApiError::NullArgument("name"))?;
-        let row: Option<JsonB> =
-            crate::spi_read::one("SELECT (SELECT to_jsonb(c) FROM analytics.metrics_catalog c WHERE c.name = $1)", &[name.into()])?;
-        row.ok_or_else(|| unknown_metric(name))
-    })()
-    .or_report()
+fn analytics_metric(name: Option<&str>) -> Result<JsonB, ErrorReport> {
+    let name = name.ok_or(ApiError::NullArgument("name"))?;
+    let row: Option<JsonB> =
+        crate::spi_read::one("SELECT (SELECT to_jsonb(c) FROM analytics.metrics_catalog c WHERE c.name = $1)", &[name.into()])
+            .map_err(ApiError::from)?;
+    Ok(row.ok_or_else(|| unknown_metric(name))?)
 }
 
 /// Problems of the whole catalog: unparseable rows, invalid definitions, missing or inactive
@@ -78,8 +73,8 @@ fn catalog_problems() -> Result<Vec<Problem>, ApiError> {
 
 #[pg_extern(stable, schema = "analytics", name = "_catalog_problems")]
 #[search_path(pg_catalog, pg_temp)]
-fn catalog_problems_sql() -> JsonB {
-    catalog_problems().and_then(|p| serde_json::to_value(p).map_err(|e| ApiError::Internal(e.to_string()))).map(JsonB).or_report()
+fn catalog_problems_sql() -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(serde_json::to_value(catalog_problems()?).map_err(|e| ApiError::Internal(e.to_string()))?))
 }
 
 /// The probe query of a catalog row (NULL when the row does not parse: the static check reports it).
@@ -232,15 +227,15 @@ fn set_active(name: Option<&str>, active: bool) -> Result<Value, ApiError> {
 /// {"name", "is_active": false, "active_dependents"}.
 #[pg_extern(volatile, schema = "analytics")]
 #[search_path(pg_catalog, pg_temp)]
-fn analytics_metric_deprecate(name: Option<&str>) -> JsonB {
-    set_active(name, false).map(JsonB).or_report()
+fn analytics_metric_deprecate(name: Option<&str>) -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(set_active(name, false)?))
 }
 
 /// Re-activates a deprecated metric.
 #[pg_extern(volatile, schema = "analytics")]
 #[search_path(pg_catalog, pg_temp)]
-fn analytics_metric_activate(name: Option<&str>) -> JsonB {
-    set_active(name, true).map(JsonB).or_report()
+fn analytics_metric_activate(name: Option<&str>) -> Result<JsonB, ErrorReport> {
+    Ok(JsonB(set_active(name, true)?))
 }
 
 /// Binds core [`Bound`] values as SPI arguments.

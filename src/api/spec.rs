@@ -49,6 +49,8 @@ pub(crate) fn parse_spec(spec: Option<&str>, catalog: &[MetricDef]) -> Result<Sp
 /// A spec validated and compiled for one tenant and catalog version.
 pub(crate) struct Prepared {
     pub spec_hash: String,
+    /// The canonical spec as JSON text: what every equivalent spelling of the spec is cached under too.
+    pub canonical_text: String,
     pub compiled: Compiled,
 }
 
@@ -67,14 +69,27 @@ thread_local! {
 }
 
 pub(crate) fn prepare(spec: Option<&str>, tenant: &str) -> Result<Rc<Prepared>, ApiError> {
+    prepare_with(spec, tenant, None)
+}
+
+/// [`prepare`] for a spec its caller has parsed already (analytics_ask).
+pub(crate) fn prepare_parsed(spec: &str, tenant: &str, parsed: Spec) -> Result<Rc<Prepared>, ApiError> {
+    prepare_with(Some(spec), tenant, Some(parsed))
+}
+
+fn prepare_with(spec: Option<&str>, tenant: &str, parsed: Option<Spec>) -> Result<Rc<Prepared>, ApiError> {
     let cat = active_catalog()?;
     let key = (spec.unwrap_or_default().to_string(), tenant.to_string());
     if let Some(p) = MEMO.with(|m| m.borrow().get(&cat.version).and_then(|e| e.get(&key)).cloned()) {
         return Ok(p);
     }
-    let parsed = parse_spec(spec, &cat.active)?;
+    let parsed = match parsed {
+        Some(p) => p,
+        None => parse_spec(spec, &cat.active)?,
+    };
     let compiled = compile(&parsed, &cat.active, tenant).map_err(ApiError::Internal)?;
-    let prepared = Rc::new(Prepared { spec_hash: parsed.hash(), compiled });
+    let canonical_text = parsed.canonical().to_string();
+    let prepared = Rc::new(Prepared { spec_hash: parsed.hash(), canonical_text, compiled });
     MEMO.with(|m| m.borrow_mut().room(&cat.version).insert(key, prepared.clone()));
     Ok(prepared)
 }
@@ -171,36 +186,71 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     Ok((rows.unwrap_or_else(|| "[]".into()), count.unwrap_or(0), (ms * 1000.0).round() / 1000.0))
 }
 
-/// Runs a spec for the session's tenant and returns the result as JSON text: {"columns", "rows",
-/// "row_count", "query_ms", "cached", "spec_hash", "sql", "tenant_id", "metrics"}. The SQL function
-/// analytics_run serves cache hits itself and calls this on a miss.
+/// analytics_run's Rust half, called when its SQL fast path (the cache, by the spec's jsonb text)
+/// missed: the answer as JSON text, {"columns", "rows", "row_count", "query_ms", "cached", "spec_hash",
+/// "sql", "tenant_id", "metrics"}.
 #[pg_extern(volatile, schema = "analytics", name = "_analytics_run")]
 #[search_path(pg_catalog, pg_temp)]
-fn analytics_run(spec: Option<&str>) -> String {
-    (|| {
-        let tenant = tenant()?;
-        let prepared = prepare(spec, &tenant)?;
-        let slot = cache::slot(&tenant, spec.unwrap_or_default(), &prepared.spec_hash)?;
-        let c = &prepared.compiled;
-        let (rows, count, ms) = execute(c)?;
-        let head = json!({
-            "columns": &c.columns,
-            "row_count": count,
-            "query_ms": ms,
-            "cached": false,
-            "spec_hash": &prepared.spec_hash,
-            "sql": &c.sql,
-            "tenant_id": tenant,
-            "metrics": &c.metrics,
-        })
-        .to_string();
-        let result = format!("{{\"rows\":{rows},{}", &head[1..]);
-        if let Some(slot) = slot {
-            cache::store(&slot, &result)?;
+fn analytics_run(spec: Option<&str>) -> Result<String, ErrorReport> {
+    let tenant = tenant()?;
+    let prepared = prepare(spec, &tenant)?;
+    Ok(run_missed(spec.unwrap_or_default(), &tenant, &prepared, cache::open()?.as_ref())?)
+}
+
+/// A spec's answer for the tenant as JSON, through the cache as analytics_run answers (for
+/// analytics_ask and analytics_eval, which run specs without going back through SQL).
+pub(crate) fn run_spec(spec_text: &str, tenant: &str) -> Result<Value, ApiError> {
+    let cache = cache::open()?;
+    let hit = match &cache {
+        Some(c) => c.lookup(spec_text)?,
+        None => None,
+    };
+    let text = match hit {
+        Some(hit) => hit,
+        None => run_missed(spec_text, tenant, &*prepare(Some(spec_text), tenant)?, cache.as_ref())?,
+    };
+    serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("analytics_run result: {e}")))
+}
+
+/// A spec whose text was not found in the cache: an equivalent spelling's valid entry is served (and
+/// filed under this spelling too, for the SQL fast path next time); else the query runs, and its
+/// result is stored under both spellings.
+fn run_missed(spec_text: &str, tenant: &str, prepared: &Prepared, cache: Option<&cache::Cache>) -> Result<String, ApiError> {
+    let canonical = prepared.canonical_text.as_str();
+    let slot = match cache {
+        Some(c) => {
+            if canonical != spec_text {
+                if let Some(hit) = c.lookup(canonical)? {
+                    c.alias(tenant, canonical, spec_text)?;
+                    return Ok(hit);
+                }
+            }
+            let mut texts = vec![spec_text.to_string()];
+            if canonical != spec_text {
+                texts.push(canonical.to_string());
+            }
+            c.slot(tenant, texts, &prepared.spec_hash)?
         }
-        Ok(result)
-    })()
-    .or_report()
+        None => None,
+    };
+    let c = &prepared.compiled;
+    let (rows, count, ms) = execute(c)?;
+    let head = json!({
+        "columns": &c.columns,
+        "row_count": count,
+        "query_ms": ms,
+        "cached": false,
+        "spec_hash": &prepared.spec_hash,
+        "sql": &c.sql,
+        "tenant_id": tenant,
+        "metrics": &c.metrics,
+    })
+    .to_string();
+    let result = format!("{{\"rows\":{rows},{}", &head[1..]);
+    if let Some(slot) = slot {
+        cache::store(&slot, &result)?;
+    }
+    Ok(result)
 }
 
 /// The rows of a spec, one jsonb object per row, for clients that stream.

@@ -123,23 +123,21 @@ fn publish(name: Option<&str>, spec: Option<&str>, replace: bool) -> Result<Valu
 /// Drops a view made by analytics_create_view. Returns true.
 #[pg_extern(volatile, schema = "analytics")]
 #[search_path(pg_catalog, pg_temp)]
-fn analytics_drop_view(name: Option<&str>) -> bool {
-    (|| {
-        crate::spi_read::ensure_writable("analytics_drop_view()")?;
-        let name = name.ok_or(ApiError::NullArgument("name"))?;
-        let known = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT FROM analytics.spec_views WHERE name = $1)", &[name.into()])?
-            .unwrap_or(false);
-        if !known {
-            let names: Vec<String> =
-                Spi::get_one::<Vec<String>>("SELECT array_agg(name ORDER BY name) FROM analytics.spec_views")?.unwrap_or_default();
-            return Err(ApiError::UnknownView {
-                name: name.to_string(),
-                suggestions: did_you_mean(name, names.iter().map(String::as_str), 3),
-            });
-        }
-        Spi::run(&format!("DROP VIEW IF EXISTS analytics_views.{}", quote_identifier(name)))?;
-        Spi::run_with_args("DELETE FROM analytics.spec_views WHERE name = $1", &[name.into()])?;
-        Ok(true)
-    })()
-    .or_report()
+fn analytics_drop_view(name: Option<&str>) -> Result<bool, ErrorReport> {
+    Ok(drop_view(name)?)
+}
+
+fn drop_view(name: Option<&str>) -> Result<bool, ApiError> {
+    crate::spi_read::ensure_writable("analytics_drop_view()")?;
+    let name = name.ok_or(ApiError::NullArgument("name"))?;
+    let known = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT FROM analytics.spec_views WHERE name = $1)", &[name.into()])?
+        .unwrap_or(false);
+    if !known {
+        let names: Vec<String> =
+            Spi::get_one::<Vec<String>>("SELECT array_agg(name ORDER BY name) FROM analytics.spec_views")?.unwrap_or_default();
+        return Err(ApiError::UnknownView { name: name.to_string(), suggestions: did_you_mean(name, names.iter().map(String::as_str), 3) });
+    }
+    Spi::run(&format!("DROP VIEW IF EXISTS analytics_views.{}", quote_identifier(name)))?;
+    Spi::run_with_args("DELETE FROM analytics.spec_views WHERE name = $1", &[name.into()])?;
+    Ok(true)
 }

@@ -36,8 +36,9 @@ mod tests {
         let (c2, rows2) = run();
         assert!(!c1 && c2, "miss then hit");
         assert_eq!(rows1, rows2);
+        // Filed under the spelling it was asked in and under the canonical spec.
         let stats = text("SELECT analytics.analytics_cache_stats()::text").unwrap();
-        assert!(stats.contains(r#""entries": 1"#), "{stats}");
+        assert!(stats.contains(r#""entries": 2"#), "{stats}");
         assert!(int("SELECT (analytics.analytics_cache_stats() ->> 'hits')::bigint") >= 1);
     }
 
@@ -61,7 +62,60 @@ mod tests {
         )
         .unwrap();
         assert!(run().0, "back to the first settings: the first entry");
-        assert_eq!(int("SELECT (analytics.analytics_cache_stats() ->> 'entries')::bigint"), 3);
+        // Three settings, each filed under the spelling and the canonical spec.
+        assert_eq!(int("SELECT (analytics.analytics_cache_stats() ->> 'entries')::bigint"), 6);
+    }
+
+    fn run_spelt(spec: &str) -> (bool, String) {
+        let (cached, rows) = Spi::get_two_with_args::<bool, String>(
+            "SELECT (r ->> 'cached')::boolean, (r -> 'rows')::text FROM analytics.analytics_run($1::jsonb) AS r",
+            &[spec.into()],
+        )
+        .unwrap();
+        (cached.unwrap(), rows.unwrap())
+    }
+
+    fn hits() -> i64 {
+        int("SELECT (analytics.analytics_cache_stats() ->> 'hits')::bigint")
+    }
+
+    #[pg_test]
+    fn an_equivalent_spelling_is_a_hit() {
+        seed();
+        set_tenant(Some("ca"));
+        let (_, rows) = run();
+        // The same spec: keys in another order, a metric as an object, the default entity spelt out.
+        let other = r#"{"group_by": ["issue_type"], "entity": "issue", "metrics": [{"name": "created"}, "lead_time_p50"]}"#;
+        let before = hits();
+        let (cached, other_rows) = run_spelt(other);
+        assert!(cached, "an equivalent spelling was run again");
+        assert_eq!(other_rows, rows);
+        assert_eq!(hits(), before + 1);
+        // Filed under this spelling too: the SQL fast path finds it (a hit, no new entry).
+        let entries = int("SELECT (analytics.analytics_cache_stats() ->> 'entries')::bigint");
+        assert!(run_spelt(other).0);
+        assert_eq!(int("SELECT (analytics.analytics_cache_stats() ->> 'entries')::bigint"), entries);
+        // A spec that differs is not.
+        assert!(!run_spelt(r#"{"metrics": ["created"], "group_by": ["issue_type"]}"#).0);
+        // Invalidation reaches every spelling.
+        exec("INSERT INTO analytics.issues (tenant_id, issue_key, issue_type, created_at) VALUES ('ca', 'CA-9', 'Bug', '2025-01-02')");
+        assert!(!run_spelt(other).0, "a write invalidates the alias");
+        assert!(run().0, "and the first spelling finds the new result through the canonical entry");
+    }
+
+    #[pg_test]
+    fn ask_runs_through_the_same_cache() {
+        seed();
+        set_tenant(Some("ca"));
+        let ask = "SELECT (analytics.analytics_ask('how many issues were created by issue type', '{\"today\": \"2025-02-01\"}') ->> 'cached')::boolean";
+        let spec = text(
+            "SELECT (analytics.analytics_ask('how many issues were created by issue type', '{\"today\": \"2025-02-01\"}') -> 'spec')::text",
+        )
+        .unwrap();
+        assert_eq!(Spi::get_one::<bool>(ask).unwrap(), Some(true), "the second ask is served from the cache");
+        let before = hits();
+        assert!(run_spelt(&spec).0, "analytics_run finds the result ask stored");
+        assert_eq!(hits(), before + 1);
     }
 
     #[pg_test]
@@ -113,12 +167,12 @@ mod tests {
         exec("SET LOCAL ROLE cache_test_reader");
         assert!(run().0, "readers are served from the cache");
         assert_eq!(sqlstate_of("SELECT * FROM analytics.analytics_cache").as_deref(), Some("42501"));
-        assert_eq!(sqlstate_of("INSERT INTO analytics.analytics_cache (tenant_id, spec_text_md5, spec_hash, cache_key, catalog_stamp, data_version, global_version, result, bytes, expires_at) VALUES ('ca', 'x', 'x', 'x', 0, 0, 0, '{}', 2, now())").as_deref(), Some("42501"));
+        assert_eq!(sqlstate_of("INSERT INTO analytics.analytics_cache (tenant_id, spec_text_md5, spec_hash, catalog_stamp, data_version, global_version, result, bytes, expires_at) VALUES ('ca', 'x', 'x', 0, 0, 0, '{}', 2, now())").as_deref(), Some("42501"));
         assert_eq!(sqlstate_of("UPDATE analytics.data_versions SET version = 0").as_deref(), Some("42501"));
         assert_eq!(sqlstate_of("SELECT analytics.analytics_cache_clear()").as_deref(), Some("42501"));
         assert_eq!(text("SELECT current_user::text"), Some("cache_test_reader".into()), "identity restored after cache access");
         exec("RESET ROLE");
-        assert_eq!(int("SELECT analytics.analytics_cache_clear()"), 1);
+        assert_eq!(int("SELECT analytics.analytics_cache_clear()"), 2, "the spelling's entry and the canonical one");
         assert!(!run().0);
     }
 

@@ -32,7 +32,9 @@ WITH ext AS (
            || ' comment ' || coalesce(obj_description(c.oid, 'pg_class'), '(none)')
     FROM rels r JOIN pg_class c ON c.oid = r.oid
     UNION ALL
-    SELECT 'relation ' || r.name || ' column ' || lpad(a.attnum::text, 3, '0') || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+    -- Columns by position among the live ones: a column dropped by an upgrade leaves a gap in attnum.
+    SELECT 'relation ' || r.name || ' column '
+           || lpad((row_number() OVER (PARTITION BY r.oid ORDER BY a.attnum))::text, 3, '0') || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
            || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
            || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')
