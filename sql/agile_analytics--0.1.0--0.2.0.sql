@@ -243,6 +243,45 @@ DELETE FROM analytics.access_privileges WHERE object_type = 'function' AND objec
     'analytics._analytics_ingest_jira(text,text)', 'analytics._analytics_ask(text,text)', 'analytics._analytics_eval(text)');
 
 -- The bare names (issue 14): SELECT analytics_ask(...) with the default search_path.
+-- The shipped metric catalog (catalog/*.toml, read from the new library): a changed definition is
+-- replaced, a new one added; whether a metric is deprecated (is_active) and the user's metrics
+-- (metrics_user) stay as they are. Only rows that differ are written, so an unchanged catalog leaves the
+-- catalog stamp (and the result cache) alone. 0.2.0: stuck_count's subquery matches the tenant.
+INSERT INTO analytics.metrics_builtin AS b (name, display_name, description, category, version, entity, kind,
+    base_relation, sql_expression, filter, time_field, parameters, default_aggregation, allowed_aggregations,
+    unit, tags, synonyms, dependencies, weights)
+SELECT d.name, d.display_name, d.description, d.category, d.version, d.entity, d.kind, d.base_relation,
+       d.sql_expression, d.filter, d.time_field, coalesce(d.parameters, '{}'), d.default_aggregation,
+       d.allowed_aggregations, d.unit, coalesce(d.tags, '{}'), coalesce(d.synonyms, '{}'),
+       coalesce(d.dependencies, '{}'), d.weights
+FROM pg_catalog.jsonb_to_recordset(analytics._catalog_builtin()) AS d(
+    name text, display_name text, description text, category text, version integer, entity text, kind text,
+    base_relation text, sql_expression text, filter text, time_field text, parameters jsonb,
+    default_aggregation text, allowed_aggregations text[], unit text, tags text[], synonyms text[],
+    dependencies text[], weights jsonb)
+ON CONFLICT (name) DO UPDATE SET
+    display_name = excluded.display_name,
+    description = excluded.description,
+    category = excluded.category,
+    version = excluded.version,
+    entity = excluded.entity,
+    kind = excluded.kind,
+    base_relation = excluded.base_relation,
+    sql_expression = excluded.sql_expression,
+    filter = excluded.filter,
+    time_field = excluded.time_field,
+    parameters = excluded.parameters,
+    default_aggregation = excluded.default_aggregation,
+    allowed_aggregations = excluded.allowed_aggregations,
+    unit = excluded.unit,
+    tags = excluded.tags,
+    synonyms = excluded.synonyms,
+    dependencies = excluded.dependencies,
+    weights = excluded.weights,
+    updated_at = pg_catalog.now()
+WHERE (b.display_name, b.description, b.category, b.version, b.entity, b.kind, b.base_relation, b.sql_expression, b.filter, b.time_field, b.parameters, b.default_aggregation, b.allowed_aggregations, b.unit, b.tags, b.synonyms, b.dependencies, b.weights) IS DISTINCT FROM
+      (excluded.display_name, excluded.description, excluded.category, excluded.version, excluded.entity, excluded.kind, excluded.base_relation, excluded.sql_expression, excluded.filter, excluded.time_field, excluded.parameters, excluded.default_aggregation, excluded.allowed_aggregations, excluded.unit, excluded.tags, excluded.synonyms, excluded.dependencies, excluded.weights);
+
 -- The user-facing functions under their own names in the extension's schema (public unless CREATE
 -- EXTENSION ... SCHEMA names another), so that SELECT analytics_ask('...') works with the default
 -- search_path, the way pgvector's and PostGIS's prefixed functions do; tables, views and internals stay
