@@ -89,6 +89,8 @@ if [ "$accept" = 0 ] && [ "$full" = 1 ]; then
   # ALTER EXTENSION UPDATE from every released version: the schema equals a fresh install's, data and
   # access survive, the library serves the old SQL.
   run_check upgrade tests/upgrade/upgrade.sh
+  # Concurrent submits of the same job queue it once.
+  run_check jobs_concurrent tests/regress/jobs_concurrent.sh
   # The reference in docs/ matches the installed extension.
   run_check docs tests/docs/check.sh
   # Every golden test again, on databases made through the update path: with the current install

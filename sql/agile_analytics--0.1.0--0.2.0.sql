@@ -282,6 +282,175 @@ ON CONFLICT (name) DO UPDATE SET
 WHERE (b.display_name, b.description, b.category, b.version, b.entity, b.kind, b.base_relation, b.sql_expression, b.filter, b.time_field, b.parameters, b.default_aggregation, b.allowed_aggregations, b.unit, b.tags, b.synonyms, b.dependencies, b.weights) IS DISTINCT FROM
       (excluded.display_name, excluded.description, excluded.category, excluded.version, excluded.entity, excluded.kind, excluded.base_relation, excluded.sql_expression, excluded.filter, excluded.time_field, excluded.parameters, excluded.default_aggregation, excluded.allowed_aggregations, excluded.unit, excluded.tags, excluded.synonyms, excluded.dependencies, excluded.weights);
 
+
+-- Async jobs (issue 15): the queue (sql/018_jobs.sql) and its functions (src/api/jobs.rs).
+CREATE TABLE analytics.job_kinds (
+    kind        text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+    function    text NOT NULL,
+    description text NOT NULL
+);
+COMMENT ON TABLE analytics.job_kinds IS 'The kinds of async job: each needs EXECUTE on its function to be submitted.';
+INSERT INTO analytics.job_kinds (kind, function, description) VALUES
+    ('run', 'analytics.analytics_run(jsonb)', 'Run an AnalyticsSpec (payload: the spec) for the tenant, as the submitter.'),
+    ('ask', 'analytics.analytics_ask(text,jsonb)', 'Answer a question (payload: {"question", "options"}) for the tenant, as the submitter.'),
+    ('refresh_views', 'analytics.analytics_refresh_views(boolean)', 'Refresh the materialized statistics (payload: {"concurrently": true|false}); admin access.');
+REVOKE ALL ON analytics.job_kinds FROM PUBLIC;
+
+CREATE TABLE analytics.jobs (
+    tenant_id        text NOT NULL CHECK (tenant_id <> ''),
+    id               uuid NOT NULL DEFAULT gen_random_uuid(),
+    kind             text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+    payload          jsonb NOT NULL,
+    payload_hash     text NOT NULL,
+    submitted_by     oid NOT NULL,
+    idempotency_key  text CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+    priority         integer NOT NULL DEFAULT 0 CHECK (priority BETWEEN -100 AND 100),
+    max_attempts     integer NOT NULL DEFAULT 3 CHECK (max_attempts BETWEEN 1 AND 20),
+    run_after        timestamptz NOT NULL DEFAULT now(),
+    state            text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+    attempt          integer NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+    attempt_token    uuid,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    progress         real NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
+    stage            text,
+    error            jsonb,
+    result_rows      bigint,
+    worker_pid       integer,
+    heartbeat_at     timestamptz,
+    submitted_at     timestamptz NOT NULL DEFAULT now(),
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    CONSTRAINT jobs_pkey PRIMARY KEY (tenant_id, id),
+    CONSTRAINT jobs_finished_has_time CHECK ((state IN ('completed', 'failed', 'cancelled')) = (finished_at IS NOT NULL))
+);
+COMMENT ON TABLE analytics.jobs IS 'Async analytics jobs: one row per job, scoped by tenant and submitting role (see docs/jobs.md). Not readable by users: see analytics_job_status() and analytics_jobs().';
+COMMENT ON COLUMN analytics.jobs.payload_hash IS 'What makes two submits the same job: the canonical spec hash for run jobs, else the SHA-256 of the payload''s jsonb text.';
+COMMENT ON COLUMN analytics.jobs.submitted_by IS 'OID of the submitting role: the job runs as this role, and only it sees the job.';
+COMMENT ON COLUMN analytics.jobs.attempt_token IS 'Written afresh by each claim; a worker writes progress, result and final state only while it still matches.';
+-- Idempotency: while a job is queued or running, the same payload (or the same idempotency key) from
+-- the same role and tenant is that job. Unique indexes, so concurrent submits cannot both insert.
+CREATE UNIQUE INDEX jobs_active_payload_idx ON analytics.jobs (tenant_id, submitted_by, kind, payload_hash)
+    WHERE state IN ('queued', 'running');
+CREATE UNIQUE INDEX jobs_active_key_idx ON analytics.jobs (tenant_id, submitted_by, idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND state IN ('queued', 'running');
+CREATE INDEX jobs_queued_idx ON analytics.jobs (priority DESC, run_after, submitted_at) WHERE state = 'queued';
+CREATE INDEX jobs_id_idx ON analytics.jobs (id);
+CREATE INDEX jobs_tenant_role_idx ON analytics.jobs (tenant_id, submitted_by, submitted_at DESC);
+ALTER TABLE analytics.jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE analytics.jobs FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON analytics.jobs
+    USING (tenant_id = analytics.current_tenant()) WITH CHECK (tenant_id = analytics.current_tenant());
+REVOKE ALL ON analytics.jobs FROM PUBLIC;
+
+-- A completed job's answer (the shape of analytics_run's for a run job).
+CREATE TABLE analytics.job_results (
+    tenant_id text NOT NULL CHECK (tenant_id <> ''),
+    job_id    uuid NOT NULL,
+    result    jsonb NOT NULL,
+    CONSTRAINT job_results_pkey PRIMARY KEY (tenant_id, job_id),
+    CONSTRAINT job_results_job_fk FOREIGN KEY (tenant_id, job_id) REFERENCES analytics.jobs (tenant_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE analytics.job_results IS 'The answer of each completed job. Not readable by users: see analytics_job_result() and analytics_job_rows().';
+ALTER TABLE analytics.job_results ENABLE ROW LEVEL SECURITY;
+ALTER TABLE analytics.job_results FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON analytics.job_results
+    USING (tenant_id = analytics.current_tenant()) WITH CHECK (tenant_id = analytics.current_tenant());
+REVOKE ALL ON analytics.job_results FROM PUBLIC;
+
+-- Every tenant's jobs, for a superuser watching the queue (no grants: superusers only).
+CREATE VIEW analytics.job_queue AS
+SELECT j.tenant_id, j.id, j.kind, j.submitted_by::regrole AS submitted_by, j.state, j.attempt, j.max_attempts,
+       j.progress, j.stage, j.priority, j.run_after, j.submitted_at, j.started_at, j.finished_at,
+       j.worker_pid, j.heartbeat_at, j.error ->> 'sqlstate' AS error_sqlstate
+FROM analytics.jobs j;
+COMMENT ON VIEW analytics.job_queue IS 'Every tenant''s jobs, for superusers (row-level security applies to everyone else, who see none).';
+REVOKE ALL ON analytics.job_queue FROM PUBLIC;
+
+CREATE  FUNCTION analytics."analytics_job_submit"(
+	"kind" TEXT,
+	"payload" jsonb,
+	"options" jsonb DEFAULT '{}'
+) RETURNS uuid
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'job_submit_wrapper';
+COMMENT ON FUNCTION analytics.analytics_job_submit(text, jsonb, jsonb) IS
+  'Submit an async job for the session''s tenant, run as the calling role: kind run (payload: a spec), ask ({"question", "options"}) or refresh_views ({"concurrently"}; admin). options: priority (-100..100), max_attempts (1..20, default 3), run_after (timestamptz), idempotency_key. The same payload (or key) while its job is queued or running, or completed within analytics.cache_ttl, returns that job''s id.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_job_submit(text,jsonb,jsonb)', 'EXECUTE');
+
+CREATE  FUNCTION analytics."analytics_job_status"(
+	"id" uuid
+) RETURNS jsonb
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'job_status_wrapper';
+COMMENT ON FUNCTION analytics.analytics_job_status(uuid) IS
+  'A job of the calling role and session tenant: {"id", "kind", "state": queued | running | completed | failed | cancelled, "progress" (0..1), "stage", "attempt", "max_attempts", "priority", "run_after", "submitted_at", "started_at", "finished_at", "error": {"sqlstate", "message", "detail", "hint"}, "result_rows", "cancel_requested", "workers" (job workers serving this database)}.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_job_status(uuid)', 'EXECUTE');
+
+CREATE  FUNCTION analytics."analytics_job_result"(
+	"id" uuid
+) RETURNS jsonb
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'job_result_wrapper';
+COMMENT ON FUNCTION analytics.analytics_job_result(uuid) IS
+  'The answer of a completed job of the calling role (a run job''s has the shape of analytics_run''s). 55000 while it is not completed, with its state in DETAIL.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_job_result(uuid)', 'EXECUTE');
+
+CREATE  FUNCTION analytics."analytics_job_rows"(
+	"id" uuid
+) RETURNS SETOF jsonb
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'job_rows_wrapper';
+COMMENT ON FUNCTION analytics.analytics_job_rows(uuid) IS
+  'The rows of a completed job''s answer, one jsonb object per row, for results too large to read at once. 55000 while it is not completed.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_job_rows(uuid)', 'EXECUTE');
+
+CREATE  FUNCTION analytics."analytics_job_cancel"(
+	"id" uuid
+) RETURNS bool
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'job_cancel_wrapper';
+COMMENT ON FUNCTION analytics.analytics_job_cancel(uuid) IS
+  'Cancel a job of the calling role: a queued one at once, a running one is asked to stop (cancel_requested). Returns false when it had finished already.';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_job_cancel(uuid)', 'EXECUTE');
+
+CREATE  FUNCTION analytics."analytics_jobs"(
+	"state" TEXT DEFAULT NULL,
+	"lim" INT DEFAULT 100
+) RETURNS TABLE (
+	"id" uuid,
+	"kind" TEXT,
+	"state" TEXT,
+	"progress" real,
+	"stage" TEXT,
+	"attempt" INT,
+	"submitted_at" timestamp with time zone,
+	"finished_at" timestamp with time zone
+)
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'job_list_wrapper';
+COMMENT ON FUNCTION analytics.analytics_jobs(text, integer) IS
+  'The calling role''s jobs of the session''s tenant, newest first: id, kind, state, progress, stage, attempt, submitted_at, finished_at. state filters (NULL: all); lim caps the rows (1..10000).';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_jobs(text,integer)', 'EXECUTE');
+
+
 -- The user-facing functions under their own names in the extension's schema (public unless CREATE
 -- EXTENSION ... SCHEMA names another), so that SELECT analytics_ask('...') works with the default
 -- search_path, the way pgvector's and PostGIS's prefixed functions do; tables, views and internals stay

@@ -4,6 +4,7 @@
 //! memory when the library is preloaded (else they count this session only).
 
 use crate::error::ApiError;
+use crate::owner::as_owner;
 use crate::{gucs, search_path, spi_read};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
@@ -42,23 +43,6 @@ fn counts() -> (u64, u64) {
     } else {
         (LOCAL_HITS.load(Ordering::Relaxed), LOCAL_MISSES.load(Ordering::Relaxed))
     }
-}
-
-/// Runs `f` with the extension owner's identity (as SECURITY DEFINER functions do), then restores the
-/// caller's. Names resolve with the pinned search path (`crate::search_path`), and the security context
-/// is restricted as PostgreSQL's own maintenance commands do when they run as a table's owner: no
-/// `SET ROLE`, no temporary objects. An error inside is re-raised after the identity is restored.
-fn as_owner<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, ApiError> {
-    let owner = crate::catalog_cache::get()?.owner;
-    let mut user = pg_sys::Oid::INVALID;
-    let mut context: std::ffi::c_int = 0;
-    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
-    let restricted = context | (pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION) as std::ffi::c_int;
-    let r = search_path::pinned(|| {
-        unsafe { pg_sys::SetUserIdAndSecContext(owner, restricted) };
-        PgTryBuilder::new(f).finally(|| unsafe { pg_sys::SetUserIdAndSecContext(user, context) }).execute()
-    });
-    Ok(r)
 }
 
 /// The versions a cache entry records and is checked against: the catalog stamp, the tenant's data

@@ -35,6 +35,12 @@ pub enum ApiError {
     /// A write asked for where this transaction cannot write: on a standby or in a read-only
     /// transaction (25006).
     ReadOnly(&'static str),
+    /// No job with this id among the calling role's jobs of the session's tenant (42704).
+    UnknownJob(String),
+    /// A job's result was asked for before it completed: the id and its state (55000).
+    JobNotDone { id: String, state: String },
+    /// The calling role may not do this: message, DETAIL, HINT (42501).
+    NotAllowed { message: String, detail: String, hint: String },
     /// Something that should not happen: an SPI failure or a broken shipped catalog (XX000).
     Internal(String),
 }
@@ -130,6 +136,30 @@ impl ApiError {
                 Some("On a standby (in recovery) or in a read-only transaction nothing can be written.".into()),
                 Some("Run it on the primary, in a read-write transaction; a standby follows the primary's changes.".into()),
             ),
+            ApiError::UnknownJob(id) => (
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("no job {id} of this role and tenant"),
+                Some("A job is seen only by the role that submitted it, with the tenant it was submitted for.".into()),
+                Some("SELECT * FROM analytics_jobs() lists your jobs.".into()),
+            ),
+            ApiError::JobNotDone { id, state } => (
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("job {id} has no result: it is {state}"),
+                Some(format!("state: {state}")),
+                Some(
+                    match state.as_str() {
+                        "queued" | "running" => {
+                            "Wait for it: analytics_job_status(id) shows its progress (LISTEN analytics_jobs for updates)."
+                        }
+                        "failed" => "analytics_job_status(id) shows its error.",
+                        _ => "A cancelled job has no result: submit it again.",
+                    }
+                    .into(),
+                ),
+            ),
+            ApiError::NotAllowed { message, detail, hint } => {
+                (PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, message.clone(), Some(detail.clone()), Some(hint.clone()))
+            }
             ApiError::Internal(message) => (PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message.clone(), None, None),
         }
     }

@@ -15,13 +15,15 @@
 //! - `sql/015_views.sql`     schema analytics_views for specs published as views
 //! - `sql/016_catalog_cache.sql` triggers that make every backend reload the catalog
 //! - `sql/017_ask.sql`       the tenant's values that analytics_ask may match in questions
+//! - `sql/018_jobs.sql`      the queue of async jobs (kinds, jobs, results)
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `ask`,
-//!   `llm`, `ingest`, `views`, `version`)
+//!   `llm`, `ingest`, `views`, `jobs`, `version`)
 //! - [`worker`]              the background worker (periodic refresh of the materialized views)
 //! - [`catalog_cache`]       the catalog: loaded, parsed, kept per backend and dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
+//! - [`owner`]               running SQL as the extension's owner (cache and job tables)
 //! - [`timeout`]             the statement timer around analytics queries
 //! - [`jit`]                 JIT off for analytics queries (unless `analytics.jit`)
 //! - [`search_path`]         all of the extension's SQL resolves names with `pg_catalog, pg_temp`
@@ -40,6 +42,7 @@ pub mod error;
 pub mod gucs;
 pub mod jit;
 pub mod jsonb_arg;
+pub mod owner;
 pub mod search_path;
 pub mod spi_read;
 pub mod timeout;
@@ -62,6 +65,7 @@ extension_sql_file!("../sql/014_cache.sql", name = "cache", requires = ["catalog
 extension_sql_file!("../sql/015_views.sql", name = "views", requires = ["cache"]);
 extension_sql_file!("../sql/016_catalog_cache.sql", name = "catalog_cache", requires = ["views", catalog_cache::catalog_invalidate]);
 extension_sql_file!("../sql/017_ask.sql", name = "ask", requires = ["catalog_cache"]);
+extension_sql_file!("../sql/018_jobs.sql", name = "jobs", requires = ["ask"]);
 extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).

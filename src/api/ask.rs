@@ -59,7 +59,7 @@ fn today(options: &Options) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| ApiError::Internal(format!("current_date {text:?}: {e}")))
 }
 
-fn options_of(options: Option<&str>) -> Result<Options, ApiError> {
+pub(crate) fn options_of(options: Option<&str>) -> Result<Options, ApiError> {
     let v = match args::parse(options) {
         Ok(Some(v)) => v,
         Ok(None) => json!({}),

@@ -4,6 +4,7 @@ pub mod ask;
 pub mod catalog;
 pub mod compile;
 pub mod ingest;
+pub mod jobs;
 pub mod llm;
 pub mod spec;
 pub mod version;

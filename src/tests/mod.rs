@@ -9,6 +9,7 @@ mod hostile;
 mod ingest;
 mod jam;
 mod jit;
+mod jobs;
 mod llm;
 pub mod metrics;
 mod rls;

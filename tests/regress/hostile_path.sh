@@ -60,6 +60,13 @@ GRANT USAGE ON SCHEMA cron TO hostile_admin;
 SET ROLE hostile_admin;
 SELECT analytics.analytics_create_view('hostile_view', '{"metrics": ["closed"]}');
 RESET ROLE;
+-- A completed job of hostile_reader's (no job worker runs here), for analytics_job_result and _rows.
+INSERT INTO analytics.jobs (tenant_id, id, kind, payload, payload_hash, submitted_by, state, attempt, progress, stage,
+    result_rows, started_at, finished_at)
+VALUES ('fx', '00000000-0000-4000-8000-00000000000f', 'run', '{"metrics": ["closed"]}', 'by hand', 'hostile_reader'::regrole,
+    'completed', 1, 1, 'done', 1, '2025-03-01', '2025-03-01');
+INSERT INTO analytics.job_results (tenant_id, job_id, result)
+VALUES ('fx', '00000000-0000-4000-8000-00000000000f', '{"rows": [{"closed": 3}], "row_count": 1}');
 -- Counts calls of PL/pgSQL and C functions: every one of the extension's must be called below.
 ALTER DATABASE $db SET track_functions = 'all';
 SQL
@@ -146,6 +153,13 @@ hostile_reader	1	SELECT analytics.analytics_ask('how many bugs were closed per m
 hostile_reader	1	SELECT analytics.analytics_ask('which sprints spilled over most?', '{"today": "2025-03-01", "dry_run": true}')
 hostile_reader	1	SELECT analytics.analytics_eval('{"today": "2025-03-01", "cases": [{"q": "how many issues were closed?", "spec": {"metrics": ["closed"]}}]}')
 hostile_reader	0	SELECT analytics.analytics_cache_stats()
+hostile_reader	0	SELECT analytics.analytics_job_submit('run', '{"metrics": ["closed"], "group_by": ["priority"]}', '{"idempotency_key": "hostile"}')
+hostile_reader	0	SELECT analytics.analytics_job_cancel(analytics.analytics_job_submit('ask', '{"question": "how many bugs?"}', '{"idempotency_key": "hostile-cancel"}'))
+hostile_reader	1	SELECT analytics.analytics_job_status('00000000-0000-4000-8000-00000000000f')
+hostile_reader	1	SELECT analytics.analytics_job_result('00000000-0000-4000-8000-00000000000f')
+hostile_reader	1	SELECT analytics.analytics_job_rows('00000000-0000-4000-8000-00000000000f')
+hostile_reader	1	SELECT kind, state FROM analytics.analytics_jobs('completed')
+hostile_reader	1	SELECT kind, state FROM analytics_jobs('completed', 10)
 hostile_reader	1	SELECT issue_key, status FROM analytics.issues ORDER BY issue_key
 hostile_reader	1	SELECT issue_key, lead_time_days, cycle_time_days FROM analytics.issue_facts ORDER BY issue_key
 hostile_reader	1	SELECT name, planned_sp, completed_sp, spillover_ratio FROM analytics.sprint_facts ORDER BY name
@@ -233,6 +247,8 @@ hits=0
 while IFS=$'\t' read -r role cmp sql; do
   n=$((n + 1))
   [ "$role" = hostile_reader ] && [ "$cmp" = 1 ] || continue
+  # A job belongs to the role that submitted it: the colleague has none to read.
+  case "$sql" in *analytics_job*) continue ;; esac
   for round in 1 2; do
     out="$(run_call hostile_colleague '"$user", public' "$sql")" || fail "the colleague's call failed: ${sql:0:160}: $(grep -m1 ERROR <<<"$out")"
     grep -q '"cached": true' <<<"$out" && hits=$((hits + 1))

@@ -20,6 +20,7 @@
 pub mod ask;
 pub mod catalog;
 pub mod jira;
+pub mod jobs;
 pub mod json_arg;
 pub mod llm;
 pub mod memo;
