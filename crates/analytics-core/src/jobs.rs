@@ -1,5 +1,6 @@
 //! Async jobs, the part that needs no database: the options of `analytics_job_submit`, the payload shapes
-//! of the kinds that are not specs, and what makes two submits the same job.
+//! of the kinds that are not specs, what makes two submits the same job, and the rules the job workers
+//! follow after a failed attempt (retry or fail, and when) and for publishing progress.
 
 use crate::spec::model::sha256_hex;
 use crate::suggest::did_you_mean;
@@ -126,6 +127,80 @@ fn sorted(v: &Value) -> Value {
     }
 }
 
+/// Whether an attempt that failed with this SQLSTATE may succeed when tried again: a serialization
+/// failure or deadlock, a lock not available, a connection problem (also an LLM provider that could not
+/// be reached or answered 429/5xx, which analytics_ask reports as 08000), insufficient resources, or the
+/// server shutting the worker down. Anything else (an invalid spec, a permission, a timeout of the job's
+/// own statement, bad data) fails the same way every time.
+pub fn transient(sqlstate: &str) -> bool {
+    matches!(sqlstate, "40001" | "40P01" | "55P03" | "53000" | "53100" | "53200" | "53300" | "57P01" | "57P02" | "57P03")
+        || sqlstate.starts_with("08")
+}
+
+/// The first retry waits this long; each further one twice as long, up to [`MAX_BACKOFF_MS`].
+pub const FIRST_BACKOFF_MS: u64 = 1_000;
+pub const MAX_BACKOFF_MS: u64 = 600_000;
+
+/// How long to wait before the next attempt, after `attempts` attempts (1 or more): exponential, capped,
+/// with jitter (`jitter` in 0..1 picks a point in the upper half of the interval), so that jobs that
+/// failed together do not all retry at the same moment.
+pub fn backoff_ms(attempts: i32, jitter: f64) -> u64 {
+    let exp = (attempts.max(1) - 1).min(30) as u32;
+    let full = FIRST_BACKOFF_MS.saturating_mul(1u64 << exp).min(MAX_BACKOFF_MS);
+    let j = jitter.clamp(0.0, 1.0);
+    full / 2 + ((full / 2) as f64 * j) as u64
+}
+
+/// What happens to a job after an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Queued again, to run after this many milliseconds.
+    Retry { after_ms: u64 },
+    /// Failed for good.
+    Fail,
+    /// It was cancelled while it ran: cancelled, never retried.
+    Cancel,
+}
+
+/// The rule: a cancelled job is cancelled; a transient failure is retried while attempts remain; any
+/// other failure fails at once.
+pub fn after_failure(sqlstate: &str, attempts: i32, max_attempts: i32, cancel_requested: bool, jitter: f64) -> AfterFailure {
+    if cancel_requested {
+        AfterFailure::Cancel
+    } else if transient(sqlstate) && attempts < max_attempts {
+        AfterFailure::Retry { after_ms: backoff_ms(attempts, jitter) }
+    } else {
+        AfterFailure::Fail
+    }
+}
+
+/// Progress notices of one job are published at most this often; state changes always are.
+pub const PROGRESS_INTERVAL_MS: u64 = 250;
+
+/// Decides which progress steps of a job are published (NOTIFY serializes commits on a global lock, so
+/// a job that reports thousands of steps must not send thousands of notifications).
+#[derive(Debug, Default, Clone)]
+pub struct ProgressThrottle {
+    last_ms: Option<u64>,
+    last_stage: Option<String>,
+}
+
+impl ProgressThrottle {
+    /// Whether a step at `now_ms` (a monotonic clock) is published: a new stage always is, the same
+    /// stage at most every [`PROGRESS_INTERVAL_MS`].
+    pub fn publish(&mut self, now_ms: u64, stage: &str) -> bool {
+        let new_stage = self.last_stage.as_deref() != Some(stage);
+        let due = self.last_ms.is_none_or(|t| now_ms.saturating_sub(t) >= PROGRESS_INTERVAL_MS);
+        if new_stage || due {
+            self.last_ms = Some(now_ms);
+            self.last_stage = Some(stage.to_string());
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +243,47 @@ mod tests {
         let b = payload_hash(&json!({"options": {"limit": 5, "today": "2026-01-01"}, "question": "q"}));
         assert_eq!(a, b);
         assert_ne!(a, payload_hash(&json!({"question": "q2", "options": {"today": "2026-01-01", "limit": 5}})));
+    }
+
+    #[test]
+    fn transient_failures_are_retried_with_backoff_and_others_fail() {
+        for code in ["40001", "40P01", "55P03", "08000", "08006", "53300", "57P01"] {
+            assert!(transient(code), "{code}");
+        }
+        for code in ["22023", "42501", "42704", "57014", "23505", "XX000"] {
+            assert!(!transient(code), "{code}");
+        }
+        assert_eq!(after_failure("40001", 1, 3, false, 0.0), AfterFailure::Retry { after_ms: 500 });
+        assert_eq!(after_failure("40001", 2, 3, false, 1.0), AfterFailure::Retry { after_ms: 2_000 });
+        assert_eq!(after_failure("40001", 3, 3, false, 0.5), AfterFailure::Fail, "no attempts left");
+        assert_eq!(after_failure("22023", 1, 3, false, 0.5), AfterFailure::Fail, "an invalid spec fails at once");
+        assert_eq!(after_failure("40001", 1, 3, true, 0.5), AfterFailure::Cancel, "a cancelled job never retries");
+        assert_eq!(after_failure("57014", 1, 3, true, 0.5), AfterFailure::Cancel);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_jitter_stays_in_the_upper_half() {
+        let full = |n| backoff_ms(n, 1.0);
+        assert_eq!([full(1), full(2), full(3), full(4)], [1_000, 2_000, 4_000, 8_000]);
+        assert_eq!(full(40), MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(0, 1.0), 1_000, "attempts below 1 count as 1");
+        for n in 1..12 {
+            let (lo, hi) = (backoff_ms(n, 0.0), backoff_ms(n, 1.0));
+            assert!(lo * 2 >= hi - 1 && lo <= hi, "{n}: {lo}..{hi}");
+            assert!((lo..=hi).contains(&backoff_ms(n, 0.37)));
+        }
+        assert_eq!(backoff_ms(3, 7.0), backoff_ms(3, 1.0), "jitter is clamped");
+    }
+
+    #[test]
+    fn progress_is_throttled_per_stage() {
+        let mut t = ProgressThrottle::default();
+        assert!(t.publish(0, "compile"));
+        assert!(t.publish(10, "run"), "a new stage is published at once");
+        assert!(!t.publish(100, "run"));
+        assert!(!t.publish(259, "run"));
+        assert!(t.publish(260, "run"));
+        let published = (0..10_000u64).filter(|ms| t.publish(1_000 + ms, "store")).count();
+        assert_eq!(published, 40, "10 s of steps: one per 250 ms");
     }
 }
