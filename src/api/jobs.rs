@@ -158,9 +158,13 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
     })??;
     let id = match inserted {
         Some(id) => id,
-        // A concurrent submit of the same job won (the unique indexes): that one is this one.
-        None => existing(&tenant, kind, &hash, key.as_deref())?
-            .ok_or_else(|| ApiError::Internal("the job a concurrent submit made is gone".into()))?,
+        // A queued or running job holds this key or this payload (one of the unique indexes; perhaps
+        // made by a concurrent submit): that one is this one.
+        None => match existing(&tenant, kind, &hash, key.as_deref())? {
+            Some(id) => id,
+            None => existing(&tenant, kind, &hash, None)?
+                .ok_or_else(|| ApiError::Internal("the job a concurrent submit made is gone".into()))?,
+        },
     };
     if inserted.is_some() {
         notify(&uuid_text(&id), "queued", 0.0, "queued")?;

@@ -45,6 +45,9 @@ mod tests {
         let b = submit("run", r#"{"metrics": ["closed"]}"#, r#"{"idempotency_key": "k-1"}"#);
         assert_ne!(a, b);
         assert_eq!(submit("run", r#"{"metrics": ["bug_count"]}"#, r#"{"idempotency_key": "k-1"}"#), b);
+        // A payload already queued is that job, whatever key the new submit brings.
+        assert_eq!(submit("run", r#"{"metrics": ["closed"]}"#, r#"{"idempotency_key": "k-2"}"#), b);
+        assert_eq!(submit("run", SPEC, r#"{"idempotency_key": "k-3"}"#), a);
         assert_eq!(int("SELECT count(*) FROM analytics.analytics_jobs()"), 3);
         // Cancelled, it is no longer the same job: a new one is queued.
         exec(&format!("SELECT analytics.analytics_job_cancel('{a}')"));
