@@ -9,13 +9,14 @@
 CREATE TABLE analytics.job_kinds (
     kind        text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
     function    text NOT NULL,
+    reusable    boolean NOT NULL,
     description text NOT NULL
 );
-COMMENT ON TABLE analytics.job_kinds IS 'The kinds of async job: each needs EXECUTE on its function to be submitted.';
-INSERT INTO analytics.job_kinds (kind, function, description) VALUES
-    ('run', 'analytics.analytics_run(jsonb)', 'Run an AnalyticsSpec (payload: the spec) for the tenant, as the submitter.'),
-    ('ask', 'analytics.analytics_ask(text,jsonb)', 'Answer a question (payload: {"question", "options"}) for the tenant, as the submitter.'),
-    ('refresh_views', 'analytics.analytics_refresh_views(boolean)', 'Refresh the materialized statistics (payload: {"concurrently": true|false}); admin access.');
+COMMENT ON TABLE analytics.job_kinds IS 'The kinds of async job: each needs EXECUTE on its function to be submitted; a reusable kind''s completed job answers the same submit again while the data it read is unchanged.';
+INSERT INTO analytics.job_kinds (kind, function, reusable, description) VALUES
+    ('run', 'analytics.analytics_run(jsonb)', true, 'Run an AnalyticsSpec (payload: the spec) for the tenant, as the submitter.'),
+    ('ask', 'analytics.analytics_ask(text,jsonb)', true, 'Answer a question (payload: {"question", "options"}) for the tenant, as the submitter.'),
+    ('refresh_views', 'analytics.analytics_refresh_views(boolean)', false, 'Refresh the materialized statistics (payload: {"concurrently": true|false}); admin access.');
 REVOKE ALL ON analytics.job_kinds FROM PUBLIC;
 
 CREATE TABLE analytics.jobs (
@@ -24,6 +25,7 @@ CREATE TABLE analytics.jobs (
     kind             text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
     payload          jsonb NOT NULL,
     payload_hash     text NOT NULL,
+    settings         jsonb NOT NULL,
     submitted_by     oid NOT NULL,
     idempotency_key  text CHECK (length(idempotency_key) BETWEEN 1 AND 200),
     priority         integer NOT NULL DEFAULT 0 CHECK (priority BETWEEN -100 AND 100),
@@ -37,6 +39,7 @@ CREATE TABLE analytics.jobs (
     stage            text,
     error            jsonb,
     result_rows      bigint,
+    data_versions    bigint[],
     worker_pid       integer,
     heartbeat_at     timestamptz,
     submitted_at     timestamptz NOT NULL DEFAULT now(),
@@ -46,7 +49,9 @@ CREATE TABLE analytics.jobs (
     CONSTRAINT jobs_finished_has_time CHECK ((state IN ('completed', 'failed', 'cancelled')) = (finished_at IS NOT NULL))
 );
 COMMENT ON TABLE analytics.jobs IS 'Async analytics jobs: one row per job, scoped by tenant and submitting role (see docs/jobs.md). Not readable by users: see analytics_job_status() and analytics_jobs().';
-COMMENT ON COLUMN analytics.jobs.payload_hash IS 'What makes two submits the same job: the canonical spec hash for run jobs, else the SHA-256 of the payload''s jsonb text.';
+COMMENT ON COLUMN analytics.jobs.payload_hash IS 'What makes two submits the same job: analytics._cache_md5 of the payload''s hash (the canonical spec hash for run jobs, else the SHA-256 of the payload with its keys in order), so the session settings that change an answer (TimeZone, DateStyle, ...) are part of it.';
+COMMENT ON COLUMN analytics.jobs.settings IS 'The submitting session''s settings that change an answer (TimeZone, DateStyle, IntervalStyle, extra_float_digits): the job runs with them.';
+COMMENT ON COLUMN analytics.jobs.data_versions IS 'analytics._cache_versions of the tenant when the job''s result was computed: a completed job answers the same submit again only while they are unchanged.';
 COMMENT ON COLUMN analytics.jobs.submitted_by IS 'OID of the submitting role: the job runs as this role, and only it sees the job.';
 COMMENT ON COLUMN analytics.jobs.attempt_token IS 'Written afresh by each claim; a worker writes progress, result and final state only while it still matches.';
 -- Idempotency: while a job is queued or running, the same payload (or the same idempotency key) from

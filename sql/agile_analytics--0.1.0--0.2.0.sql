@@ -245,8 +245,9 @@ DELETE FROM analytics.access_privileges WHERE object_type = 'function' AND objec
 -- The bare names (issue 14): SELECT analytics_ask(...) with the default search_path.
 -- The shipped metric catalog (catalog/*.toml, read from the new library): a changed definition is
 -- replaced, a new one added; whether a metric is deprecated (is_active) and the user's metrics
--- (metrics_user) stay as they are. Only rows that differ are written, so an unchanged catalog leaves the
--- catalog stamp (and the result cache) alone. 0.2.0: stuck_count's subquery matches the tenant.
+-- (metrics_user) stay as they are. Only rows that differ are written (the catalog triggers bump the
+-- catalog stamp all the same, so cached results are computed again). 0.2.0: stuck_count (version 2)
+-- matches the tenant in its subquery.
 INSERT INTO analytics.metrics_builtin AS b (name, display_name, description, category, version, entity, kind,
     base_relation, sql_expression, filter, time_field, parameters, default_aggregation, allowed_aggregations,
     unit, tags, synonyms, dependencies, weights)
@@ -287,13 +288,14 @@ WHERE (b.display_name, b.description, b.category, b.version, b.entity, b.kind, b
 CREATE TABLE analytics.job_kinds (
     kind        text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
     function    text NOT NULL,
+    reusable    boolean NOT NULL,
     description text NOT NULL
 );
-COMMENT ON TABLE analytics.job_kinds IS 'The kinds of async job: each needs EXECUTE on its function to be submitted.';
-INSERT INTO analytics.job_kinds (kind, function, description) VALUES
-    ('run', 'analytics.analytics_run(jsonb)', 'Run an AnalyticsSpec (payload: the spec) for the tenant, as the submitter.'),
-    ('ask', 'analytics.analytics_ask(text,jsonb)', 'Answer a question (payload: {"question", "options"}) for the tenant, as the submitter.'),
-    ('refresh_views', 'analytics.analytics_refresh_views(boolean)', 'Refresh the materialized statistics (payload: {"concurrently": true|false}); admin access.');
+COMMENT ON TABLE analytics.job_kinds IS 'The kinds of async job: each needs EXECUTE on its function to be submitted; a reusable kind''s completed job answers the same submit again while the data it read is unchanged.';
+INSERT INTO analytics.job_kinds (kind, function, reusable, description) VALUES
+    ('run', 'analytics.analytics_run(jsonb)', true, 'Run an AnalyticsSpec (payload: the spec) for the tenant, as the submitter.'),
+    ('ask', 'analytics.analytics_ask(text,jsonb)', true, 'Answer a question (payload: {"question", "options"}) for the tenant, as the submitter.'),
+    ('refresh_views', 'analytics.analytics_refresh_views(boolean)', false, 'Refresh the materialized statistics (payload: {"concurrently": true|false}); admin access.');
 REVOKE ALL ON analytics.job_kinds FROM PUBLIC;
 
 CREATE TABLE analytics.jobs (
@@ -302,6 +304,7 @@ CREATE TABLE analytics.jobs (
     kind             text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
     payload          jsonb NOT NULL,
     payload_hash     text NOT NULL,
+    settings         jsonb NOT NULL,
     submitted_by     oid NOT NULL,
     idempotency_key  text CHECK (length(idempotency_key) BETWEEN 1 AND 200),
     priority         integer NOT NULL DEFAULT 0 CHECK (priority BETWEEN -100 AND 100),
@@ -315,6 +318,7 @@ CREATE TABLE analytics.jobs (
     stage            text,
     error            jsonb,
     result_rows      bigint,
+    data_versions    bigint[],
     worker_pid       integer,
     heartbeat_at     timestamptz,
     submitted_at     timestamptz NOT NULL DEFAULT now(),
@@ -324,7 +328,9 @@ CREATE TABLE analytics.jobs (
     CONSTRAINT jobs_finished_has_time CHECK ((state IN ('completed', 'failed', 'cancelled')) = (finished_at IS NOT NULL))
 );
 COMMENT ON TABLE analytics.jobs IS 'Async analytics jobs: one row per job, scoped by tenant and submitting role (see docs/jobs.md). Not readable by users: see analytics_job_status() and analytics_jobs().';
-COMMENT ON COLUMN analytics.jobs.payload_hash IS 'What makes two submits the same job: the canonical spec hash for run jobs, else the SHA-256 of the payload''s jsonb text.';
+COMMENT ON COLUMN analytics.jobs.payload_hash IS 'What makes two submits the same job: analytics._cache_md5 of the payload''s hash (the canonical spec hash for run jobs, else the SHA-256 of the payload with its keys in order), so the session settings that change an answer (TimeZone, DateStyle, ...) are part of it.';
+COMMENT ON COLUMN analytics.jobs.settings IS 'The submitting session''s settings that change an answer (TimeZone, DateStyle, IntervalStyle, extra_float_digits): the job runs with them.';
+COMMENT ON COLUMN analytics.jobs.data_versions IS 'analytics._cache_versions of the tenant when the job''s result was computed: a completed job answers the same submit again only while they are unchanged.';
 COMMENT ON COLUMN analytics.jobs.submitted_by IS 'OID of the submitting role: the job runs as this role, and only it sees the job.';
 COMMENT ON COLUMN analytics.jobs.attempt_token IS 'Written afresh by each claim; a worker writes progress, result and final state only while it still matches.';
 -- Idempotency: while a job is queued or running, the same payload (or the same idempotency key) from
@@ -379,6 +385,7 @@ COMMENT ON FUNCTION analytics.analytics_job_submit(text, jsonb, jsonb) IS
   'Submit an async job for the session''s tenant, run as the calling role: kind run (payload: a spec), ask ({"question", "options"}) or refresh_views ({"concurrently"}; admin). options: priority (-100..100), max_attempts (1..20, default 3), run_after (timestamptz), idempotency_key. The same payload (or key) while its job is queued or running, or completed within analytics.cache_ttl, returns that job''s id.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_submit(text,jsonb,jsonb)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_submit(text,jsonb,jsonb) FROM PUBLIC;
 
 CREATE  FUNCTION analytics."analytics_job_status"(
 	"id" uuid
@@ -391,6 +398,7 @@ COMMENT ON FUNCTION analytics.analytics_job_status(uuid) IS
   'A job of the calling role and session tenant: {"id", "kind", "state": queued | running | completed | failed | cancelled, "progress" (0..1), "stage", "attempt", "max_attempts", "priority", "run_after", "submitted_at", "started_at", "finished_at", "error": {"sqlstate", "message", "detail", "hint"}, "result_rows", "cancel_requested", "workers" (job workers serving this database)}.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_status(uuid)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_status(uuid) FROM PUBLIC;
 
 CREATE  FUNCTION analytics."analytics_job_result"(
 	"id" uuid
@@ -403,6 +411,7 @@ COMMENT ON FUNCTION analytics.analytics_job_result(uuid) IS
   'The answer of a completed job of the calling role (a run job''s has the shape of analytics_run''s). 55000 while it is not completed, with its state in DETAIL.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_result(uuid)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_result(uuid) FROM PUBLIC;
 
 CREATE  FUNCTION analytics."analytics_job_rows"(
 	"id" uuid
@@ -415,6 +424,7 @@ COMMENT ON FUNCTION analytics.analytics_job_rows(uuid) IS
   'The rows of a completed job''s answer, one jsonb object per row, for results too large to read at once. 55000 while it is not completed.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_rows(uuid)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_rows(uuid) FROM PUBLIC;
 
 CREATE  FUNCTION analytics."analytics_job_cancel"(
 	"id" uuid
@@ -427,6 +437,7 @@ COMMENT ON FUNCTION analytics.analytics_job_cancel(uuid) IS
   'Cancel a job of the calling role: a queued one at once, a running one is asked to stop (cancel_requested). Returns false when it had finished already.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_cancel(uuid)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_cancel(uuid) FROM PUBLIC;
 
 CREATE  FUNCTION analytics."analytics_jobs"(
 	"state" TEXT DEFAULT NULL,
@@ -449,7 +460,27 @@ COMMENT ON FUNCTION analytics.analytics_jobs(text, integer) IS
   'The calling role''s jobs of the session''s tenant, newest first: id, kind, state, progress, stage, attempt, submitted_at, finished_at. state filters (NULL: all); lim caps the rows (1..10000).';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_jobs(text,integer)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_jobs(text,integer) FROM PUBLIC;
 
+
+-- The job functions are not PUBLIC's (their access rows grant them to readers): the roles 0.1.0's
+-- analytics_grant() gave reader access (they may execute _cache_get, a reader object) get them now.
+DO $$
+DECLARE
+    r regrole;
+    f text;
+BEGIN
+    FOR r IN SELECT a.grantee::regrole FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) AS a
+             WHERE p.oid = 'analytics._cache_get(text)'::regprocedure AND a.privilege_type = 'EXECUTE'
+               AND a.grantee <> p.proowner AND a.grantee <> 0 LOOP
+        FOREACH f IN ARRAY ARRAY['analytics.analytics_job_submit(text,jsonb,jsonb)', 'analytics.analytics_job_status(uuid)',
+                                 'analytics.analytics_job_result(uuid)', 'analytics.analytics_job_rows(uuid)',
+                                 'analytics.analytics_job_cancel(uuid)', 'analytics.analytics_jobs(text,integer)'] LOOP
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f::regprocedure, r);
+        END LOOP;
+    END LOOP;
+END
+$$;
 
 -- The user-facing functions under their own names in the extension's schema (public unless CREATE
 -- EXTENSION ... SCHEMA names another), so that SELECT analytics_ask('...') works with the default
@@ -536,7 +567,8 @@ CREATE UNIQUE INDEX mv_sprint_stats_enriched_pk ON analytics.mv_sprint_stats_enr
 -- security may not narrow the rows: the materialized views are refreshed as the extension owner, and a
 -- superuser or BYPASSRLS role sees every tenant. issue_facts and sprint_facts are replaced in place;
 -- mv_issue_comment_stats is made again (a materialized view's query cannot be replaced; its rows are
--- derived and computed again here), with the view issue_comment_stats over it and that view's grants.
+-- derived and computed again here), with the view issue_comment_stats over it and that view's grants
+-- (read before it is dropped).
 -- A view of the user's over issue_comment_stats stops the update with PostgreSQL's error naming it.
 CREATE OR REPLACE VIEW analytics.issue_facts WITH (security_invoker = true) AS
 SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_type, i.status, i.status_category,
@@ -688,6 +720,12 @@ SELECT z.sprint_id, z.tenant_id, z.instance_id, z.board, z.name, z.state, z.star
 FROM z
 LEFT JOIN (SELECT weights FROM analytics.metrics_catalog WHERE name = 'sprint_problematic_score') w ON true;
 
+-- The view's grants, given again below as they were (grant options included).
+SELECT pg_catalog.set_config('agile_analytics_upgrade.comment_stats_grants',
+    coalesce(pg_catalog.string_agg(pg_catalog.format('GRANT %s ON analytics.issue_comment_stats TO %s%s', a.privilege_type,
+        a.grantee::regrole, CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), E'\n'), ''), true)
+FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) AS a
+WHERE c.oid = 'analytics.issue_comment_stats'::regclass AND a.grantee <> c.relowner AND a.grantee <> 0;
 DROP VIEW analytics.issue_comment_stats;
 DROP MATERIALIZED VIEW analytics.mv_issue_comment_stats;
 CREATE MATERIALIZED VIEW analytics.mv_issue_comment_stats AS
@@ -709,15 +747,12 @@ CREATE VIEW analytics.issue_comment_stats WITH (security_barrier = true) AS
 SELECT * FROM analytics.mv_issue_comment_stats WHERE tenant_id = analytics.current_tenant();
 COMMENT ON VIEW analytics.issue_comment_stats IS 'The session tenant''s per-issue comment statistics as of the last refresh.';
 
--- Its readers are those of sprint_stats, which the same access level (reader) grants.
 DO $$
 DECLARE
-    r regrole;
+    g text;
 BEGIN
-    FOR r IN SELECT a.grantee::regrole FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) AS a
-             WHERE c.oid = 'analytics.sprint_stats'::regclass AND a.privilege_type = 'SELECT'
-               AND a.grantee <> c.relowner AND a.grantee <> 0 LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON analytics.issue_comment_stats TO %s', r);
+    FOREACH g IN ARRAY pg_catalog.string_to_array(pg_catalog.current_setting('agile_analytics_upgrade.comment_stats_grants'), E'\n') LOOP
+        EXECUTE g;
     END LOOP;
 END
 $$;

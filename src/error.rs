@@ -152,7 +152,8 @@ impl ApiError {
                             "Wait for it: analytics_job_status(id) shows its progress (LISTEN analytics_jobs for updates)."
                         }
                         "failed" => "analytics_job_status(id) shows its error.",
-                        _ => "A cancelled job has no result: submit it again.",
+                        "cancelled" => "A cancelled job has no result: submit it again.",
+                        _ => "Its result is no longer kept: submit it again.",
                     }
                     .into(),
                 ),

@@ -82,7 +82,7 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
         return Err(ApiError::NotAllowed {
             message: format!("permission denied to submit a {kind} job"),
             detail: format!("A {kind} job does the work of {function}, which this role may not execute."),
-            hint: "An admin gives access with analytics_grant(role, 'reader' | 'writer' | 'admin').".into(),
+            hint: "An admin gives access with analytics_grant(role, level): run and ask jobs need 'reader', refresh_views 'admin'.".into(),
         });
     }
     match kind {
@@ -102,23 +102,41 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
     }
 }
 
-/// The id of a job that is this submit already: queued or running, or completed within
-/// analytics.cache_ttl, with the same idempotency key (when given) or else the same kind and payload.
-fn existing(tenant: &str, kind: &str, hash: &str, key: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+/// A job that is this submit already: queued or running, or (for a reusable kind) completed within
+/// analytics.cache_ttl from data that has not changed since, with the same idempotency key (when given)
+/// or else the same kind and payload. Its id, kind and payload hash.
+fn existing(tenant: &str, kind: &str, hash: &str, key: Option<&str>) -> Result<Option<(Uuid, String, String)>, ApiError> {
     let (t, k, h, key) = (tenant.to_string(), kind.to_string(), hash.to_string(), key.map(String::from));
     let who = caller();
     let ttl = gucs::cache_ttl().max(0) as f64;
-    let id = as_owner(move || {
-        spi_read::one::<Uuid>(
-            "SELECT (SELECT id FROM analytics.jobs
-             WHERE tenant_id = $1 AND submitted_by = $2
-               AND (CASE WHEN $5::text IS NULL THEN kind = $3 AND payload_hash = $4 ELSE idempotency_key = $5 END)
-               AND (state IN ('queued', 'running') OR (state = 'completed' AND finished_at > pg_catalog.now() - pg_catalog.make_interval(secs => $6)))
-             ORDER BY state = 'completed', submitted_at DESC LIMIT 1)",
+    let (id, kind, hash) = as_owner(move || {
+        spi_read::three::<Uuid, String, String>(
+            "SELECT x.id, x.kind, x.payload_hash FROM (SELECT) AS one LEFT JOIN LATERAL (
+                 SELECT j.id, j.kind, j.payload_hash FROM analytics.jobs j JOIN analytics.job_kinds k ON k.kind = j.kind
+                 WHERE j.tenant_id = $1 AND j.submitted_by = $2
+                   AND (CASE WHEN $5::text IS NULL THEN j.kind = $3 AND j.payload_hash = $4 ELSE j.idempotency_key = $5 END)
+                   AND (j.state IN ('queued', 'running')
+                        OR (k.reusable AND j.state = 'completed'
+                            AND j.finished_at > pg_catalog.now() - pg_catalog.make_interval(secs => $6)
+                            AND j.data_versions = analytics._cache_versions($1)))
+                 ORDER BY j.state = 'completed', j.submitted_at DESC LIMIT 1) AS x ON true",
             &[t.as_str().into(), who.into(), k.as_str().into(), h.as_str().into(), key.into(), ttl.into()],
         )
     })??;
-    Ok(id)
+    Ok(id.map(|id| (id, kind.unwrap_or_default(), hash.unwrap_or_default())))
+}
+
+/// The job a submit is, given what [`existing`] found: with a key, it must be the same request.
+fn same_request(found: (Uuid, String, String), kind: &str, hash: &str, key: Option<&str>) -> Result<Uuid, ApiError> {
+    let (id, k, h) = found;
+    match key {
+        Some(key) if k != kind || h != hash => Err(ApiError::InvalidArgument {
+            message: format!("idempotency key \"{key}\" was used for another request"),
+            detail: Some(format!("job {id} ({k}) was submitted with it, with another payload or kind")),
+            hint: Some("Use a new key for a new request, or submit without one.".into()),
+        }),
+        _ => Ok(id),
+    }
 }
 
 fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> Result<Uuid, ApiError> {
@@ -127,20 +145,57 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
     let kind = kind.ok_or(ApiError::NullArgument("kind"))?;
     let value = json_arg("payload", payload)?;
     let text = payload.unwrap_or_default();
-    let hash = check_payload(kind, &value, text)?;
+    let raw = check_payload(kind, &value, text)?;
+    // The session settings that change an answer are part of what makes it the same job.
+    let hash = as_owner(move || spi_read::one::<String>("SELECT analytics._cache_md5($1)", &[raw.as_str().into()]))??
+        .ok_or_else(|| ApiError::Internal("no payload hash".into()))?;
     let options = JobOptions::parse(&json_arg("options", options.or(Some("{}")))?).map_err(invalid)?;
     let key = options.idempotency_key.clone();
-    if let Some(id) = existing(&tenant, kind, &hash, key.as_deref())? {
-        return Ok(id);
+    // A unique index may refuse the insert because a concurrent submit queued the same job, which may
+    // in turn finish or be cancelled before it is looked up: try again a few times.
+    for _ in 0..3 {
+        if let Some(found) = existing(&tenant, kind, &hash, key.as_deref())? {
+            return same_request(found, kind, &hash, key.as_deref());
+        }
+        if let Some(id) = insert(&tenant, kind, text, &hash, &options)? {
+            notify(&uuid_text(&id), "queued", 0.0, "queued")?;
+            if workers()? == 0 {
+                ErrorReport::new(
+                    pgrx::PgSqlErrorCode::ERRCODE_WARNING,
+                    "no job worker is running for this database: the job stays queued",
+                    "agile_analytics",
+                )
+                .set_detail(format!("job {id}"))
+                .set_hint("Job workers start with the server when shared_preload_libraries includes agile_analytics (docs/jobs.md).")
+                .report(PgLogLevel::WARNING);
+            }
+            return Ok(id);
+        }
+        // With a key: a queued or running job holds this payload under another key, and is this job.
+        if key.is_some() {
+            if let Some((id, _, _)) = existing(&tenant, kind, &hash, None)? {
+                return Ok(id);
+            }
+        }
     }
-    let (t, k, p, h, who) = (tenant.clone(), kind.to_string(), text.to_string(), hash.clone(), caller());
+    Err(ApiError::Internal("the job could not be queued: concurrent submits of it kept finishing".into()))
+}
+
+/// Queues the job; None when a unique index refused it (the same job is queued or running).
+fn insert(tenant: &str, kind: &str, text: &str, hash: &str, options: &JobOptions) -> Result<Option<Uuid>, ApiError> {
+    let (t, k, p, h, who) = (tenant.to_string(), kind.to_string(), text.to_string(), hash.to_string(), caller());
     let o = options.clone();
     let inserted = as_owner(move || {
         Spi::get_one_with_args::<Uuid>(
             "WITH ins AS (
-                 INSERT INTO analytics.jobs (tenant_id, kind, payload, payload_hash, submitted_by, idempotency_key, priority,
-                     max_attempts, run_after)
-                 VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, coalesce($9::timestamptz, pg_catalog.now()))
+                 INSERT INTO analytics.jobs (tenant_id, kind, payload, payload_hash, settings, submitted_by, idempotency_key,
+                     priority, max_attempts, run_after)
+                 VALUES ($1, $2, $3::jsonb, $4,
+                         pg_catalog.jsonb_build_object('TimeZone', pg_catalog.current_setting('TimeZone'),
+                             'DateStyle', pg_catalog.current_setting('DateStyle'),
+                             'IntervalStyle', pg_catalog.current_setting('IntervalStyle'),
+                             'extra_float_digits', pg_catalog.current_setting('extra_float_digits')),
+                         $5, $6, $7, $8, coalesce($9::timestamptz, pg_catalog.now()))
                  ON CONFLICT DO NOTHING RETURNING id)
              SELECT (SELECT id FROM ins)",
             &[
@@ -156,30 +211,7 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
             ],
         )
     })??;
-    let id = match inserted {
-        Some(id) => id,
-        // A queued or running job holds this key or this payload (one of the unique indexes; perhaps
-        // made by a concurrent submit): that one is this one.
-        None => match existing(&tenant, kind, &hash, key.as_deref())? {
-            Some(id) => id,
-            None => existing(&tenant, kind, &hash, None)?
-                .ok_or_else(|| ApiError::Internal("the job a concurrent submit made is gone".into()))?,
-        },
-    };
-    if inserted.is_some() {
-        notify(&uuid_text(&id), "queued", 0.0, "queued")?;
-        if workers()? == 0 {
-            ErrorReport::new(
-                pgrx::PgSqlErrorCode::ERRCODE_WARNING,
-                "no job worker is running for this database: the job stays queued",
-                "agile_analytics",
-            )
-            .set_detail(format!("job {id}"))
-            .set_hint("Job workers start with the server when shared_preload_libraries includes agile_analytics (docs/jobs.md).")
-            .report(PgLogLevel::WARNING);
-        }
-    }
-    Ok(id)
+    Ok(inserted)
 }
 
 /// Submits an async job and returns its id (see docs/jobs.md).
@@ -195,6 +227,7 @@ COMMENT ON FUNCTION analytics.analytics_job_submit(text, jsonb, jsonb) IS
   'Submit an async job for the session''s tenant, run as the calling role: kind run (payload: a spec), ask ({"question", "options"}) or refresh_views ({"concurrently"}; admin). options: priority (-100..100), max_attempts (1..20, default 3), run_after (timestamptz), idempotency_key. The same payload (or key) while its job is queued or running, or completed within analytics.cache_ttl, returns that job''s id.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_submit(text,jsonb,jsonb)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_submit(text,jsonb,jsonb) FROM PUBLIC;
 "#,
     name = "job_submit_sql",
     requires = [job_submit, "jobs"]
@@ -234,6 +267,7 @@ COMMENT ON FUNCTION analytics.analytics_job_status(uuid) IS
   'A job of the calling role and session tenant: {"id", "kind", "state": queued | running | completed | failed | cancelled, "progress" (0..1), "stage", "attempt", "max_attempts", "priority", "run_after", "submitted_at", "started_at", "finished_at", "error": {"sqlstate", "message", "detail", "hint"}, "result_rows", "cancel_requested", "workers" (job workers serving this database)}.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_status(uuid)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_status(uuid) FROM PUBLIC;
 "#,
     name = "job_status_sql",
     requires = [job_status, "jobs"]
@@ -271,6 +305,7 @@ COMMENT ON FUNCTION analytics.analytics_job_result(uuid) IS
   'The answer of a completed job of the calling role (a run job''s has the shape of analytics_run''s). 55000 while it is not completed, with its state in DETAIL.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_result(uuid)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_result(uuid) FROM PUBLIC;
 "#,
     name = "job_result_sql",
     requires = [job_result, "jobs"]
@@ -293,6 +328,7 @@ COMMENT ON FUNCTION analytics.analytics_job_rows(uuid) IS
   'The rows of a completed job''s answer, one jsonb object per row, for results too large to read at once. 55000 while it is not completed.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_rows(uuid)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_rows(uuid) FROM PUBLIC;
 "#,
     name = "job_rows_sql",
     requires = [job_rows, "jobs"]
@@ -345,6 +381,7 @@ COMMENT ON FUNCTION analytics.analytics_job_cancel(uuid) IS
   'Cancel a job of the calling role: a queued one at once, a running one is asked to stop (cancel_requested). Returns false when it had finished already.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_cancel(uuid)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_job_cancel(uuid) FROM PUBLIC;
 "#,
     name = "job_cancel_sql",
     requires = [job_cancel, "jobs"]
@@ -427,6 +464,7 @@ COMMENT ON FUNCTION analytics.analytics_jobs(text, integer) IS
   'The calling role''s jobs of the session''s tenant, newest first: id, kind, state, progress, stage, attempt, submitted_at, finished_at. state filters (NULL: all); lim caps the rows (1..10000).';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_jobs(text,integer)', 'EXECUTE');
+REVOKE ALL ON FUNCTION analytics.analytics_jobs(text,integer) FROM PUBLIC;
 "#,
     name = "job_list_sql",
     requires = [job_list, "jobs"]

@@ -41,10 +41,17 @@ mod tests {
         assert_eq!(submit("run", r#"{"group_by": ["issue_type"], "metrics": [{"name": "created"}]}"#, r#"{"priority": 5}"#), a);
         let q = submit("ask", r#"{"question": "how many bugs?", "options": {"limit": 5, "dry_run": true}}"#, "{}");
         assert_eq!(submit("ask", r#"{"options": {"dry_run": true, "limit": 5}, "question": "how many bugs?"}"#, "{}"), q);
-        // Another spec is another job; an idempotency key names the request whatever the payload.
+        // Another spec is another job; an idempotency key names one request.
         let b = submit("run", r#"{"metrics": ["closed"]}"#, r#"{"idempotency_key": "k-1"}"#);
         assert_ne!(a, b);
-        assert_eq!(submit("run", r#"{"metrics": ["bug_count"]}"#, r#"{"idempotency_key": "k-1"}"#), b);
+        assert_eq!(submit("run", r#"{"metrics": ["closed"]}"#, r#"{"idempotency_key": "k-1"}"#), b);
+        install_sqlstate_helper();
+        assert_eq!(
+            sqlstate_of(r#"SELECT analytics.analytics_job_submit('run', '{"metrics": ["bug_count"]}', '{"idempotency_key": "k-1"}')"#)
+                .as_deref(),
+            Some("22023"),
+            "the key of one request with another payload"
+        );
         // A payload already queued is that job, whatever key the new submit brings.
         assert_eq!(submit("run", r#"{"metrics": ["closed"]}"#, r#"{"idempotency_key": "k-2"}"#), b);
         assert_eq!(submit("run", SPEC, r#"{"idempotency_key": "k-3"}"#), a);
@@ -53,11 +60,37 @@ mod tests {
         exec(&format!("SELECT analytics.analytics_job_cancel('{a}')"));
         let c = submit("run", SPEC, "{}");
         assert_ne!(c, a);
-        // Completed within analytics.cache_ttl, it still is.
-        exec(&format!("UPDATE analytics.jobs SET state = 'completed', finished_at = now(), progress = 1 WHERE id = '{c}'"));
+        // Completed within analytics.cache_ttl from data that has not changed since, it still is.
+        let complete = |id: &str| {
+            exec(&format!(
+                "UPDATE analytics.jobs SET state = 'completed', finished_at = now(), progress = 1,
+                     data_versions = analytics._cache_versions('ja') WHERE id = '{id}'"
+            ))
+        };
+        complete(&c);
         assert_eq!(submit("run", SPEC, "{}"), c);
         exec(&format!("UPDATE analytics.jobs SET finished_at = now() - interval '1 hour' WHERE id = '{c}'"));
-        assert_ne!(submit("run", SPEC, "{}"), c, "a result older than the cache TTL is not reused");
+        let d = submit("run", SPEC, "{}");
+        assert_ne!(d, c, "a result older than the cache TTL is not reused");
+        complete(&d);
+        assert_eq!(submit("run", SPEC, "{}"), d);
+        exec("INSERT INTO analytics.issues (tenant_id, issue_key, created_at) VALUES ('ja', 'JA-1', now())");
+        let e = submit("run", SPEC, "{}");
+        assert_ne!(e, d, "a result from data that changed since is not reused");
+        // Another time zone buckets dates otherwise: another job.
+        exec("SET LOCAL TimeZone = 'Pacific/Kiritimati'");
+        assert_ne!(submit("run", SPEC, "{}"), e, "a job submitted in another time zone is another job");
+        exec("RESET TimeZone");
+        assert_eq!(submit("run", SPEC, "{}"), e);
+        // A refresh is never answered by an earlier one.
+        let r = submit("refresh_views", "{}", "{}");
+        complete(&r);
+        assert_ne!(submit("refresh_views", "{}", "{}"), r, "a completed refresh is not reused");
+        // A key used for one request refuses another kind too.
+        assert_eq!(
+            sqlstate_of(r#"SELECT analytics.analytics_job_submit('refresh_views', '{}', '{"idempotency_key": "k-1"}')"#).as_deref(),
+            Some("22023")
+        );
         // The options were stored.
         let status = text(&format!("SELECT analytics.analytics_job_status('{b}')::text")).unwrap();
         assert!(
@@ -103,6 +136,15 @@ mod tests {
         exec("SET LOCAL ROLE jobs_reader");
         let id = submit("run", SPEC, "{}");
         assert_eq!(state(&id), "queued");
+        // A role without access may not submit at all.
+        exec("RESET ROLE");
+        exec("CREATE ROLE jobs_nobody NOLOGIN");
+        exec("GRANT USAGE ON SCHEMA test_support TO jobs_nobody");
+        exec("SET LOCAL ROLE jobs_nobody");
+        assert_eq!(sqlstate_of(&format!("SELECT analytics.analytics_job_submit('run', '{SPEC}')")).as_deref(), Some("42501"));
+        assert_eq!(sqlstate_of(&format!("SELECT public.analytics_job_submit('run', '{SPEC}')")).as_deref(), Some("42501"));
+        assert_eq!(sqlstate_of(&format!("SELECT analytics.analytics_job_status('{id}')")).as_deref(), Some("42501"));
+        exec("SET LOCAL ROLE jobs_reader");
         // Users cannot touch the tables.
         assert_eq!(sqlstate_of("SELECT * FROM analytics.jobs").as_deref(), Some("42501"));
         assert_eq!(sqlstate_of("SELECT * FROM analytics.job_results").as_deref(), Some("42501"));

@@ -61,9 +61,9 @@ SET ROLE hostile_admin;
 SELECT analytics.analytics_create_view('hostile_view', '{"metrics": ["closed"]}');
 RESET ROLE;
 -- A completed job of hostile_reader's (no job worker runs here), for analytics_job_result and _rows.
-INSERT INTO analytics.jobs (tenant_id, id, kind, payload, payload_hash, submitted_by, state, attempt, progress, stage,
+INSERT INTO analytics.jobs (tenant_id, id, kind, payload, payload_hash, settings, submitted_by, state, attempt, progress, stage,
     result_rows, started_at, finished_at)
-VALUES ('fx', '00000000-0000-4000-8000-00000000000f', 'run', '{"metrics": ["closed"]}', 'by hand', 'hostile_reader'::regrole,
+VALUES ('fx', '00000000-0000-4000-8000-00000000000f', 'run', '{"metrics": ["closed"]}', 'by hand', '{}', 'hostile_reader'::regrole,
     'completed', 1, 1, 'done', 1, '2025-03-01', '2025-03-01');
 INSERT INTO analytics.job_results (tenant_id, job_id, result)
 VALUES ('fx', '00000000-0000-4000-8000-00000000000f', '{"rows": [{"closed": 3}], "row_count": 1}');

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Concurrent submits of the same job queue it once: 20 sessions submit the same spec (spelt two ways)
-# at the same moment, and 20 more the same idempotency key with different payloads; each group yields
-# one job, and every session was told its id. Uses PGHOST/PGPORT/PGUSER of a running cluster.
+# at the same moment, and 20 more another spec (spelt two ways) with the same idempotency key; each
+# group yields one job, and every session was told its id. Uses PGHOST/PGPORT/PGUSER of a running cluster.
 set -euo pipefail
 db=jobs_concurrent
 pq() { PGOPTIONS="-c client_min_messages=error" command psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
@@ -21,7 +21,8 @@ sleep 0.5
 for i in $(seq 1 20); do
   if [ $((i % 2)) = 0 ]; then spec='{"metrics": ["created"], "group_by": ["issue_type"]}'; else spec='{"group_by": ["issue_type"], "metrics": [{"name": "created"}]}'; fi
   gate "SELECT analytics.analytics_job_submit('run', '$spec')" "$work/spec.$i" &
-  gate "SELECT analytics.analytics_job_submit('run', '{\"metrics\": [\"closed\"], \"limit\": $i}', '{\"idempotency_key\": \"same-request\"}')" "$work/key.$i" &
+  if [ $((i % 2)) = 0 ]; then again='{"metrics": ["closed"], "limit": 7}'; else again='{"limit": 7, "metrics": [{"name": "closed"}]}'; fi
+  gate "SELECT analytics.analytics_job_submit('run', '$again', '{\"idempotency_key\": \"same-request\"}')" "$work/key.$i" &
 done
 wait
 for group in spec key; do

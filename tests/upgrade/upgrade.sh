@@ -63,6 +63,7 @@ SQL
       -c "SELECT json_agg(v ORDER BY v.priority) FROM analytics_views.upgrade_view v" \
       -c "SELECT analytics.analytics_ask('how many bugs were closed?', '{\"today\": \"2025-03-01\"}') -> 'rows'" \
       -c "SELECT analytics.analytics_metric_value('stuck_count', '{\"days\": 3}')" \
+      -c "SELECT count(*) || ' issues with comment stats' FROM analytics.issue_comment_stats" \
       -c "SELECT analytics.analytics_compile('$spec') ->> 'sql'" \
       -c "SELECT analytics.analytics_validate('{\"metrics\": [\"closed\", \"nope\"]}') -> 'errors' -> 0 ->> 'code'" 2>&1
   }
@@ -81,6 +82,12 @@ SQL
   [ "$before_data" = "$after_data" ] || fail "data changed in the update from $old: before: $before_data; after: $after_data"
   after_calls="$(reader_calls)" || fail "after the update from $old a reader's calls fail: $after_calls"
   [ "$before_calls" = "$after_calls" ] || { fail "a reader's answers changed in the update from $old:"; diff <(echo "$before_calls") <(echo "$after_calls") | head -10 || true; }
+  # The functions new in this version: a reader of the old one may call them (their access rows were
+  # granted by the update, not by analytics_grant).
+  job="$(PGOPTIONS="-c analytics.tenant_id=fx -c client_min_messages=error" command psql -X -q -At -v ON_ERROR_STOP=1 -U upgrade_reader -d up_data \
+    -c "SELECT analytics.analytics_job_status(analytics.analytics_job_submit('run', '$spec')) ->> 'state'" 2>&1)" \
+    || fail "after the update from $old a reader cannot submit a job: $job"
+  [ "$job" = queued ] || fail "after the update from $old a reader's job is not queued: $job"
 
   # 1. The schema: updated (from a database without data or roles) vs fresh.
   pq up_plain -c "CREATE EXTENSION agile_analytics VERSION '$old' CASCADE" -c "ALTER EXTENSION agile_analytics UPDATE" >/dev/null

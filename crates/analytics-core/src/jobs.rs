@@ -15,7 +15,8 @@ pub struct JobOptions {
     pub max_attempts: i32,
     /// Not before this moment (text, read by PostgreSQL as timestamptz).
     pub run_after: Option<String>,
-    /// Names the request: a submit with the same key is the same job, whatever its payload.
+    /// Names the request: a submit with the same key is the same job (with another kind or payload, an
+    /// error).
     pub idempotency_key: Option<String>,
 }
 
@@ -128,13 +129,29 @@ fn sorted(v: &Value) -> Value {
 }
 
 /// Whether an attempt that failed with this SQLSTATE may succeed when tried again: a serialization
-/// failure or deadlock, a lock not available, a connection problem (also an LLM provider that could not
-/// be reached or answered 429/5xx, which analytics_ask reports as 08000), insufficient resources, or the
-/// server shutting the worker down. Anything else (an invalid spec, a permission, a timeout of the job's
-/// own statement, bad data) fails the same way every time.
+/// failure or deadlock, a lock not available, a lost or refused connection, insufficient resources, or
+/// the server shutting the worker down. Anything else (an invalid spec, a permission, a timeout of the
+/// job's own statement, bad data) fails the same way every time. 08000 is not retried: analytics_ask
+/// reports every LLM provider error with it, a wrong key or model (4xx) as well as an outage, and its
+/// HTTP client has already retried 429 and 5xx answers itself.
 pub fn transient(sqlstate: &str) -> bool {
-    matches!(sqlstate, "40001" | "40P01" | "55P03" | "53000" | "53100" | "53200" | "53300" | "57P01" | "57P02" | "57P03")
-        || sqlstate.starts_with("08")
+    matches!(
+        sqlstate,
+        "40001"
+            | "40P01"
+            | "55P03"
+            | "53000"
+            | "53100"
+            | "53200"
+            | "53300"
+            | "57P01"
+            | "57P02"
+            | "57P03"
+            | "08001"
+            | "08003"
+            | "08004"
+            | "08006"
+    )
 }
 
 /// The first retry waits this long; each further one twice as long, up to [`MAX_BACKOFF_MS`].
@@ -174,30 +191,26 @@ pub fn after_failure(sqlstate: &str, attempts: i32, max_attempts: i32, cancel_re
     }
 }
 
-/// Progress notices of one job are published at most this often; state changes always are.
+/// Progress steps of one job are published at most this often; state changes always are.
 pub const PROGRESS_INTERVAL_MS: u64 = 250;
 
 /// Decides which progress steps of a job are published (NOTIFY serializes commits on a global lock, so
-/// a job that reports thousands of steps must not send thousands of notifications).
+/// a job that reports thousands of steps must not send thousands of notifications). State changes
+/// (running, completed, ...) are not steps: they are always published.
 #[derive(Debug, Default, Clone)]
 pub struct ProgressThrottle {
     last_ms: Option<u64>,
-    last_stage: Option<String>,
 }
 
 impl ProgressThrottle {
-    /// Whether a step at `now_ms` (a monotonic clock) is published: a new stage always is, the same
-    /// stage at most every [`PROGRESS_INTERVAL_MS`].
-    pub fn publish(&mut self, now_ms: u64, stage: &str) -> bool {
-        let new_stage = self.last_stage.as_deref() != Some(stage);
+    /// Whether a step at `now_ms` (a monotonic clock) is published: the first is, then at most one per
+    /// [`PROGRESS_INTERVAL_MS`], whatever its stage.
+    pub fn publish(&mut self, now_ms: u64) -> bool {
         let due = self.last_ms.is_none_or(|t| now_ms.saturating_sub(t) >= PROGRESS_INTERVAL_MS);
-        if new_stage || due {
+        if due {
             self.last_ms = Some(now_ms);
-            self.last_stage = Some(stage.to_string());
-            true
-        } else {
-            false
         }
+        due
     }
 }
 
@@ -247,10 +260,10 @@ mod tests {
 
     #[test]
     fn transient_failures_are_retried_with_backoff_and_others_fail() {
-        for code in ["40001", "40P01", "55P03", "08000", "08006", "53300", "57P01"] {
+        for code in ["40001", "40P01", "55P03", "08006", "53300", "57P01"] {
             assert!(transient(code), "{code}");
         }
-        for code in ["22023", "42501", "42704", "57014", "23505", "XX000"] {
+        for code in ["22023", "42501", "42704", "57014", "23505", "XX000", "08000"] {
             assert!(!transient(code), "{code}");
         }
         assert_eq!(after_failure("40001", 1, 3, false, 0.0), AfterFailure::Retry { after_ms: 500 });
@@ -276,14 +289,13 @@ mod tests {
     }
 
     #[test]
-    fn progress_is_throttled_per_stage() {
+    fn progress_is_throttled() {
         let mut t = ProgressThrottle::default();
-        assert!(t.publish(0, "compile"));
-        assert!(t.publish(10, "run"), "a new stage is published at once");
-        assert!(!t.publish(100, "run"));
-        assert!(!t.publish(259, "run"));
-        assert!(t.publish(260, "run"));
-        let published = (0..10_000u64).filter(|ms| t.publish(1_000 + ms, "store")).count();
+        assert!(t.publish(0));
+        assert!(!t.publish(10));
+        assert!(!t.publish(249));
+        assert!(t.publish(250));
+        let published = (0..10_000u64).filter(|ms| t.publish(1_000 + ms)).count();
         assert_eq!(published, 40, "10 s of steps: one per 250 ms");
     }
 }
