@@ -166,7 +166,7 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
                     "agile_analytics",
                 )
                 .set_detail(format!("job {id}"))
-                .set_hint("Job workers start with the server when shared_preload_libraries includes agile_analytics (docs/jobs.md).")
+                .set_hint("This version of agile_analytics queues jobs but has no job workers yet: see docs/jobs.md.")
                 .report(PgLogLevel::WARNING);
             }
             return Ok(id);
@@ -401,7 +401,11 @@ fn list(state: Option<&str>, lim: i32) -> Result<Vec<JobRow>, ApiError> {
         }
     }
     if !(1..=10_000).contains(&lim) {
-        return Err(ApiError::InvalidArgument { message: format!("lim must be from 1 to 10000, not {lim}"), detail: None, hint: None });
+        return Err(ApiError::InvalidArgument {
+            message: format!("lim must be from 1 to 10000, not {lim}"),
+            detail: None,
+            hint: Some("SELECT * FROM analytics_jobs(NULL, 100) lists your 100 newest jobs.".into()),
+        });
     }
     let (t, who, st) = (tenant()?, caller(), state.map(String::from));
     let rows = as_owner(move || {
