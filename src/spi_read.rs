@@ -31,20 +31,38 @@ pub fn ensure_writable(function: &'static str) -> Result<(), ApiError> {
 
 /// The first column of the first row (None when there is no row or it is NULL).
 pub fn one<A: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> SpiResult<Option<A>> {
-    Spi::connect(|c| c.select(query, Some(1), args)?.first().get_one())
+    Spi::connect(|c| {
+        let t = c.select(query, Some(1), args)?;
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.first().get_one()
+    })
 }
 
-/// The first two columns of the first row.
+/// The first two columns of the first row (Nones when there is no row).
 pub fn two<A: FromDatum + IntoDatum, B: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> SpiResult<(Option<A>, Option<B>)> {
-    Spi::connect(|c| c.select(query, Some(1), args)?.first().get_two())
+    Spi::connect(|c| {
+        let t = c.select(query, Some(1), args)?;
+        if t.is_empty() {
+            return Ok((None, None));
+        }
+        t.first().get_two()
+    })
 }
 
-/// The first three columns of the first row.
+/// The first three columns of the first row (Nones when there is no row).
 pub fn three<A: FromDatum + IntoDatum, B: FromDatum + IntoDatum, C: FromDatum + IntoDatum>(
     query: &str,
     args: &[DatumWithOid],
 ) -> SpiResult<(Option<A>, Option<B>, Option<C>)> {
-    Spi::connect(|c| c.select(query, Some(1), args)?.first().get_three())
+    Spi::connect(|c| {
+        let t = c.select(query, Some(1), args)?;
+        if t.is_empty() {
+            return Ok((None, None, None));
+        }
+        t.first().get_three()
+    })
 }
 
 /// PostgreSQL's plan of a query with its parameters, as EXPLAIN's JSON (the query is not run).

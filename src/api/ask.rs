@@ -3,7 +3,7 @@
 //! what was measured. `analytics_eval(cases)` scores the translator on an evaluation set.
 
 use crate::api::llm::Translated;
-use crate::api::spec::{active_catalog, prepare_parsed, run_spec};
+use crate::api::spec::{active_catalog, prepare_parsed, run_spec, tenant};
 use crate::error::{ApiError, OrReport};
 use crate::jsonb_arg::JsonbText;
 use crate::{cache, gucs};
@@ -139,7 +139,7 @@ fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
 fn answer(question: Option<&str>, options: Option<&str>) -> Result<Value, ApiError> {
     let question = question.ok_or(ApiError::NullArgument("question"))?;
     let options = options_of(options)?;
-    let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
+    let tenant = tenant()?;
     let provider = provider_of(&options)?;
     let catalog = active_catalog()?;
     let values = tenant_values(&tenant)?;
@@ -238,7 +238,7 @@ fn analytics_eval(cases: Option<&str>) -> String {
 }
 
 fn score(cases: Option<&str>) -> Result<Value, ApiError> {
-    let tenant = gucs::tenant_id().ok_or(ApiError::NoTenant)?;
+    let tenant = tenant()?;
     let v = match args::parse(cases) {
         Ok(Some(v)) => v,
         Ok(None) => return Err(ApiError::NullArgument("cases")),

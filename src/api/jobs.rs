@@ -5,7 +5,7 @@
 //! with NOTIFY on channel `analytics_jobs`: the job id, state, progress and a stage word, nothing else
 //! (any role may LISTEN on any channel).
 
-use crate::api::spec::{active_catalog, parse_spec};
+use crate::api::spec::{active_catalog, parse_spec, tenant};
 use crate::error::ApiError;
 use crate::jsonb_arg::JsonbText;
 use crate::owner::as_owner;
@@ -21,10 +21,6 @@ use serde_json::{json, Value};
 /// The role calling the function (before any identity switch).
 fn caller() -> pg_sys::Oid {
     unsafe { pg_sys::GetUserId() }
-}
-
-fn tenant() -> Result<String, ApiError> {
-    gucs::tenant_id().ok_or(ApiError::NoTenant)
 }
 
 fn uuid_text(id: &Uuid) -> String {
@@ -66,7 +62,7 @@ fn workers() -> Result<i64, ApiError> {
 fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiError> {
     let function = as_owner({
         let k = kind.to_string();
-        move || spi_read::one::<String>("SELECT (SELECT function FROM analytics.job_kinds WHERE kind = $1)", &[k.as_str().into()])
+        move || spi_read::one::<String>("SELECT function FROM analytics.job_kinds WHERE kind = $1", &[k.as_str().into()])
     })??;
     let Some(function) = function else {
         let kinds = as_owner(|| spi_read::one::<String>("SELECT string_agg(kind, ', ' ORDER BY kind) FROM analytics.job_kinds", &[]))??;
@@ -111,15 +107,14 @@ fn existing(tenant: &str, kind: &str, hash: &str, key: Option<&str>) -> Result<O
     let ttl = gucs::cache_ttl().max(0) as f64;
     let (id, kind, hash) = as_owner(move || {
         spi_read::three::<Uuid, String, String>(
-            "SELECT x.id, x.kind, x.payload_hash FROM (SELECT) AS one LEFT JOIN LATERAL (
-                 SELECT j.id, j.kind, j.payload_hash FROM analytics.jobs j JOIN analytics.job_kinds k ON k.kind = j.kind
+            "SELECT j.id, j.kind, j.payload_hash FROM analytics.jobs j JOIN analytics.job_kinds k ON k.kind = j.kind
                  WHERE j.tenant_id = $1 AND j.submitted_by = $2
                    AND (CASE WHEN $5::text IS NULL THEN j.kind = $3 AND j.payload_hash = $4 ELSE j.idempotency_key = $5 END)
                    AND (j.state IN ('queued', 'running')
                         OR (k.reusable AND j.state = 'completed'
                             AND j.finished_at > pg_catalog.now() - pg_catalog.make_interval(secs => $6)
                             AND j.data_versions = analytics._cache_versions($1)))
-                 ORDER BY j.state = 'completed', j.submitted_at DESC LIMIT 1) AS x ON true",
+             ORDER BY j.state = 'completed', j.submitted_at DESC LIMIT 1",
             &[t.as_str().into(), who.into(), k.as_str().into(), h.as_str().into(), key.into(), ttl.into()],
         )
     })??;
@@ -244,7 +239,7 @@ fn status(id: Option<Uuid>) -> Result<Value, ApiError> {
     let (t, who) = (tenant()?, caller());
     let row = as_owner(move || {
         spi_read::one::<JsonB>(
-            &format!("SELECT (SELECT {STATUS} FROM analytics.jobs j WHERE j.tenant_id = $1 AND j.id = $2 AND j.submitted_by = $3)"),
+            &format!("SELECT {STATUS} FROM analytics.jobs j WHERE j.tenant_id = $1 AND j.id = $2 AND j.submitted_by = $3"),
             &[t.as_str().into(), id.into(), who.into()],
         )
     })??;
@@ -279,9 +274,9 @@ fn result_of(id: Option<Uuid>) -> Result<Value, ApiError> {
     let (t, who) = (tenant()?, caller());
     let (state, result) = as_owner(move || {
         spi_read::two::<String, JsonB>(
-            "SELECT j.state, r.result FROM (SELECT) AS one
-             LEFT JOIN analytics.jobs j ON j.tenant_id = $1 AND j.id = $2 AND j.submitted_by = $3
-             LEFT JOIN analytics.job_results r ON r.tenant_id = j.tenant_id AND r.job_id = j.id",
+            "SELECT j.state, r.result FROM analytics.jobs j
+             LEFT JOIN analytics.job_results r ON r.tenant_id = j.tenant_id AND r.job_id = j.id
+             WHERE j.tenant_id = $1 AND j.id = $2 AND j.submitted_by = $3",
             &[t.as_str().into(), id.into(), who.into()],
         )
     })??;

@@ -94,7 +94,8 @@ fn prepare_with(spec: Option<&str>, tenant: &str, parsed: Option<Spec>) -> Resul
     Ok(prepared)
 }
 
-fn tenant() -> Result<String, ApiError> {
+/// The session's tenant; 42501 with a HINT when none is set.
+pub(crate) fn tenant() -> Result<String, ApiError> {
     gucs::tenant_id().ok_or(ApiError::NoTenant)
 }
 
