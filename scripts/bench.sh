@@ -24,7 +24,7 @@ cluster_stop "$base"
 echo "[bench] building and installing the extension (release)"
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 cluster_start "$base" "$port" "$db" "shared_buffers = '4GB'" "work_mem = '64MB'" "maintenance_work_mem = '1GB'" \
-  "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" "max_parallel_workers_per_gather = 2"
+  "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" "max_parallel_workers_per_gather = 2" "track_commit_timestamp = on"
 psql_su() { cluster_psql "$base" "$port" "$@"; }
 
 # Reload when asked, when the scale differs, or when the installed extension script changed.
@@ -74,6 +74,9 @@ awk -v r="$read_ms" -v s="$sprints" -v t="$tenant" -v f="$total_ms" -v l="$live_
 
 echo
 bash scripts/bench_spec.sh "$base" "$port" "$db" "$tenant"
+
+echo
+bash scripts/bench_jobs.sh "$base" "$port" "$db" "$tenant"
 
 echo
 echo "[bench] Jira ingest"

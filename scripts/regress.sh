@@ -31,7 +31,7 @@ port="${REGRESS_PORT:-28817}"
 cluster_stop "$base" || true
 rm -rf "$base"
 cluster_start "$base" "$port" regress_cron \
-  "analytics.worker_database = 'regress_06_worker'" "analytics.refresh_interval = 1"
+  "analytics.worker_database = 'regress_06_worker'" "analytics.refresh_interval = 1" "max_worker_processes = 64"
 trap 'cluster_stop "$base"' EXIT
 
 mkdir -p tests/regress/results
@@ -91,6 +91,9 @@ if [ "$accept" = 0 ] && [ "$full" = 1 ]; then
   run_check upgrade tests/upgrade/upgrade.sh
   # Concurrent submits of the same job queue it once.
   run_check jobs_concurrent tests/regress/jobs_concurrent.sh
+  # The job workers: results, access, cancel, progress, 1,000 jobs once, kill -9 of a worker and of the
+  # postmaster (the cluster is restarted).
+  run_check jobs_workers tests/regress/jobs_workers.sh
   # The reference in docs/ matches the installed extension.
   run_check docs tests/docs/check.sh
   # Every golden test again, on databases made through the update path: with the current install

@@ -146,3 +146,6 @@ BEGIN
     END LOOP;
 END
 $bare$;
+
+-- The job workers of this database start when CREATE EXTENSION commits (not a minute later).
+SELECT analytics._jobs_wake();

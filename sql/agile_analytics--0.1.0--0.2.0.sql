@@ -439,6 +439,13 @@ INSERT INTO analytics.access_privileges (access, object_type, object_name, privi
     ('reader', 'function', 'analytics.analytics_job_cancel(uuid)', 'EXECUTE');
 REVOKE ALL ON FUNCTION analytics.analytics_job_cancel(uuid) FROM PUBLIC;
 
+CREATE  FUNCTION analytics."_jobs_wake"() RETURNS void
+STRICT VOLATILE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'jobs_wake_wrapper';
+COMMENT ON FUNCTION analytics._jobs_wake() IS 'Internal: wakes this database''s job workers (or asks the launcher to start them) when the transaction commits.';
+REVOKE ALL ON FUNCTION analytics._jobs_wake() FROM PUBLIC;
+
 CREATE  FUNCTION analytics."analytics_jobs"(
 	"state" TEXT DEFAULT NULL,
 	"lim" INT DEFAULT 100
@@ -756,3 +763,6 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The job workers of this database start when the update commits (not a minute later).
+SELECT analytics._jobs_wake();

@@ -46,7 +46,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn parts(&self) -> (PgSqlErrorCode, String, Option<String>, Option<String>) {
+    pub(crate) fn parts(&self) -> (PgSqlErrorCode, String, Option<String>, Option<String>) {
         match self {
             ApiError::InvalidDefinition { message, detail } => (
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

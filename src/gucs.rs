@@ -7,6 +7,9 @@
 //! | `analytics.jit` | boolean | off | anyone | whether spec queries may use PostgreSQL's JIT (off: `jit` is off for them only) |
 //! | `analytics.cache_ttl` | integer (s) | 300 | anyone | how long analytics_run results are cached; 0 = no cache |
 //! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | the worker refreshes the materialized views this often; 0 = off |
+//! | `analytics.job_workers` | integer | 2 | postgresql.conf (reload) | job executors per database with the extension; 0 = jobs stay queued |
+//! | `analytics.job_statement_timeout` | integer (ms) | 600000 | postgresql.conf (reload) | longest one attempt of a job may run; 0 = no limit |
+//! | `analytics.job_retention` | integer (s) | 604800 | postgresql.conf (reload) | finished jobs and their results are deleted this long after they finished |
 //! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database the background worker works in |
 //! | `analytics.llm_provider` | enum | builtin | anyone | who translates questions: builtin, openai, anthropic, ollama, openai_compatible |
 //! | `analytics.llm_model` | text | per provider | anyone | the model name sent to the provider |
@@ -33,6 +36,15 @@ pub static CACHE_TTL: GucSetting<i32> = GucSetting::<i32>::new(300);
 
 /// Seconds between refreshes of the materialized views by the background worker; 0 = off.
 pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
+
+/// Job executors per database where the extension is installed (0: jobs stay queued).
+pub static JOB_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(2);
+
+/// Longest one attempt of a job may run, in milliseconds (0: no limit).
+pub static JOB_STATEMENT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(600_000);
+
+/// Seconds a finished job (and its result) is kept.
+pub static JOB_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(7 * 24 * 3600);
 
 /// The database the background worker connects to.
 pub static WORKER_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
@@ -161,6 +173,36 @@ pub fn init() {
         GucContext::Sighup,
         GucFlags::UNIT_S,
     );
+    GucRegistry::define_int_guc(
+        c"analytics.job_workers",
+        c"Job executors per database where agile_analytics is installed (0: jobs stay queued).",
+        c"Needs agile_analytics in shared_preload_libraries. Each database with the extension uses 1 + job_workers background workers, plus 1 launcher: raise max_worker_processes to match.",
+        &JOB_WORKERS,
+        0,
+        32,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"analytics.job_statement_timeout",
+        c"Longest one attempt of an async job may run (0: no limit).",
+        c"A job that runs longer is canceled and fails with SQLSTATE 57014; it is not retried.",
+        &JOB_STATEMENT_TIMEOUT,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"analytics.job_retention",
+        c"How long a finished async job and its result are kept.",
+        c"The job workers delete completed, failed and cancelled jobs this long after they finished.",
+        &JOB_RETENTION,
+        60,
+        3650 * 24 * 3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
     GucRegistry::define_string_guc(
         c"analytics.worker_database",
         c"The database the agile_analytics background worker connects to.",
@@ -191,6 +233,18 @@ pub fn jit() -> bool {
 
 pub fn cache_ttl() -> i32 {
     CACHE_TTL.get()
+}
+
+pub fn job_workers() -> i32 {
+    JOB_WORKERS.get()
+}
+
+pub fn job_statement_timeout() -> i32 {
+    JOB_STATEMENT_TIMEOUT.get()
+}
+
+pub fn job_retention() -> i32 {
+    JOB_RETENTION.get()
 }
 
 pub fn refresh_interval() -> i32 {

@@ -47,3 +47,28 @@ pub fn jsonb_text(bytes: &[u8]) -> String {
         std::ffi::CStr::from_ptr(c).to_string_lossy().into_owned()
     }
 }
+
+/// A jsonb result given as its text: `jsonb_in` makes the value, so numbers keep every digit
+/// PostgreSQL wrote (a serde_json value, pgrx's `JsonB`, would round them to f64).
+impl pgrx::IntoDatum for JsonbText {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        let text = std::ffi::CString::new(self.0).ok()?;
+        // SAFETY: jsonb_in reads a NUL-terminated string and returns a palloc'd jsonb (or raises an
+        // ERROR for text that is not JSON, which the callers never pass: it came from jsonb_out).
+        unsafe { pgrx::fcinfo::direct_function_call_as_datum(pg_sys::jsonb_in, &[text.as_c_str().into_datum()]) }
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+// SAFETY: the datum is a jsonb made in the function's memory context, as IntoDatum for JsonB returns.
+unsafe impl pgrx::callconv::BoxRet for JsonbText {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut pgrx::callconv::FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
+        match pgrx::IntoDatum::into_datum(self) {
+            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+            None => fcinfo.return_null(),
+        }
+    }
+}

@@ -20,6 +20,7 @@
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `ask`,
 //!   `llm`, `ingest`, `views`, `jobs`, `version`)
+//! - [`jobs`]                the job workers: launcher, per-database supervisor and executors
 //! - [`worker`]              the background worker (periodic refresh of the materialized views)
 //! - [`catalog_cache`]       the catalog: loaded, parsed, kept per backend and dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
@@ -41,6 +42,7 @@ pub mod catalog_cache;
 pub mod error;
 pub mod gucs;
 pub mod jit;
+pub mod jobs;
 pub mod jsonb_arg;
 pub mod owner;
 pub mod search_path;
@@ -75,6 +77,7 @@ pub extern "C-unwind" fn _PG_init() {
     gucs::init();
     cache::init_shared_memory();
     catalog_cache::init();
+    jobs::init();
     worker::register();
 }
 

@@ -48,10 +48,18 @@ pub fn pinned<T>(f: impl FnOnce() -> T) -> T {
 /// Opens a GUC nest level and changes one setting in it for the current user's session, as fmgr does
 /// for a function's `SET name = value` clause. Returns the level to pass to [`end_scope`].
 pub(crate) fn scoped_setting(name: &CStr, value: &CStr) -> i32 {
-    // SAFETY: a new nest level with a SAVE-action change in it; the caller pops it with end_scope in
-    // the same (sub)transaction (or the abort pops it).
+    // SAFETY: a new nest level; the caller pops it with end_scope in the same (sub)transaction (or the
+    // abort pops it).
+    let level = unsafe { pg_sys::NewGUCNestLevel() };
+    set_in_scope(name, value);
+    level
+}
+
+/// Changes a setting for the current user's session in the innermost GUC nest level (saved, so popping
+/// the level restores it). An invalid value raises an ERROR.
+pub(crate) fn set_in_scope(name: &CStr, value: &CStr) {
+    // SAFETY: NUL-terminated strings; a SAVE-action change, undone when its nest level is popped.
     unsafe {
-        let level = pg_sys::NewGUCNestLevel();
         pg_sys::set_config_option(
             name.as_ptr(),
             value.as_ptr(),
@@ -62,7 +70,6 @@ pub(crate) fn scoped_setting(name: &CStr, value: &CStr) -> i32 {
             0,
             false,
         );
-        level
     }
 }
 

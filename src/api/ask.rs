@@ -136,7 +136,7 @@ fn analytics_ask(question: Option<&str>, options: Option<&str>) -> String {
     crate::search_path::pinned(|| answer(question, options)).map(|v| v.to_string()).or_report()
 }
 
-fn answer(question: Option<&str>, options: Option<&str>) -> Result<Value, ApiError> {
+pub(crate) fn answer(question: Option<&str>, options: Option<&str>) -> Result<Value, ApiError> {
     let question = question.ok_or(ApiError::NullArgument("question"))?;
     let options = options_of(options)?;
     let tenant = tenant()?;

@@ -5,7 +5,7 @@
 //! with NOTIFY on channel `analytics_jobs`: the job id, state, progress and a stage word, nothing else
 //! (any role may LISTEN on any channel).
 
-use crate::api::spec::{active_catalog, parse_spec, tenant};
+use crate::api::spec::{active_catalog, parse_job_spec, tenant};
 use crate::error::ApiError;
 use crate::jsonb_arg::JsonbText;
 use crate::owner::as_owner;
@@ -46,16 +46,9 @@ fn notify(id: &str, state: &str, progress: f64, stage: &str) -> Result<(), ApiEr
     Ok(())
 }
 
-/// How many job workers serve this database.
-fn workers() -> Result<i64, ApiError> {
-    let n = as_owner(|| {
-        spi_read::one::<i64>(
-            "SELECT count(*) FROM pg_catalog.pg_stat_activity
-             WHERE backend_type = 'agile_analytics jobs' AND datname = pg_catalog.current_database()",
-            &[],
-        )
-    })??;
-    Ok(n.unwrap_or(0))
+/// How many job executors serve this database.
+fn workers() -> i64 {
+    crate::jobs::registry::executors(unsafe { pg_sys::MyDatabaseId }) as i64
 }
 
 /// Checks kind and payload; returns the payload's hash (what makes two submits the same job).
@@ -82,7 +75,7 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
         });
     }
     match kind {
-        "run" => Ok(parse_spec(Some(text), &active_catalog()?.active)?.hash()),
+        "run" => Ok(parse_job_spec(Some(text), &active_catalog()?.active)?.hash()),
         "ask" => {
             let (_, options) = jobs::check_ask(payload).map_err(invalid)?;
             if let Some(o) = options {
@@ -154,16 +147,8 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
         }
         if let Some(id) = insert(&tenant, kind, text, &hash, &options)? {
             notify(&uuid_text(&id), "queued", 0.0, "queued")?;
-            if workers()? == 0 {
-                ErrorReport::new(
-                    pgrx::PgSqlErrorCode::ERRCODE_WARNING,
-                    "no job worker is running for this database: the job stays queued",
-                    "agile_analytics",
-                )
-                .set_detail(format!("job {id}"))
-                .set_hint("This version of agile_analytics queues jobs but has no job workers yet: see docs/jobs.md.")
-                .report(PgLogLevel::WARNING);
-            }
+            crate::jobs::registry::wake_at_commit();
+            no_worker_warning(&id);
             return Ok(id);
         }
         // With a key: a queued or running job holds this payload under another key, and is this job.
@@ -174,6 +159,22 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
         }
     }
     Err(ApiError::Internal("the job could not be queued: concurrent submits of it kept finishing".into()))
+}
+
+/// Says so when no job worker can run the job (the library is not preloaded, or analytics.job_workers
+/// is 0): the job stays queued.
+fn no_worker_warning(id: &Uuid) {
+    let hint = if !crate::jobs::registry::available() {
+        "Add agile_analytics to shared_preload_libraries and restart PostgreSQL: the job workers start with the server."
+    } else if gucs::job_workers() <= 0 {
+        "Set analytics.job_workers (postgresql.conf, reload) to run jobs."
+    } else {
+        return;
+    };
+    ErrorReport::new(PgSqlErrorCode::ERRCODE_WARNING, "no job worker can run jobs on this server: the job stays queued", "agile_analytics")
+        .set_detail(format!("job {id}"))
+        .set_hint(hint)
+        .report(PgLogLevel::WARNING);
 }
 
 /// Queues the job; None when a unique index refused it (the same job is queued or running).
@@ -244,7 +245,7 @@ fn status(id: Option<Uuid>) -> Result<Value, ApiError> {
         )
     })??;
     let mut status = row.ok_or_else(|| ApiError::UnknownJob(uuid_text(&id)))?.0;
-    status["workers"] = json!(workers()?);
+    status["workers"] = json!(workers());
     Ok(status)
 }
 
@@ -268,30 +269,47 @@ REVOKE ALL ON FUNCTION analytics.analytics_job_status(uuid) FROM PUBLIC;
     requires = [job_status, "jobs"]
 );
 
-/// A completed job's answer; 55000 (with the state) before it completed.
-fn result_of(id: Option<Uuid>) -> Result<Value, ApiError> {
+/// A completed job's answer as jsonb text (or, with `rows`, the text of each row); 55000 (with the
+/// state) before it completed.
+fn result_of(id: Option<Uuid>, rows: bool) -> Result<Vec<String>, ApiError> {
     let id = id.ok_or(ApiError::NullArgument("id"))?;
     let (t, who) = (tenant()?, caller());
-    let (state, result) = as_owner(move || {
-        spi_read::two::<String, JsonB>(
-            "SELECT j.state, r.result FROM analytics.jobs j
+    let (state, done) = as_owner(move || {
+        spi_read::two::<String, bool>(
+            "SELECT j.state, r.job_id IS NOT NULL FROM analytics.jobs j
              LEFT JOIN analytics.job_results r ON r.tenant_id = j.tenant_id AND r.job_id = j.id
              WHERE j.tenant_id = $1 AND j.id = $2 AND j.submitted_by = $3",
             &[t.as_str().into(), id.into(), who.into()],
         )
     })??;
     let state = state.ok_or_else(|| ApiError::UnknownJob(uuid_text(&id)))?;
-    match (state.as_str(), result) {
-        ("completed", Some(r)) => Ok(r.0),
-        _ => Err(ApiError::JobNotDone { id: uuid_text(&id), state }),
+    if state != "completed" || done != Some(true) {
+        return Err(ApiError::JobNotDone { id: uuid_text(&id), state });
     }
+    let t = tenant()?;
+    as_owner(move || {
+        let query = if rows {
+            "SELECT e::text FROM analytics.job_results r, pg_catalog.jsonb_array_elements(r.result -> 'rows') WITH ORDINALITY AS x(e, n)
+             WHERE r.tenant_id = $1 AND r.job_id = $2 ORDER BY x.n"
+        } else {
+            "SELECT r.result::text FROM analytics.job_results r WHERE r.tenant_id = $1 AND r.job_id = $2"
+        };
+        Spi::connect(|c| {
+            let mut out = Vec::new();
+            for row in c.select(query, None, &[t.as_str().into(), id.into()])? {
+                out.push(row.get::<String>(1)?.unwrap_or_default());
+            }
+            Ok::<_, pgrx::spi::Error>(out)
+        })
+    })?
+    .map_err(ApiError::from)
 }
 
 /// The answer of a completed job of the calling role (a run job's has the shape of analytics_run's).
 #[pg_extern(volatile, schema = "analytics", name = "analytics_job_result")]
 #[search_path(pg_catalog, pg_temp)]
-fn job_result(id: Option<Uuid>) -> Result<JsonB, ErrorReport> {
-    Ok(JsonB(result_of(id)?))
+fn job_result(id: Option<Uuid>) -> Result<JsonbText, ErrorReport> {
+    Ok(JsonbText(result_of(id, false)?.pop().unwrap_or_else(|| "null".into())))
 }
 
 extension_sql!(
@@ -309,12 +327,8 @@ REVOKE ALL ON FUNCTION analytics.analytics_job_result(uuid) FROM PUBLIC;
 /// The rows of a completed job's answer, one jsonb object per row.
 #[pg_extern(volatile, schema = "analytics", name = "analytics_job_rows")]
 #[search_path(pg_catalog, pg_temp)]
-fn job_rows(id: Option<Uuid>) -> Result<SetOfIterator<'static, JsonB>, ErrorReport> {
-    let rows = match result_of(id)?.get_mut("rows").map(Value::take) {
-        Some(Value::Array(a)) => a,
-        _ => vec![],
-    };
-    Ok(SetOfIterator::new(rows.into_iter().map(JsonB)))
+fn job_rows(id: Option<Uuid>) -> Result<SetOfIterator<'static, JsonbText>, ErrorReport> {
+    Ok(SetOfIterator::new(result_of(id, true)?.into_iter().map(JsonbText)))
 }
 
 extension_sql!(
@@ -358,7 +372,11 @@ fn cancel(id: Option<Uuid>) -> Result<bool, ApiError> {
             notify(&uuid_text(&id), "cancelled", 0.0, "cancelled")?;
             Ok(true)
         }
-        Some(_) => Ok(true),
+        Some(_) => {
+            // Running: its executor's statement is interrupted when this transaction commits.
+            crate::jobs::registry::cancel_at_commit(&id);
+            Ok(true)
+        }
         None => Ok(false),
     }
 }

@@ -11,7 +11,7 @@ use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
 use analytics_core::memo::Memo;
-use analytics_core::spec::{compile, parse, Compiled, Spec, SpecError};
+use analytics_core::spec::{compile, parse, parse_with_limit, Compiled, Spec, SpecError, JOB_MAX_LIMIT};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
@@ -44,6 +44,11 @@ pub(crate) fn spec_json(spec: Option<&str>) -> Result<Value, ApiError> {
 
 pub(crate) fn parse_spec(spec: Option<&str>, catalog: &[MetricDef]) -> Result<Spec, ApiError> {
     parse(&spec_json(spec)?, catalog).map_err(ApiError::InvalidSpec)
+}
+
+/// [`parse_spec`] for a spec run as an async job: its limit may be up to JOB_MAX_LIMIT rows.
+pub(crate) fn parse_job_spec(spec: Option<&str>, catalog: &[MetricDef]) -> Result<Spec, ApiError> {
+    parse_with_limit(&spec_json(spec)?, catalog, JOB_MAX_LIMIT).map_err(ApiError::InvalidSpec)
 }
 
 /// A spec validated and compiled for one tenant and catalog version.
@@ -198,18 +203,38 @@ fn analytics_run(spec: Option<&str>) -> Result<String, ErrorReport> {
     Ok(run_missed(spec.unwrap_or_default(), &tenant, &prepared, cache::open()?.as_ref())?)
 }
 
-/// A spec's answer for the tenant as JSON, through the cache as analytics_run answers (for
-/// analytics_ask and analytics_eval, which run specs without going back through SQL).
-pub(crate) fn run_spec(spec_text: &str, tenant: &str) -> Result<Value, ApiError> {
+/// A run job's answer as JSON text (numbers as PostgreSQL wrote them): the spec (whose limit may be up
+/// to JOB_MAX_LIMIT) run for the tenant through the cache as analytics_run runs it; `progress` hears
+/// each stage.
+pub(crate) fn run_job(spec_text: &str, tenant: &str, progress: &dyn Fn(f32, &str)) -> Result<String, ApiError> {
+    let text = through_cache(spec_text, |cache| {
+        progress(0.05, "compiling");
+        let parsed = parse_job_spec(Some(spec_text), &active_catalog()?.active)?;
+        let prepared = prepare_parsed(spec_text, tenant, parsed)?;
+        progress(0.1, "querying");
+        run_missed(spec_text, tenant, &prepared, cache)
+    })?;
+    progress(0.95, "storing");
+    Ok(text)
+}
+
+/// A spec's answer as JSON text: the cache's entry for its text, else what `missed` computes.
+fn through_cache(spec_text: &str, missed: impl FnOnce(Option<&cache::Cache>) -> Result<String, ApiError>) -> Result<String, ApiError> {
     let cache = cache::open()?;
     let hit = match &cache {
         Some(c) => c.lookup(spec_text)?,
         None => None,
     };
-    let text = match hit {
-        Some(hit) => hit,
-        None => run_missed(spec_text, tenant, &*prepare(Some(spec_text), tenant)?, cache.as_ref())?,
-    };
+    match hit {
+        Some(hit) => Ok(hit),
+        None => missed(cache.as_ref()),
+    }
+}
+
+/// A spec's answer for the tenant as JSON, through the cache as analytics_run answers (for
+/// analytics_ask and analytics_eval, which run specs without going back through SQL).
+pub(crate) fn run_spec(spec_text: &str, tenant: &str) -> Result<Value, ApiError> {
+    let text = through_cache(spec_text, |cache| run_missed(spec_text, tenant, &*prepare(Some(spec_text), tenant)?, cache))?;
     serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("analytics_run result: {e}")))
 }
 

@@ -5,7 +5,7 @@ set -euo pipefail
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 dump="$(mktemp /tmp/agile_analytics-dump.XXXXXX)"
 trap 'rm -f "$dump"' EXIT
-for db in dr_src dr_dst; do psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"; done
+for db in dr_src dr_dst; do psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"; done
 psql -d dr_src >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION agile_analytics CASCADE;
@@ -27,5 +27,5 @@ status=0
 [ "$builtin" = 27 ] || { echo "expected 27 shipped definitions after restore, found $builtin"; status=1; }
 [ "$problems" = 0 ] || { echo "catalog check finds $problems problems after restore"; status=1; }
 grep -q "velocity v2 user active=t: Our own wording of velocity." <<<"$dst" || { echo "edited velocity lost: $dst"; status=1; }
-psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE dr_src" -c "DROP DATABASE dr_dst"
+psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE dr_src WITH (FORCE)" -c "DROP DATABASE dr_dst WITH (FORCE)"
 exit $status

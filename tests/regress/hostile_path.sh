@@ -60,11 +60,12 @@ GRANT USAGE ON SCHEMA cron TO hostile_admin;
 SET ROLE hostile_admin;
 SELECT analytics.analytics_create_view('hostile_view', '{"metrics": ["closed"]}');
 RESET ROLE;
--- A completed job of hostile_reader's (no job worker runs here), for analytics_job_result and _rows.
+-- A completed job of hostile_reader's, for analytics_job_result and _rows (finished now: the job
+-- workers delete finished jobs after analytics.job_retention).
 INSERT INTO analytics.jobs (tenant_id, id, kind, payload, payload_hash, settings, submitted_by, state, attempt, progress, stage,
     result_rows, started_at, finished_at)
 VALUES ('fx', '00000000-0000-4000-8000-00000000000f', 'run', '{"metrics": ["closed"]}', 'by hand', '{}', 'hostile_reader'::regrole,
-    'completed', 1, 1, 'done', 1, '2025-03-01', '2025-03-01');
+    'completed', 1, 1, 'done', 1, now(), now());
 INSERT INTO analytics.job_results (tenant_id, job_id, result)
 VALUES ('fx', '00000000-0000-4000-8000-00000000000f', '{"rows": [{"closed": 3}], "row_count": 1}');
 -- Counts calls of PL/pgSQL and C functions: every one of the extension's must be called below.
@@ -153,7 +154,7 @@ hostile_reader	1	SELECT analytics.analytics_ask('how many bugs were closed per m
 hostile_reader	1	SELECT analytics.analytics_ask('which sprints spilled over most?', '{"today": "2025-03-01", "dry_run": true}')
 hostile_reader	1	SELECT analytics.analytics_eval('{"today": "2025-03-01", "cases": [{"q": "how many issues were closed?", "spec": {"metrics": ["closed"]}}]}')
 hostile_reader	0	SELECT analytics.analytics_cache_stats()
-hostile_reader	0	SELECT analytics.analytics_job_submit('run', '{"metrics": ["closed"], "group_by": ["priority"]}', '{"idempotency_key": "hostile"}')
+hostile_reader	0	SELECT analytics.analytics_job_submit('run', '{"metrics": ["closed"], "group_by": ["priority"]}', '{"idempotency_key": "hostile", "run_after": "2999-01-01"}')
 hostile_reader	0	SELECT analytics.analytics_job_cancel(analytics.analytics_job_submit('ask', '{"question": "how many bugs?"}', '{"idempotency_key": "hostile-cancel"}'))
 hostile_reader	1	SELECT analytics.analytics_job_status('00000000-0000-4000-8000-00000000000f')
 hostile_reader	1	SELECT analytics.analytics_job_result('00000000-0000-4000-8000-00000000000f')

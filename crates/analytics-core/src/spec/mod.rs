@@ -11,7 +11,7 @@ pub mod parse;
 
 pub use compile::{compile, Compiled};
 pub use model::Spec;
-pub use parse::{parse, SpecError};
+pub use parse::{parse, parse_with_limit, SpecError, JOB_MAX_LIMIT};
 
 #[cfg(test)]
 mod tests;

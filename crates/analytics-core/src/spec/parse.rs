@@ -21,6 +21,8 @@ pub const MAX_SORT: usize = 4;
 pub const MAX_LIST: usize = 1000;
 pub const MAX_TEXT: usize = 500;
 pub const MAX_LIMIT: u64 = 1000;
+/// The largest `limit` of a spec run as an async job (`analytics_job_submit('run', ...)`).
+pub const JOB_MAX_LIMIT: u64 = 100_000;
 pub const MAX_LAST_SPRINTS: u64 = 100;
 pub const MAX_RELATIVE: u64 = 3650;
 
@@ -39,6 +41,7 @@ pub struct SpecError {
 struct Ctx<'a> {
     errors: Vec<SpecError>,
     catalog: &'a [MetricDef],
+    max_limit: u64,
 }
 
 impl Ctx<'_> {
@@ -140,7 +143,12 @@ fn array<'v>(ctx: &mut Ctx, path: &str, v: &'v Value, max: usize) -> Option<&'v 
 
 /// Validates a spec against the active catalog. Returns the spec, or every problem found.
 pub fn parse(input: &Value, catalog: &[MetricDef]) -> Result<Spec, Vec<SpecError>> {
-    let mut ctx = Ctx { errors: Vec::new(), catalog };
+    parse_with_limit(input, catalog, MAX_LIMIT)
+}
+
+/// [`parse`] with another largest `limit` ([`JOB_MAX_LIMIT`] for a spec run as an async job).
+pub fn parse_with_limit(input: &Value, catalog: &[MetricDef], max_limit: u64) -> Result<Spec, Vec<SpecError>> {
+    let mut ctx = Ctx { errors: Vec::new(), catalog, max_limit };
     let spec = parse_inner(&mut ctx, input);
     match spec {
         Some(s) if ctx.errors.is_empty() => Ok(s),
@@ -563,9 +571,13 @@ fn parse_limit(ctx: &mut Ctx, v: Option<&Value>) -> u32 {
     match v {
         None | Some(Value::Null) => DEFAULT_LIMIT,
         Some(Value::Number(n)) => match n.as_u64() {
-            Some(k) if (1..=MAX_LIMIT).contains(&k) => k as u32,
+            Some(k) if (1..=ctx.max_limit).contains(&k) => k as u32,
             _ => {
-                ctx.err("$.limit", "limit_out_of_range", format!("limit must be a whole number from 1 to {MAX_LIMIT}, not {n}"));
+                let max = ctx.max_limit;
+                let e = ctx.err("$.limit", "limit_out_of_range", format!("limit must be a whole number from 1 to {max}, not {n}"));
+                if max < JOB_MAX_LIMIT {
+                    e.hint(format!("Up to {JOB_MAX_LIMIT} rows: run the spec as an async job, analytics_job_submit('run', spec)."));
+                }
                 DEFAULT_LIMIT
             }
         },
