@@ -441,6 +441,7 @@ REVOKE ALL ON FUNCTION analytics.analytics_job_cancel(uuid) FROM PUBLIC;
 
 CREATE  FUNCTION analytics."_jobs_wake"() RETURNS void
 STRICT VOLATILE
+SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'jobs_wake_wrapper';
 COMMENT ON FUNCTION analytics._jobs_wake() IS 'Internal: wakes this database''s job workers (or asks the launcher to start them) when the transaction commits.';

@@ -25,8 +25,9 @@ pub enum ApiError {
     UnknownView { name: String, suggestions: Vec<String> },
     /// A NULL where a value is required (22004).
     NullArgument(&'static str),
-    /// An LLM provider could not be reached or answered with an HTTP error (08000).
-    ProviderUnavailable { message: String, detail: Option<String>, hint: Option<String> },
+    /// An LLM provider could not be reached or answered with an HTTP error (08000); `retryable`: it may
+    /// answer later (no connection, a timeout, HTTP 429 or 5xx), so an async job tries again.
+    ProviderUnavailable { message: String, detail: Option<String>, hint: Option<String>, retryable: bool },
     /// An LLM provider answered, but never with a valid spec (22000): DETAIL lists every attempt's problems.
     ProviderOutput { message: String, detail: String },
     /// An error PostgreSQL raised in a function we called (e.g. jsonb_in's 22P02), passed on with its own
@@ -91,7 +92,7 @@ impl ApiError {
                 format!("the analytics query ran longer than analytics.statement_timeout ({ms} ms) and was canceled"),
                 None,
                 Some(
-                    "Narrow the spec (date_range, filters, fewer groups), raise analytics.statement_timeout, or run it as an async job."
+                    "Narrow the spec (date_range, filters, fewer groups), raise analytics.statement_timeout, or run it as an async job: analytics_job_submit('run', spec)."
                         .into(),
                 ),
             ),
@@ -117,7 +118,7 @@ impl ApiError {
             ApiError::NullArgument(what) => {
                 (PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, format!("{what} must not be null"), None, None)
             }
-            ApiError::ProviderUnavailable { message, detail, hint } => {
+            ApiError::ProviderUnavailable { message, detail, hint, .. } => {
                 (PgSqlErrorCode::ERRCODE_CONNECTION_EXCEPTION, message.clone(), detail.clone(), hint.clone())
             }
             ApiError::ProviderOutput { message, detail } => (

@@ -6,11 +6,11 @@
 //! | `analytics.statement_timeout` | integer (ms) | 30000 | anyone | longest a spec query may run; 0 = no limit of ours |
 //! | `analytics.jit` | boolean | off | anyone | whether spec queries may use PostgreSQL's JIT (off: `jit` is off for them only) |
 //! | `analytics.cache_ttl` | integer (s) | 300 | anyone | how long analytics_run results are cached; 0 = no cache |
-//! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | the worker refreshes the materialized views this often; 0 = off |
+//! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | a refresh_views job is queued this often in `analytics.worker_database`; 0 = off |
 //! | `analytics.job_workers` | integer | 2 | postgresql.conf (reload) | job executors per database with the extension; 0 = jobs stay queued |
 //! | `analytics.job_statement_timeout` | integer (ms) | 600000 | postgresql.conf (reload) | longest one attempt of a job may run; 0 = no limit |
 //! | `analytics.job_retention` | integer (s) | 604800 | postgresql.conf (reload) | finished jobs and their results are deleted this long after they finished |
-//! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database the background worker works in |
+//! | `analytics.worker_database` | text | postgres | postgresql.conf (restart) | the database whose views `analytics.refresh_interval` refreshes |
 //! | `analytics.llm_provider` | enum | builtin | anyone | who translates questions: builtin, openai, anthropic, ollama, openai_compatible |
 //! | `analytics.llm_model` | text | per provider | anyone | the model name sent to the provider |
 //! | `analytics.llm_base_url` | text | per provider | superuser | the provider's base URL (required for openai_compatible) |
@@ -165,8 +165,8 @@ pub fn init() {
     );
     GucRegistry::define_int_guc(
         c"analytics.refresh_interval",
-        c"Seconds between refreshes of the materialized views by the agile_analytics background worker (0: off).",
-        c"Needs agile_analytics in shared_preload_libraries. Alternatives: analytics_schedule_refresh() with pg_cron, or analytics_refresh_views() by hand.",
+        c"Seconds between refreshes of the materialized views by the agile_analytics job workers (0: off).",
+        c"A refresh_views job is queued this often in analytics.worker_database. Needs agile_analytics in shared_preload_libraries. Alternatives: analytics_schedule_refresh() with pg_cron, or analytics_refresh_views() by hand.",
         &REFRESH_INTERVAL,
         0,
         7 * 24 * 3600,
@@ -205,8 +205,8 @@ pub fn init() {
     );
     GucRegistry::define_string_guc(
         c"analytics.worker_database",
-        c"The database the agile_analytics background worker connects to.",
-        c"The worker refreshes the materialized views of the extension installed in this database.",
+        c"The database whose materialized views analytics.refresh_interval refreshes.",
+        c"Its job supervisor queues a refresh_views job every analytics.refresh_interval seconds.",
         &WORKER_DATABASE,
         GucContext::Postmaster,
         GucFlags::default(),

@@ -20,8 +20,8 @@
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `ask`,
 //!   `llm`, `ingest`, `views`, `jobs`, `version`)
-//! - [`jobs`]                the job workers: launcher, per-database supervisor and executors
-//! - [`worker`]              the background worker (periodic refresh of the materialized views)
+//! - [`jobs`]                the job workers: launcher, per-database supervisor and executors (also
+//!   the periodic refresh of the materialized views, `analytics.refresh_interval`)
 //! - [`catalog_cache`]       the catalog: loaded, parsed, kept per backend and dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`owner`]               running SQL as the extension's owner (cache and job tables)
@@ -48,7 +48,6 @@ pub mod owner;
 pub mod search_path;
 pub mod spi_read;
 pub mod timeout;
-pub mod worker;
 
 /// Declares schema `analytics` to pgrx, so functions can say `#[pg_extern(schema = "analytics")]`.
 /// The schema itself is created by `sql/001_tables.sql` (so it belongs to the extension).
@@ -78,7 +77,6 @@ pub extern "C-unwind" fn _PG_init() {
     cache::init_shared_memory();
     catalog_cache::init();
     jobs::init();
-    worker::register();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -81,7 +81,9 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
             if let Some(o) = options {
                 crate::api::ask::options_of(Some(&o.to_string()))?;
             }
-            Ok(jobs::payload_hash(payload))
+            // Who translates is part of the question: the session's LLM settings go with the job.
+            let llm = json!([gucs::llm_provider(), gucs::llm_model(), gucs::llm_fallback(), gucs::llm_timeout_ms()]);
+            Ok(jobs::payload_hash(&json!({"payload": payload, "llm": llm})))
         }
         "refresh_views" => {
             jobs::check_refresh(payload).map_err(invalid)?;
@@ -94,7 +96,13 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
 /// A job that is this submit already: queued or running, or (for a reusable kind) completed within
 /// analytics.cache_ttl from data that has not changed since, with the same idempotency key (when given)
 /// or else the same kind and payload. Its id, kind and payload hash.
-fn existing(tenant: &str, kind: &str, hash: &str, key: Option<&str>) -> Result<Option<(Uuid, String, String)>, ApiError> {
+fn existing(
+    tenant: &str,
+    kind: &str,
+    hash: &str,
+    key: Option<&str>,
+    except: Option<Uuid>,
+) -> Result<Option<(Uuid, String, String)>, ApiError> {
     let (t, k, h, key) = (tenant.to_string(), kind.to_string(), hash.to_string(), key.map(String::from));
     let who = caller();
     let ttl = gucs::cache_ttl().max(0) as f64;
@@ -107,8 +115,9 @@ fn existing(tenant: &str, kind: &str, hash: &str, key: Option<&str>) -> Result<O
                         OR (k.reusable AND j.state = 'completed'
                             AND j.finished_at > pg_catalog.now() - pg_catalog.make_interval(secs => $6)
                             AND j.data_versions = analytics._cache_versions($1)))
+                   AND ($7::uuid IS NULL OR j.id <> $7)
              ORDER BY j.state = 'completed', j.submitted_at DESC LIMIT 1",
-            &[t.as_str().into(), who.into(), k.as_str().into(), h.as_str().into(), key.into(), ttl.into()],
+            &[t.as_str().into(), who.into(), k.as_str().into(), h.as_str().into(), key.into(), ttl.into(), except.into()],
         )
     })??;
     Ok(id.map(|id| (id, kind.unwrap_or_default(), hash.unwrap_or_default())))
@@ -142,10 +151,16 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
     // A unique index may refuse the insert because a concurrent submit queued the same job, which may
     // in turn finish or be cancelled before it is looked up: try again a few times.
     for _ in 0..3 {
-        if let Some(found) = existing(&tenant, kind, &hash, key.as_deref())? {
+        if let Some(found) = existing(&tenant, kind, &hash, key.as_deref(), None)? {
             return same_request(found, kind, &hash, key.as_deref());
         }
         if let Some(id) = insert(&tenant, kind, text, &hash, &options)? {
+            // The unique indexes cover queued and running jobs only: a concurrent submit's job may have
+            // completed between the lookup and the insert. It answers this submit, as it would have.
+            if let Some(found) = existing(&tenant, kind, &hash, key.as_deref(), Some(id))? {
+                withdraw(&tenant, id)?;
+                return same_request(found, kind, &hash, key.as_deref());
+            }
             notify(&uuid_text(&id), "queued", 0.0, "queued")?;
             crate::jobs::registry::wake_at_commit();
             no_worker_warning(&id);
@@ -153,7 +168,7 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
         }
         // With a key: a queued or running job holds this payload under another key, and is this job.
         if key.is_some() {
-            if let Some((id, _, _)) = existing(&tenant, kind, &hash, None)? {
+            if let Some((id, _, _)) = existing(&tenant, kind, &hash, None, None)? {
                 return Ok(id);
             }
         }
@@ -177,6 +192,13 @@ fn no_worker_warning(id: &Uuid) {
         .report(PgLogLevel::WARNING);
 }
 
+/// Takes back a job this transaction has just queued.
+fn withdraw(tenant: &str, id: Uuid) -> Result<(), ApiError> {
+    let t = tenant.to_string();
+    as_owner(move || Spi::run_with_args("DELETE FROM analytics.jobs WHERE tenant_id = $1 AND id = $2", &[t.as_str().into(), id.into()]))??;
+    Ok(())
+}
+
 /// Queues the job; None when a unique index refused it (the same job is queued or running).
 fn insert(tenant: &str, kind: &str, text: &str, hash: &str, options: &JobOptions) -> Result<Option<Uuid>, ApiError> {
     let (t, k, p, h, who) = (tenant.to_string(), kind.to_string(), text.to_string(), hash.to_string(), caller());
@@ -190,7 +212,13 @@ fn insert(tenant: &str, kind: &str, text: &str, hash: &str, options: &JobOptions
                          pg_catalog.jsonb_build_object('TimeZone', pg_catalog.current_setting('TimeZone'),
                              'DateStyle', pg_catalog.current_setting('DateStyle'),
                              'IntervalStyle', pg_catalog.current_setting('IntervalStyle'),
-                             'extra_float_digits', pg_catalog.current_setting('extra_float_digits')),
+                             'extra_float_digits', pg_catalog.current_setting('extra_float_digits'),
+                             'analytics.cache_ttl', pg_catalog.current_setting('analytics.cache_ttl'),
+                             'analytics.jit', pg_catalog.current_setting('analytics.jit'),
+                             'analytics.llm_provider', pg_catalog.current_setting('analytics.llm_provider'),
+                             'analytics.llm_model', pg_catalog.current_setting('analytics.llm_model'),
+                             'analytics.llm_fallback', pg_catalog.current_setting('analytics.llm_fallback'),
+                             'analytics.llm_timeout_ms', pg_catalog.current_setting('analytics.llm_timeout_ms')),
                          $5, $6, $7, $8, coalesce($9::timestamptz, pg_catalog.now()))
                  ON CONFLICT DO NOTHING RETURNING id)
              SELECT (SELECT id FROM ins)",

@@ -44,7 +44,7 @@ pub(crate) fn translate(question: &str, provider: Provider, options: &Options, c
             message: format!("the {} model did not produce a valid spec in {} attempts", provider.as_str(), problems.len()),
             detail: problems.join("\n"),
         }),
-        Err(LlmError::Unavailable { message, detail }) => match gucs::llm_fallback().as_str() {
+        Err(LlmError::Unavailable { message, detail, retryable }) => match gucs::llm_fallback().as_str() {
             "builtin" => Ok(Translated {
                 translation: nl::translate(question, ctx),
                 provider: Provider::Builtin,
@@ -55,6 +55,7 @@ pub(crate) fn translate(question: &str, provider: Provider, options: &Options, c
             _ => Err(ApiError::ProviderUnavailable {
                 message,
                 detail,
+                retryable,
                 hint: Some(
                     "Check analytics.llm_base_url and the key, raise analytics.llm_timeout_ms, or SET analytics.llm_fallback = 'builtin'."
                         .into(),

@@ -7,7 +7,7 @@ use super::registry;
 use super::tx::{error_json, forget_cancel, in_tx};
 use crate::error::ApiError;
 use crate::{gucs, search_path, timeout};
-use analytics_core::jobs::{after_failure, AfterFailure};
+use analytics_core::jobs::{after_failure, transient_failure, AfterFailure};
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -38,8 +38,19 @@ pub fn notify(id: &Uuid, state: &str, progress: f64, stage: &str) -> Result<(), 
     Ok(())
 }
 
-/// The settings a job may carry from its submitting session.
-const SETTINGS: [&str; 4] = ["TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits"];
+/// The settings a job carries from its submitting session (`analytics_job_submit` records them).
+const SETTINGS: [&str; 10] = [
+    "TimeZone",
+    "DateStyle",
+    "IntervalStyle",
+    "extra_float_digits",
+    "analytics.cache_ttl",
+    "analytics.jit",
+    "analytics.llm_provider",
+    "analytics.llm_model",
+    "analytics.llm_fallback",
+    "analytics.llm_timeout_ms",
+];
 
 fn set(name: &str, value: &str) -> Result<(), ApiError> {
     let n = CString::new(name).map_err(|_| ApiError::Internal("setting name".into()))?;
@@ -158,9 +169,10 @@ pub fn run(job: &Claimed) -> Result<(), ApiError> {
                         heartbeat_at = pg_catalog.now(), error = NULL, worker_pid = NULL, data_versions = $4::bigint[],
                         result_rows = (SELECT coalesce((r.result ->> 'row_count')::bigint, (r.result -> 'result' ->> 'row_count')::bigint) FROM r)
                  WHERE tenant_id = $1 AND id = $2 AND attempt_token = $3 AND state = 'running' AND NOT cancel_requested
-                 RETURNING tenant_id, id)
-             INSERT INTO analytics.job_results (tenant_id, job_id, result)
-             SELECT done.tenant_id, done.id, r.result FROM done, r RETURNING job_id",
+                 RETURNING tenant_id, id),
+             ins AS (INSERT INTO analytics.job_results (tenant_id, job_id, result)
+                     SELECT done.tenant_id, done.id, r.result FROM done, r RETURNING job_id)
+             SELECT (SELECT job_id FROM ins)",
             &[
                 job.tenant.as_str().into(),
                 job.id.into(),
@@ -182,19 +194,18 @@ pub fn run(job: &Claimed) -> Result<(), ApiError> {
 pub fn failed(job: &Claimed, error: &ApiError) {
     forget_cancel();
     let e = error_json(error);
-    let sqlstate = e["sqlstate"].as_str().unwrap_or("XX000").to_string();
-    // A statement canceled by someone else than the job's timeout or its cancel is tried again.
-    let stray_cancel = sqlstate == "57014" && e["message"].as_str().is_some_and(|m| m.contains("user request"));
-    let effective = if stray_cancel { "40001" } else { sqlstate.as_str() };
+    let provider_retryable = matches!(error, ApiError::ProviderUnavailable { retryable: true, .. });
+    let transient =
+        transient_failure(e["sqlstate"].as_str().unwrap_or("XX000"), e["message"].as_str().unwrap_or_default(), provider_retryable);
     let jitter = unsafe { pg_sys::pg_prng_double(&raw mut pg_sys::pg_global_prng_state) };
-    let (retry, after_ms) = match after_failure(effective, job.attempt, job.max_attempts, false, jitter) {
+    let (retry, after_ms) = match after_failure(transient, job.attempt, job.max_attempts, false, jitter) {
         AfterFailure::Retry { after_ms } => (true, after_ms as f64),
         _ => (false, 0.0),
     };
     let text = e.to_string();
     let r = in_tx(|| {
         let state = Spi::get_one_with_args::<String>(
-            "UPDATE analytics.jobs SET
+            "WITH f AS (UPDATE analytics.jobs SET
                  state = CASE WHEN cancel_requested THEN 'cancelled' WHEN $4 THEN 'queued' ELSE 'failed' END,
                  run_after = CASE WHEN NOT cancel_requested AND $4
                      THEN pg_catalog.now() + pg_catalog.make_interval(secs => $5 / 1000.0) ELSE run_after END,
@@ -203,7 +214,8 @@ pub fn failed(job: &Claimed, error: &ApiError) {
                  attempt_token = NULL, worker_pid = NULL,
                  error = CASE WHEN cancel_requested THEN NULL ELSE $6::jsonb END
              WHERE tenant_id = $1 AND id = $2 AND attempt_token = $3 AND state = 'running'
-             RETURNING state",
+             RETURNING state)
+             SELECT (SELECT state FROM f)",
             &[job.tenant.as_str().into(), job.id.into(), job.token.into(), retry.into(), after_ms.into(), text.as_str().into()],
         )?;
         if let Some(state) = state {

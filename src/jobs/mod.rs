@@ -28,6 +28,7 @@ pub fn init() {
 /// Wakes this database's job workers when the transaction commits (the extension's install and
 /// upgrade scripts call it, so a database gets its workers at once).
 #[pg_extern(volatile, schema = "analytics", name = "_jobs_wake")]
+#[search_path(pg_catalog, pg_temp)]
 fn jobs_wake() {
     registry::wake_at_commit();
 }

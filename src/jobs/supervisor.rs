@@ -2,8 +2,8 @@
 //! short transactions of its own publishes what their attempts cannot (an attempt commits only at its
 //! end): heartbeats, progress with NOTIFY (at most 4 a second per job), and cancels that did not reach
 //! an executor at once. It rescues jobs whose attempt stopped (missed heartbeats, no live executor),
-//! deletes finished jobs after `analytics.job_retention`, and queues the `refresh_views` job every
-//! `analytics.refresh_interval` seconds.
+//! deletes finished jobs after `analytics.job_retention`, and — in `analytics.worker_database` — queues
+//! a `refresh_views` job every `analytics.refresh_interval` seconds.
 
 use super::attempt::notify;
 use super::registry::{self, SUPERVISOR};
@@ -65,6 +65,9 @@ struct Supervisor {
     published: HashMap<Uuid, Published>,
     epoch: Instant,
     warned_budget: bool,
+    /// Whether this is analytics.worker_database, whose supervisor queues the periodic refreshes.
+    refresher: bool,
+    next_refresh: Instant,
 }
 
 impl Supervisor {
@@ -252,6 +255,31 @@ impl Supervisor {
         })
     }
 
+    /// Every analytics.refresh_interval seconds (0: never), a refresh_views job for all tenants, as the
+    /// extension's owner (tenant `*`); none while one is queued or running still.
+    fn schedule_refresh(&mut self) -> Result<(), ApiError> {
+        let interval = gucs::refresh_interval();
+        if !self.refresher || interval <= 0 || Instant::now() < self.next_refresh {
+            return Ok(());
+        }
+        self.next_refresh = Instant::now() + Duration::from_secs(interval as u64);
+        in_tx(|| {
+            let id = Spi::get_one::<Uuid>(
+                "WITH ins AS (
+                     INSERT INTO analytics.jobs (tenant_id, kind, payload, payload_hash, settings, submitted_by, max_attempts)
+                     SELECT '*', 'refresh_views', '{\"concurrently\": true}', 'analytics.refresh_interval', '{}', e.extowner, 1
+                     FROM pg_catalog.pg_extension e WHERE e.extname = 'agile_analytics'
+                     ON CONFLICT DO NOTHING RETURNING id)
+                 SELECT (SELECT id FROM ins)",
+            )?;
+            if let Some(id) = id {
+                notify(&id, "queued", 0.0, "queued")?;
+                registry::wake_at_commit();
+            }
+            Ok(())
+        })
+    }
+
     /// Deletes finished jobs (and their results) older than analytics.job_retention.
     fn prune(&self) -> Result<(), ApiError> {
         let secs = f64::from(gucs::job_retention());
@@ -275,7 +303,16 @@ pub extern "C-unwind" fn agile_analytics_supervisor_main(arg: pg_sys::Datum) {
     if registry::take(db, SUPERVISOR).is_none() || !installed() {
         unsafe { pg_sys::proc_exit(0) };
     }
-    let mut s = Supervisor { db, executors: vec![], published: HashMap::new(), epoch: Instant::now(), warned_budget: false };
+    let database = in_tx(|| Ok(Spi::get_one::<String>("SELECT pg_catalog.current_database()::text")?)).ok().flatten();
+    let mut s = Supervisor {
+        db,
+        executors: vec![],
+        published: HashMap::new(),
+        epoch: Instant::now(),
+        warned_budget: false,
+        refresher: database.as_deref() == Some(gucs::worker_database().as_str()),
+        next_refresh: Instant::now(),
+    };
     let (mut last_rescue, mut last_prune, mut last_check) = (None::<Instant>, None::<Instant>, Instant::now());
     let mut last_problem: Option<Instant> = None;
     loop {
@@ -286,6 +323,7 @@ pub extern "C-unwind" fn agile_analytics_supervisor_main(arg: pg_sys::Datum) {
             last_rescue = Some(Instant::now());
             problem = problem.or(s.rescue().err());
         }
+        problem = problem.or(s.schedule_refresh().err());
         if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
             last_prune = Some(Instant::now());
             problem = problem.or(s.prune().err());

@@ -123,6 +123,7 @@ hostile_admin	0	SELECT analytics.analytics_unschedule_refresh()
 hostile_admin	0	SELECT analytics.analytics_cache_clear()
 postgres	0	SELECT analytics.analytics_grant('hostile_colleague', 'reader')
 postgres	0	SELECT analytics._refresh_views_for_worker()
+postgres	0	SELECT analytics._jobs_wake()
 CALLS
   for s in "${specs[@]}"; do
     printf 'hostile_reader\t1\tSELECT analytics.analytics_validate(%s)\n' "'$s'"
@@ -326,14 +327,16 @@ if [ -n "${SERVER_LOG:-}" ] && [ -n "${CLUSTER_DATA:-}" ] && [ "$(psql_su postgr
   # terminated exits for good).
   as_pg "$PG_BIN/pg_ctl" -D "$CLUSTER_DATA" -l "$SERVER_LOG" -m fast -w -t 60 restart >/dev/null
   refreshed=0
+  seen=""
   for _ in $(seq 1 60); do
     sleep 0.5
-    if [ "$(psql_su "$worker_db" -c "SELECT count(*) FROM pg_stat_activity a WHERE a.backend_type = 'agile_analytics' AND a.backend_start > '$since'")" = 1 ] \
-       && [ "$(psql_su "$worker_db" -c "SELECT count(*) FROM analytics.view_refreshes WHERE refreshed_at > '$since'")" -ge 1 ]; then
+    seen="$(psql_su "$worker_db" -F ' ' -c "SELECT (SELECT count(*) FROM pg_stat_activity a WHERE a.backend_type = 'agile_analytics supervisor' AND a.datname = current_database() AND a.backend_start > '$since'),
+                                                 (SELECT count(*) FROM analytics.view_refreshes WHERE refreshed_at > '$since')" 2>&1 || true)"
+    if [ "$seen" = "1 2" ]; then
       refreshed=1; break
     fi
   done
-  [ "$refreshed" = 1 ] || fail "the restarted worker did not refresh within 30 s"
+  [ "$refreshed" = 1 ] || fail "the restarted worker did not refresh within 30 s (supervisors started since, views refreshed since: $seen)"
   if tail -c +"$((log_from + 1))" "$SERVER_LOG" | grep -q "planted"; then
     fail "the worker ran planted code:"; tail -c +"$((log_from + 1))" "$SERVER_LOG" | grep "planted" | sort | uniq -c | head -5 || true
   fi

@@ -190,6 +190,79 @@ got="$(q "SELECT count(*) FILTER (WHERE j.state = 'completed'), count(r.job_id),
 [ "$left" = 0 ] && [ "$got" = "1000|1000|1|1000" ] && say "1000 jobs: 1000 completed, 1000 results, every one claimed once (max attempt 1), in $ms ms" \
   || fail "1000 jobs: left $left; completed|results|max attempt|jobs = $got"
 
+# --- Past analytics.job_statement_timeout a job fails with 57014 at once (not retried); a lock timeout
+#     (55P03, transient) is tried again, and the job completes once the lock is gone.
+executors_now() { q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'agile_analytics jobs' AND datname = current_database()"; }
+restart_executors() { # the supervisor starts them again; they read the database's settings anew
+  q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'agile_analytics jobs' AND datname = current_database()" >/dev/null
+  for _ in $(seq 1 100); do sleep 0.1; [ "$(executors_now)" = 2 ] && return 0; done
+  fail "the supervisor did not start the terminated executors again"
+}
+pq -d postgres -c "ALTER SYSTEM SET analytics.job_statement_timeout = 300" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+pq -d "$db" -c "BEGIN" -c "LOCK TABLE analytics.issues" -c "SELECT pg_sleep(2)" -c "COMMIT" >/dev/null 2>&1 &
+locker=$!
+sleep 0.3
+tid="$(as jw_a acme "SELECT analytics.analytics_job_submit('run', '{\"metrics\": [\"created\"], \"group_by\": [\"epic\"]}')")"
+sleep 1.5
+got="$(q "SELECT state, error ->> 'sqlstate', attempt FROM analytics.jobs WHERE id = '$tid'")"
+wait "$locker" || true
+pq -d postgres -c "ALTER SYSTEM RESET analytics.job_statement_timeout" -c "SELECT pg_reload_conf()" >/dev/null
+[ "$got" = "failed|57014|1" ] && say "past analytics.job_statement_timeout (300 ms): failed with 57014 on attempt 1, not retried" \
+  || fail "a job past its statement timeout: state|sqlstate|attempt = $got"
+q "ALTER DATABASE $db SET lock_timeout = '200ms'" >/dev/null
+restart_executors
+pq -d "$db" -c "BEGIN" -c "LOCK TABLE analytics.issues" -c "SELECT pg_sleep(2.5)" -c "COMMIT" >/dev/null 2>&1 &
+locker=$!
+sleep 0.3
+lid="$(as jw_a acme "SELECT analytics.analytics_job_submit('run', '{\"metrics\": [\"created\"], \"group_by\": [\"component\"]}', '{\"max_attempts\": 6}')")"
+wait "$locker" || true
+[ "$(drain 30)" = 0 ] || fail "the job that met a lock timeout did not finish"
+got="$(q "SELECT state, attempt > 1, error IS NULL FROM analytics.jobs WHERE id = '$lid'")"
+attempts="$(q "SELECT attempt FROM analytics.jobs WHERE id = '$lid'")"
+q "ALTER DATABASE $db RESET lock_timeout" >/dev/null
+restart_executors
+[ "$got" = "completed|t|t" ] && say "a lock timeout (55P03) is transient: tried again, completed on attempt $attempts" \
+  || fail "a job that met lock timeouts: state|retried|no error = $got"
+
+# --- An ask job whose LLM provider answers 503 at first: tried again (a provider's 429/5xx is
+#     transient), completed by the provider on a later attempt. A scripted OpenAI-compatible server on
+#     127.0.0.1 answers 503 for 1.5 s after its first request, then a valid translation.
+llm_port=28839
+python3 - "$llm_port" > "$work/llm.log" 2>&1 <<'PY' &
+import http.server, json, sys, time
+first = []
+VALID = json.dumps({"entity": "issue", "metrics": [{"name": "bug_count", "aggregation": None}], "group_by": [{"field": "priority", "interval": None}],
+                    "filters": [], "date_range": None, "sort_by": [], "limit": None, "clarification": None})
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        first.append(time.time())
+        if time.time() - first[0] < 1.5:
+            code, body = 503, json.dumps({"error": {"message": "overloaded"}})
+        else:
+            code, body = 200, json.dumps({"id": "x", "object": "chat.completion", "model": "scripted",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": VALID}, "finish_reason": "stop"}]})
+        self.send_response(code); self.send_header("Content-Type", "application/json"); self.end_headers(); self.wfile.write(body.encode())
+        print(code, flush=True)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+llm_pid=$!
+sleep 0.5
+pq -d postgres -c "ALTER SYSTEM SET analytics.llm_base_url = 'http://127.0.0.1:$llm_port/v1'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+aid="$(pq -d "$db" -c "SET ROLE jw_a" -c "SET analytics.tenant_id = 'acme'" -c "SET analytics.llm_provider = 'openai_compatible'" \
+  -c "SET analytics.llm_fallback = 'none'" -c "SET analytics.llm_timeout_ms = 300" \
+  -c "SELECT analytics.analytics_job_submit('ask', '{\"question\": \"bugs by priority, please\"}', '{\"max_attempts\": 5}')")"
+[ "$(drain 30)" = 0 ] || fail "the ask job did not finish"
+got="$(q "SELECT j.state, j.attempt > 1, r.result ->> 'provider' FROM analytics.jobs j LEFT JOIN analytics.job_results r ON r.job_id = j.id WHERE j.id = '$aid'")"
+attempts="$(q "SELECT attempt FROM analytics.jobs WHERE id = '$aid'")"
+kill "$llm_pid" 2>/dev/null || true
+pq -d postgres -c "ALTER SYSTEM RESET analytics.llm_base_url" -c "SELECT pg_reload_conf()" >/dev/null
+[ "$got" = "completed|t|openai_compatible" ] && say "an ask job whose provider answered 503 was tried again: completed by the provider on attempt $attempts ($(grep -c 503 "$work/llm.log") answers 503, then $(grep -c 200 "$work/llm.log") 200)" \
+  || fail "an ask job against a provider that answers 503 at first: state|retried|provider = $got ($(tr '\n' ' ' < "$work/llm.log"))"
+
 # --- Crashes: kill -9 an executor (PostgreSQL restarts every backend), then the postmaster.
 restart_cluster() {
   for _ in $(seq 1 100); do

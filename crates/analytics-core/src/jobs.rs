@@ -179,12 +179,20 @@ pub enum AfterFailure {
     Cancel,
 }
 
-/// The rule: a cancelled job is cancelled; a transient failure is retried while attempts remain; any
-/// other failure fails at once.
-pub fn after_failure(sqlstate: &str, attempts: i32, max_attempts: i32, cancel_requested: bool, jitter: f64) -> AfterFailure {
+/// Whether a failed attempt may succeed if tried again: a transient SQLSTATE ([`transient`]); a
+/// statement canceled by someone else than the job's own cancel or statement timeout (57014 "due to
+/// user request", e.g. a superuser's pg_cancel_backend); or an LLM provider that may answer later
+/// (`provider_retryable`: no connection, a timeout, HTTP 429 or 5xx).
+pub fn transient_failure(sqlstate: &str, message: &str, provider_retryable: bool) -> bool {
+    transient(sqlstate) || (sqlstate == "57014" && message.contains("user request")) || provider_retryable
+}
+
+/// The rule: a cancelled job is cancelled; a transient failure ([`transient_failure`]) is retried while
+/// attempts remain; any other failure fails at once.
+pub fn after_failure(transient: bool, attempts: i32, max_attempts: i32, cancel_requested: bool, jitter: f64) -> AfterFailure {
     if cancel_requested {
         AfterFailure::Cancel
-    } else if transient(sqlstate) && attempts < max_attempts {
+    } else if transient && attempts < max_attempts {
         AfterFailure::Retry { after_ms: backoff_ms(attempts, jitter) }
     } else {
         AfterFailure::Fail
@@ -266,12 +274,18 @@ mod tests {
         for code in ["22023", "42501", "42704", "57014", "23505", "XX000", "08000"] {
             assert!(!transient(code), "{code}");
         }
-        assert_eq!(after_failure("40001", 1, 3, false, 0.0), AfterFailure::Retry { after_ms: 500 });
-        assert_eq!(after_failure("40001", 2, 3, false, 1.0), AfterFailure::Retry { after_ms: 2_000 });
-        assert_eq!(after_failure("40001", 3, 3, false, 0.5), AfterFailure::Fail, "no attempts left");
-        assert_eq!(after_failure("22023", 1, 3, false, 0.5), AfterFailure::Fail, "an invalid spec fails at once");
-        assert_eq!(after_failure("40001", 1, 3, true, 0.5), AfterFailure::Cancel, "a cancelled job never retries");
-        assert_eq!(after_failure("57014", 1, 3, true, 0.5), AfterFailure::Cancel);
+        let t = |s| transient_failure(s, "", false);
+        assert_eq!(after_failure(t("40001"), 1, 3, false, 0.0), AfterFailure::Retry { after_ms: 500 });
+        assert_eq!(after_failure(t("40001"), 2, 3, false, 1.0), AfterFailure::Retry { after_ms: 2_000 });
+        assert_eq!(after_failure(t("40001"), 3, 3, false, 0.5), AfterFailure::Fail, "no attempts left");
+        assert_eq!(after_failure(t("22023"), 1, 3, false, 0.5), AfterFailure::Fail, "an invalid spec fails at once");
+        assert_eq!(after_failure(t("40001"), 1, 3, true, 0.5), AfterFailure::Cancel, "a cancelled job never retries");
+        assert_eq!(after_failure(t("57014"), 1, 3, true, 0.5), AfterFailure::Cancel);
+        // A statement timeout fails; someone else's cancel, or an LLM that may answer later, retries.
+        assert!(!transient_failure("57014", "canceling statement due to statement timeout", false));
+        assert!(transient_failure("57014", "canceling statement due to user request", false));
+        assert!(transient_failure("08000", "the openai provider answered HTTP 503: overloaded", true));
+        assert!(!transient_failure("08000", "the openai provider answered HTTP 401: bad key", false));
     }
 
     #[test]

@@ -1,5 +1,6 @@
--- The background worker refreshes the materialized views on its own (this cluster runs with
--- analytics.worker_database = 'regress_06_worker' and analytics.refresh_interval = 1).
+-- The job workers refresh the materialized views on their own (this cluster runs with
+-- analytics.worker_database = 'regress_06_worker' and analytics.refresh_interval = 1: its supervisor
+-- queues a refresh_views job every second).
 SELECT name, setting FROM pg_settings WHERE name IN ('analytics.refresh_interval', 'analytics.worker_database') ORDER BY name;
 CREATE EXTENSION agile_analytics CASCADE;
 BEGIN;
@@ -7,6 +8,8 @@ BEGIN;
 COMMIT;
 DO $$ BEGIN FOR i IN 1..120 LOOP EXIT WHEN (SELECT count(*) FROM analytics.mv_sprint_stats_enriched) > 0; PERFORM pg_sleep(0.25); END LOOP; END $$;
 SELECT view_name, concurrent FROM analytics.view_refreshes ORDER BY view_name;
-SELECT count(*) AS workers_here FROM pg_stat_activity WHERE backend_type = 'agile_analytics' AND datname = current_database();
+SELECT count(*) AS supervisors_here FROM pg_stat_activity WHERE backend_type = 'agile_analytics supervisor' AND datname = current_database();
+SELECT kind, tenant_id, submitted_by::regrole = (SELECT extowner FROM pg_extension WHERE extname = 'agile_analytics')::regrole AS as_owner
+FROM analytics.jobs WHERE state = 'completed' GROUP BY 1, 2, 3;
 SET analytics.tenant_id = 'fx';
 SELECT name, planned_sp, completed_sp, round(spillover_ratio, 4) AS spillover_ratio FROM analytics.sprint_stats ORDER BY sprint_id;

@@ -85,8 +85,10 @@ pub struct Answer {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LlmError {
-    /// The provider could not be reached, timed out, or answered with an HTTP error.
-    Unavailable { message: String, detail: Option<String> },
+    /// The provider could not be reached, timed out, or answered with an HTTP error. `retryable`: the
+    /// same request may succeed later (no connection, a timeout, HTTP 429 or 5xx), as an async job
+    /// tries it again; not for other HTTP errors (a bad key, an unknown model) or a malformed answer.
+    Unavailable { message: String, detail: Option<String>, retryable: bool },
     /// The model never produced a valid spec: each attempt's problems.
     InvalidOutput(Vec<String>),
 }
@@ -111,16 +113,18 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
     let mut problems: Vec<String> = Vec::new();
     let mut json_object = false;
     let mut model = cfg.model.clone();
-    let unavailable = |message: String, detail: Option<String>| LlmError::Unavailable {
+    let unavailable = |message: String, detail: Option<String>, retryable: bool| LlmError::Unavailable {
         message: redact(&message, &cfg.api_key),
         detail: detail.map(|d| redact(&d, &cfg.api_key)),
+        retryable,
     };
     let mut attempt = 0;
     while attempt < MAX_ATTEMPTS {
         attempt += 1;
         let req = wire::request(cfg, &system, &turns, &schema, json_object);
-        let resp = http::post_with_retries(transport, &req, cfg.timeout, deadline)
-            .map_err(|e| unavailable(format!("the {} provider at {} is unavailable: {e}", cfg.provider.as_str(), cfg.base_url), None))?;
+        let resp = http::post_with_retries(transport, &req, cfg.timeout, deadline).map_err(|e| {
+            unavailable(format!("the {} provider at {} is unavailable: {e}", cfg.provider.as_str(), cfg.base_url), None, true)
+        })?;
         if resp.status == 400 && cfg.provider == Provider::OpenAiCompatible && !json_object {
             // Servers without json_schema support: ask again with json_object, once, not counted.
             let m = resp.body.to_lowercase();
@@ -138,14 +142,15 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
             return Err(unavailable(
                 format!("the {} provider answered HTTP {}: {}", cfg.provider.as_str(), resp.status, wire::error_message(&resp.body)),
                 Some(format!("after {attempt} attempt(s), {} ms", started.elapsed().as_millis())),
+                resp.status == 429 || resp.status >= 500,
             ));
         }
         let body: serde_json::Value = match serde_json::from_str(&resp.body) {
             Ok(v) => v,
-            Err(_) => return Err(unavailable(format!("the {} provider's response is not JSON", cfg.provider.as_str()), None)),
+            Err(_) => return Err(unavailable(format!("the {} provider's response is not JSON", cfg.provider.as_str()), None, false)),
         };
         let ans = wire::answer(cfg.provider, &body)
-            .map_err(|e| unavailable(format!("unexpected response from the {} provider: {e}", cfg.provider.as_str()), None))?;
+            .map_err(|e| unavailable(format!("unexpected response from the {} provider: {e}", cfg.provider.as_str()), None, false))?;
         if let Some(m) = &ans.model {
             model = m.clone();
         }
