@@ -84,6 +84,23 @@ CREATE POLICY tenant_isolation ON analytics.job_results
     USING (tenant_id = analytics.current_tenant()) WITH CHECK (tenant_id = analytics.current_tenant());
 REVOKE ALL ON analytics.job_results FROM PUBLIC;
 
+-- A submit's run_after option as a point in time: 22023 with a HINT when it is not one (the cast's own
+-- 22007 would name no option).
+CREATE FUNCTION analytics._job_run_after(run_after text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN run_after::timestamptz;
+EXCEPTION WHEN data_exception THEN
+    RAISE EXCEPTION 'run_after must be a point in time, not %', quote_literal(run_after)
+        USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM,
+              HINT = 'Give a timestamptz in the options, e.g. {"run_after": "2026-12-01 09:00+00"}.';
+END
+$$;
+COMMENT ON FUNCTION analytics._job_run_after(text) IS 'Internal: a job''s run_after option as a timestamptz; 22023 with a HINT when it is not one.';
+REVOKE ALL ON FUNCTION analytics._job_run_after(text) FROM PUBLIC;
+
 -- Every tenant's jobs, for a superuser watching the queue (no grants: superusers only).
 CREATE VIEW analytics.job_queue AS
 SELECT j.tenant_id, j.id, j.kind, j.submitted_by::regrole AS submitted_by, j.state, j.attempt, j.max_attempts,

@@ -219,7 +219,7 @@ fn insert(tenant: &str, kind: &str, text: &str, hash: &str, options: &JobOptions
                              'analytics.llm_model', pg_catalog.current_setting('analytics.llm_model'),
                              'analytics.llm_fallback', pg_catalog.current_setting('analytics.llm_fallback'),
                              'analytics.llm_timeout_ms', pg_catalog.current_setting('analytics.llm_timeout_ms')),
-                         $5, $6, $7, $8, coalesce($9::timestamptz, pg_catalog.now()))
+                         $5, $6, $7, $8, coalesce(analytics._job_run_after($9), pg_catalog.now()))
                  ON CONFLICT DO NOTHING RETURNING id)
              SELECT (SELECT id FROM ins)",
             &[

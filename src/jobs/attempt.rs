@@ -165,8 +165,8 @@ pub fn run(job: &Claimed) -> Result<(), ApiError> {
         let done = Spi::get_one_with_args::<Uuid>(
             "WITH r AS MATERIALIZED (SELECT $5::jsonb AS result),
              done AS (
-                 UPDATE analytics.jobs SET state = 'completed', progress = 1, stage = 'completed', finished_at = pg_catalog.now(),
-                        heartbeat_at = pg_catalog.now(), error = NULL, worker_pid = NULL, data_versions = $4::bigint[],
+                 UPDATE analytics.jobs SET state = 'completed', progress = 1, stage = 'completed', finished_at = pg_catalog.clock_timestamp(),
+                        heartbeat_at = pg_catalog.clock_timestamp(), error = NULL, worker_pid = NULL, data_versions = $4::bigint[],
                         result_rows = (SELECT coalesce((r.result ->> 'row_count')::bigint, (r.result -> 'result' ->> 'row_count')::bigint) FROM r)
                  WHERE tenant_id = $1 AND id = $2 AND attempt_token = $3 AND state = 'running' AND NOT cancel_requested
                  RETURNING tenant_id, id),

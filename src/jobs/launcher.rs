@@ -2,7 +2,8 @@
 //! own. It lists the databases (`pg_database`, as autovacuum does) and keeps a supervisor running in
 //! each: a supervisor that finds no agile_analytics there exits, and the launcher looks again after a
 //! minute — at once when a transaction there asks (`CREATE`/`ALTER EXTENSION` and every submit in a
-//! database without executors wake it at commit).
+//! database without executors wake it at commit). A supervisor that stopped otherwise (terminated,
+//! crashed) is started again after 1 s, backing off to a minute while it keeps stopping at once.
 
 use super::registry::{self, SUPERVISOR};
 use super::supervisor::{pending, start};
@@ -61,6 +62,8 @@ struct Child {
     next_try: Instant,
     /// Asked for while a supervisor was still running (it may be on its way out).
     asked: bool,
+    /// The pause before the next start after a supervisor stopped for another reason than "no extension".
+    backoff: Duration,
 }
 
 #[pg_guard]
@@ -88,16 +91,28 @@ pub extern "C-unwind" fn agile_analytics_launcher_main(_arg: pg_sys::Datum) {
             children.retain(|db, _| dbs.iter().any(|d| d.to_u32() == *db));
         }
         for db in &dbs {
-            let c = children.entry(db.to_u32()).or_insert(Child { handle: None, started: now, next_try: now, asked: false });
+            let c = children.entry(db.to_u32()).or_insert(Child {
+                handle: None,
+                started: now,
+                next_try: now,
+                asked: false,
+                backoff: Duration::from_secs(1),
+            });
             if registry::has(*db, SUPERVISOR) || pending(&c.handle) {
                 continue;
             }
             if c.handle.take().is_some() {
-                // It stopped: quickly after starting means no extension there (or no room); look again
-                // in a minute, or when asked.
-                let ran = now.duration_since(c.started);
-                c.next_try =
-                    c.next_try.max(now + if ran > Duration::from_secs(60) { Duration::from_secs(1) } else { Duration::from_secs(60) });
+                // It stopped. No extension there: look again in a minute, or when asked. Otherwise
+                // (terminated, crashed): again soon, backing off while it keeps stopping at once.
+                if registry::take_absent(*db) {
+                    c.next_try = now + Duration::from_secs(60);
+                } else {
+                    if now.duration_since(c.started) > Duration::from_secs(60) {
+                        c.backoff = Duration::from_secs(1);
+                    }
+                    c.next_try = now + c.backoff;
+                    c.backoff = (c.backoff * 2).min(Duration::from_secs(60));
+                }
                 if c.asked {
                     c.next_try = now;
                 }

@@ -42,6 +42,8 @@ pub struct Registry {
     lock: AtomicBool,
     launcher_procno: AtomicI32,
     requests: [AtomicU32; REQUESTS],
+    /// Databases whose supervisor found no extension there (the launcher looks again later).
+    absent: [AtomicU32; REQUESTS],
     slots: [Slot; SLOTS],
 }
 
@@ -51,6 +53,7 @@ impl Default for Registry {
             lock: AtomicBool::new(false),
             launcher_procno: AtomicI32::new(-1),
             requests: Default::default(),
+            absent: Default::default(),
             slots: std::array::from_fn(|_| Slot::default()),
         }
     }
@@ -275,6 +278,22 @@ fn request(r: &Registry, db: u32) {
 pub fn take_requests() -> Vec<pg_sys::Oid> {
     let Some(r) = registry() else { return vec![] };
     r.requests.iter().map(|c| c.swap(0, AcqRel)).filter(|&d| d != 0).map(pg_sys::Oid::from_u32).collect()
+}
+
+/// A supervisor says, before it exits, that its database has no extension (or an older one).
+pub fn mark_absent(db: pg_sys::Oid) {
+    if let Some(r) = registry() {
+        if !r.absent.iter().any(|c| c.load(Relaxed) == db.to_u32()) {
+            if let Some(c) = r.absent.iter().find(|c| c.load(Relaxed) == 0) {
+                let _ = c.compare_exchange(0, db.to_u32(), AcqRel, Relaxed);
+            }
+        }
+    }
+}
+
+/// Whether database `db`'s supervisor exited because the extension is not there (and forgets it).
+pub fn take_absent(db: pg_sys::Oid) -> bool {
+    registry().is_some_and(|r| r.absent.iter().any(|c| c.compare_exchange(db.to_u32(), 0, AcqRel, Relaxed).is_ok()))
 }
 
 /// Wakes this database's idle executors (or asks the launcher for workers) when the current

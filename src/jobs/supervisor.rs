@@ -300,7 +300,11 @@ pub extern "C-unwind" fn agile_analytics_supervisor_main(arg: pg_sys::Datum) {
     signals();
     let db = pg_sys::Oid::from_u32(arg.value() as u32);
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(db), None);
-    if registry::take(db, SUPERVISOR).is_none() || !installed() {
+    if registry::take(db, SUPERVISOR).is_none() {
+        unsafe { pg_sys::proc_exit(0) };
+    }
+    if !installed() {
+        registry::mark_absent(db);
         unsafe { pg_sys::proc_exit(0) };
     }
     let database = in_tx(|| Ok(Spi::get_one::<String>("SELECT pg_catalog.current_database()::text")?)).ok().flatten();
@@ -331,6 +335,7 @@ pub extern "C-unwind" fn agile_analytics_supervisor_main(arg: pg_sys::Datum) {
         if problem.is_some() || last_check.elapsed() >= Duration::from_secs(10) {
             last_check = Instant::now();
             if !installed() {
+                registry::mark_absent(db);
                 break;
             }
         }

@@ -118,7 +118,7 @@ mod tests {
         );
         assert_eq!(
             bad(r#"SELECT analytics.analytics_job_submit('run', '{"metrics": ["closed"]}', '{"run_after": "soon"}')"#).as_deref(),
-            Some("22007")
+            Some("22023")
         );
         assert_eq!(bad("SELECT analytics.analytics_job_submit(NULL, '{}')").as_deref(), Some("22004"));
         assert_eq!(bad("SELECT analytics.analytics_job_submit('run', NULL)").as_deref(), Some("22004"));

@@ -263,6 +263,24 @@ pq -d postgres -c "ALTER SYSTEM RESET analytics.llm_base_url" -c "SELECT pg_relo
 [ "$got" = "completed|t|openai_compatible" ] && say "an ask job whose provider answered 503 was tried again: completed by the provider on attempt $attempts ($(grep -c 503 "$work/llm.log") answers 503, then $(grep -c 200 "$work/llm.log") 200)" \
   || fail "an ask job against a provider that answers 503 at first: state|retried|provider = $got ($(tr '\n' ' ' < "$work/llm.log"))"
 
+# --- Retention: finished jobs older than analytics.job_retention (7 days) are deleted with their
+#     results; younger ones stay. The supervisor prunes when it starts (and every minute).
+old="$(q "INSERT INTO analytics.jobs (tenant_id, kind, payload, payload_hash, settings, submitted_by, state, attempt, progress, stage, submitted_at, started_at, finished_at)
+          VALUES ('acme', 'run', '{}', 'old', '{}', 'jw_a'::regrole, 'completed', 1, 1, 'completed', now() - interval '8 days', now() - interval '8 days', now() - interval '8 days'),
+                 ('acme', 'run', '{}', 'young', '{}', 'jw_a'::regrole, 'failed', 1, 0, 'failed', now() - interval '6 days', now() - interval '6 days', now() - interval '6 days')
+          RETURNING id" | head -1)"
+q "INSERT INTO analytics.job_results (tenant_id, job_id, result) VALUES ('acme', '$old', '{}')" >/dev/null
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'agile_analytics supervisor' AND datname = current_database()" >/dev/null
+kept=""
+for _ in $(seq 1 100); do
+  kept="$(q "SELECT string_agg(payload_hash, ',' ORDER BY payload_hash) FROM analytics.jobs WHERE payload_hash IN ('old', 'young')")|$(q "SELECT count(*) FROM analytics.job_results WHERE job_id = '$old'")"
+  [ "$kept" = "young|0" ] && break
+  sleep 0.1
+done
+[ "$kept" = "young|0" ] && say "retention: a job finished 8 days ago was deleted with its result by the restarted supervisor; one of 6 days stays" \
+  || fail "retention: left (jobs|results of the old one) = $kept"
+[ "$(executors_now)" = 2 ] || sleep 2
+
 # --- Crashes: kill -9 an executor (PostgreSQL restarts every backend), then the postmaster.
 restart_cluster() {
   for _ in $(seq 1 100); do
