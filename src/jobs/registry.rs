@@ -319,9 +319,9 @@ fn wake(db: u32) {
             continue;
         }
         executors += 1;
-        if s.seq.load(Relaxed) % 2 == 0 {
-            set_latch(s.procno.load(Relaxed));
-        }
+        // Busy ones too: one that is finishing an attempt may have looked at the queue before this
+        // commit and be about to sleep; its latch makes it look again at once.
+        set_latch(s.procno.load(Relaxed));
     }
     if executors == 0 {
         request(r, db);
