@@ -80,6 +80,23 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION analytics.blocked_hours(bigint, text[], timestamptz) IS 'Hours an issue spent in any of the given statuses or flagged, until a moment (default now); overlapping spells count once.';
 
+CREATE FUNCTION analytics.time_in_status(p_tenant_id text, p_issue_id bigint, p_statuses text[], p_until timestamptz DEFAULT now())
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH spells AS (
+        SELECT t.changed_at AS s,
+               lead(t.changed_at) OVER (ORDER BY t.changed_at, t.id) AS e,
+               t.to_status
+        FROM analytics.issue_transitions t
+        WHERE t.tenant_id = p_tenant_id AND t.issue_id = p_issue_id AND t.changed_at < p_until
+    )
+    SELECT sum(extract(epoch FROM coalesce(e, p_until) - s)) / 86400.0
+    FROM spells
+    WHERE lower(to_status) = ANY (SELECT lower(x) FROM unnest(p_statuses) AS x);
+END;
+COMMENT ON FUNCTION analytics.time_in_status(text, bigint, text[], timestamptz) IS 'Days an issue spent in any of the given statuses (names compared case-insensitively), every spell counted, until a moment (default now); NULL when it never entered them.';
+
 -- The columns derived from status history come from one LATERAL aggregate per issue: a query that uses
 -- none of them does not join it (PostgreSQL removes a LEFT JOIN to a one-row aggregate whose columns are
 -- unused), and one that does gets a nested loop rather than a subplan per column. Every join by id also

@@ -48,6 +48,24 @@ BEGIN ATOMIC
     WHERE i.id = p_issue_id;
 END;
 
+-- New in 0.2.0: time in status (catalog metric time_in_status).
+CREATE FUNCTION analytics.time_in_status(p_tenant_id text, p_issue_id bigint, p_statuses text[], p_until timestamptz DEFAULT now())
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH spells AS (
+        SELECT t.changed_at AS s,
+               lead(t.changed_at) OVER (ORDER BY t.changed_at, t.id) AS e,
+               t.to_status
+        FROM analytics.issue_transitions t
+        WHERE t.tenant_id = p_tenant_id AND t.issue_id = p_issue_id AND t.changed_at < p_until
+    )
+    SELECT sum(extract(epoch FROM coalesce(e, p_until) - s)) / 86400.0
+    FROM spells
+    WHERE lower(to_status) = ANY (SELECT lower(x) FROM unnest(p_statuses) AS x);
+END;
+COMMENT ON FUNCTION analytics.time_in_status(text, bigint, text[], timestamptz) IS 'Days an issue spent in any of the given statuses (names compared case-insensitively), every spell counted, until a moment (default now); NULL when it never entered them.';
+
 CREATE OR REPLACE FUNCTION analytics.blocked_hours(p_issue_id bigint, p_statuses text[], p_until timestamptz DEFAULT now())
 RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE

@@ -151,7 +151,11 @@ pub mod tests {
             ("reopen_rate", "{}", Some(1.0 / 7.0)),
             ("escaped_defects", "{}", Some(2.0)),
             ("blocked_hours", "{}", Some(54.0)),
+            // In Review: ALP-1 01-09 10:00 -> 01-10 10:00, ALP-2 01-22 09:00 -> 01-23 09:00 (1 day each).
+            ("time_in_status", "{}", Some(1.0)),
             ("wip", snapshot, Some(2.0)),
+            // In progress at 02-20 00:00: ALP-9 since 02-11 09:00 (8.625 days, the oldest), ALP-10 since 02-18 09:00.
+            ("ageing_wip", snapshot, Some(8.625)),
             ("stuck_count", snapshot, Some(1.0)),
             ("wip_no_assignee", snapshot, Some(1.0)),
             ("comments_per_issue", "{}", Some(0.3)),
@@ -211,6 +215,51 @@ pub mod tests {
         // In Review spells of ALP-1 and ALP-2 (24 h each) plus ALP-6's 6 flagged hours.
         assert_close("time in review", value("blocked_hours", r#"{"statuses": ["In Review"]}"#), Some(54.0));
         assert_close("blocked, counted until the block began", value("blocked_hours", r#"{"as_of": "2025-01-23 09:00+00"}"#), Some(24.0));
+        // In Progress until 2025-02-20: 2 + 14 + (1 + 1) + (1 + 4) + 1 + 9 + 1 + 8.625 (ALP-9, still there)
+        // + 1.625 (ALP-10, still there) = 44.25 days over 9 issues (ALP-7 never started: not counted).
+        assert_close(
+            "time in progress",
+            value("time_in_status", r#"{"statuses": ["In Progress"], "as_of": "2025-02-20 00:00+00"}"#),
+            Some(44.25 / 9.0),
+        );
+        assert_close("names compared case-insensitively", value("time_in_status", r#"{"statuses": ["in review"]}"#), Some(1.0));
+        // Up to 2025-01-09 22:00 only ALP-1 had been in review, for 12 hours.
+        assert_close("time in review up to a moment", value("time_in_status", r#"{"as_of": "2025-01-09 22:00+00"}"#), Some(0.5));
+        assert_close("a status nobody entered", value("time_in_status", r#"{"statuses": ["QA"]}"#), None);
+        // Ageing WIP: (8.625 + 1.625) / 2 on 02-20; on 01-12 12:00 ALP-2 (in progress since 01-08 09:00)
+        // and ALP-3, reopened at 11:00 but first in progress on 01-08 11:00: (4.125 + 4.0417) / 2.
+        let ageing = |params: &str| {
+            let spec = format!(r#"{{"metrics": [{{"name": "ageing_wip", "aggregation": "avg", "params": {params}}}]}}"#);
+            Spi::get_one_with_args::<f64>(
+                "SELECT (analytics.analytics_run($1::jsonb) -> 'rows' -> 0 ->> 'ageing_wip')::float8",
+                &[spec.as_str().into()],
+            )
+            .unwrap()
+        };
+        assert_close("average age of WIP", ageing(r#"{"as_of": "2025-02-20 00:00+00"}"#), Some(5.125));
+        assert_close(
+            "a reopened issue ages from its first start",
+            ageing(r#"{"as_of": "2025-01-12 12:00+00"}"#),
+            Some((4.125 + 4.0 + 1.0 / 24.0) / 2.0),
+        );
+        assert_close("nothing in progress yet", value("ageing_wip", r#"{"as_of": "2025-01-01 00:00+00"}"#), None);
+        // Other aggregations through a spec: 2 issues were ever in review; the median time in progress
+        // of 1, 1, 1.625, 2, 2, 5, 8.625, 9, 14 days is 2.
+        let run = |spec: &str| {
+            Spi::get_one_with_args::<f64>(
+                "SELECT (analytics.analytics_run($1::jsonb) -> 'rows' -> 0 ->> 'time_in_status')::float8",
+                &[spec.into()],
+            )
+            .unwrap()
+        };
+        assert_close("issues ever in review", run(r#"{"metrics": [{"name": "time_in_status", "aggregation": "count"}]}"#), Some(2.0));
+        assert_close(
+            "median time in progress",
+            run(
+                r#"{"metrics": [{"name": "time_in_status", "aggregation": "p50", "params": {"statuses": ["In Progress"], "as_of": "2025-02-20 00:00+00"}}]}"#,
+            ),
+            Some(2.0),
+        );
         assert_close("closed in January", window_value("closed", "2025-01-01", "2025-02-01"), Some(5.0));
         assert_close("created in February", window_value("created", "2025-02-01", "2025-03-01"), Some(3.0));
         assert_close("throughput ratio in February", window_value("throughput_ratio", "2025-02-01", "2025-03-01"), Some(2.0 / 3.0));
@@ -273,7 +322,7 @@ pub mod tests {
     #[pg_test]
     fn shipped_catalog_checks_clean_and_problems_are_found() {
         assert_eq!(int("SELECT count(*) FROM analytics.analytics_catalog_check()"), 0);
-        assert_eq!(int("SELECT count(*) FROM analytics.metrics_catalog WHERE source = 'builtin'"), 27);
+        assert_eq!(int("SELECT count(*) FROM analytics.metrics_catalog WHERE source = 'builtin'"), 29);
         // Break things behind the API's back and let the check find each kind of problem.
         exec(
             "INSERT INTO analytics.metrics_user (name, display_name, description, category, version, entity, kind, base_relation, sql_expression, time_field, default_aggregation, allowed_aggregations, unit, dependencies, weights)
@@ -316,12 +365,12 @@ pub mod tests {
             1,
             "search reads synonyms, any case"
         );
-        assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics('flow')"), 5);
+        assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics('flow')"), 7);
         exec("SELECT analytics.analytics_metric_deprecate('points_in_progress')");
-        assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics('flow')"), 4);
+        assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics('flow')"), 6);
         assert_eq!(text("SELECT analytics.analytics_metric('points_in_progress') ->> 'is_active'"), Some("false".into()));
         exec("SELECT analytics.analytics_metric_activate('points_in_progress')");
-        assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics('flow')"), 5);
+        assert_eq!(int("SELECT count(*) FROM analytics.analytics_metrics('flow')"), 7);
         // Editing a shipped metric makes a user row that overrides it, with the next version.
         let velocity = text("SELECT (analytics.analytics_metric('velocity') - 'source' - 'is_active' - 'created_at' - 'updated_at' || '{\"description\": \"Our velocity: completed points over three sprints.\"}')::text").unwrap();
         assert!(upsert(&velocity).contains(r#""version": 2"#));

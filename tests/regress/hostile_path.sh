@@ -167,7 +167,7 @@ hostile_reader	1	SELECT issue_key, lead_time_days, cycle_time_days FROM analytic
 hostile_reader	1	SELECT name, planned_sp, completed_sp, spillover_ratio FROM analytics.sprint_facts ORDER BY name
 hostile_reader	1	SELECT name, planned_sp, completed_sp, spillover_ratio FROM analytics.sprint_stats ORDER BY name
 hostile_reader	1	SELECT issue_key, comment_count FROM analytics.issue_comment_stats ORDER BY issue_key
-hostile_reader	1	SELECT analytics.points_at(2, '2025-01-15'), analytics.category_at(9, '2025-02-20'), analytics.blocked_hours(4, '{Blocked}', '2025-03-01'), analytics.to_points(' 5 '), analytics.current_tenant()
+hostile_reader	1	SELECT analytics.points_at(2, '2025-01-15'), analytics.category_at(9, '2025-02-20'), analytics.blocked_hours(4, '{Blocked}', '2025-03-01'), analytics.time_in_status('fx', 1, '{In Review}', '2025-03-01'), analytics.to_points(' 5 '), analytics.current_tenant()
 CALLS
 } > "$calls"
 
