@@ -243,6 +243,15 @@ pub mod tests {
             Some((4.125 + 4.0 + 1.0 / 24.0) / 2.0),
         );
         assert_close("nothing in progress yet", value("ageing_wip", r#"{"as_of": "2025-01-01 00:00+00"}"#), None);
+        // The control-chart reading of cycle time (1, 1, 3, 5, 7, 9, 15 days): p70 = 7 + 0.2 * 2, p85 = 9 + 0.1 * 6.
+        let cycle = Spi::get_one::<pgrx::JsonB>(
+            r#"SELECT analytics.analytics_run('{"metrics": [{"name": "cycle_time", "aggregation": "p70", "alias": "p70"}, {"name": "cycle_time", "aggregation": "p85", "alias": "p85"}]}') -> 'rows' -> 0"#,
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_close("cycle time p70", cycle["p70"].as_f64(), Some(7.4));
+        assert_close("cycle time p85", cycle["p85"].as_f64(), Some(9.6));
         // Other aggregations through a spec: 2 issues were ever in review; the median time in progress
         // of 1, 1, 1.625, 2, 2, 5, 8.625, 9, 14 days is 2.
         let run = |spec: &str| {

@@ -50,21 +50,25 @@ pub enum Aggregation {
     Min,
     Max,
     P50,
+    P70,
     P75,
+    P85,
     P90,
     P95,
     Formula,
 }
 
 impl Aggregation {
-    pub const ALL: [Aggregation; 10] = [
+    pub const ALL: [Aggregation; 12] = [
         Aggregation::Count,
         Aggregation::Sum,
         Aggregation::Avg,
         Aggregation::Min,
         Aggregation::Max,
         Aggregation::P50,
+        Aggregation::P70,
         Aggregation::P75,
+        Aggregation::P85,
         Aggregation::P90,
         Aggregation::P95,
         Aggregation::Formula,
@@ -77,7 +81,9 @@ impl Aggregation {
             Aggregation::Min => "min",
             Aggregation::Max => "max",
             Aggregation::P50 => "p50",
+            Aggregation::P70 => "p70",
             Aggregation::P75 => "p75",
+            Aggregation::P85 => "p85",
             Aggregation::P90 => "p90",
             Aggregation::P95 => "p95",
             Aggregation::Formula => "formula",

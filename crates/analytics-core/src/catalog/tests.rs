@@ -61,7 +61,7 @@ fn every_metric_has_synonyms_and_a_description() {
 
 #[test]
 fn aggregation_rules_from_the_spec() {
-    assert_eq!(get("cycle_time").allowed_aggregations.len(), 9, "cycle_time takes any aggregation");
+    assert_eq!(get("cycle_time").allowed_aggregations.len(), 11, "cycle_time takes any aggregation");
     assert_eq!(get("bug_count").allowed_aggregations, vec![Aggregation::Count]);
     assert_eq!(get("lead_time_p90").default_aggregation, Aggregation::P90);
 }

@@ -316,7 +316,7 @@ fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], dat
                 }
                 Some(agg) => Some(agg),
                 None => {
-                    let all = ["count", "sum", "avg", "min", "max", "p50", "p75", "p90", "p95"];
+                    let all = ["count", "sum", "avg", "min", "max", "p50", "p70", "p75", "p85", "p90", "p95"];
                     let sug = did_you_mean(a, all, 3);
                     ctx.err(&format!("{path}.aggregation"), "invalid_value", format!("unknown aggregation \"{}\"", shown(a)))
                         .hint(format!("Use one of {}.", all.join(", ")))
