@@ -7,6 +7,7 @@
 
 use crate::api::spec::{active_catalog, parse_job_spec, tenant};
 use crate::error::ApiError;
+use crate::jobs::attempt::notify;
 use crate::jsonb_arg::JsonbText;
 use crate::owner::as_owner;
 use crate::{gucs, spi_read};
@@ -37,13 +38,6 @@ fn json_arg(what: &'static str, text: Option<&str>) -> Result<Value, ApiError> {
 
 fn invalid((message, hint): jobs::Problem) -> ApiError {
     ApiError::InvalidArgument { message, detail: None, hint: Some(hint) }
-}
-
-/// Publishes a job's state (delivered when the transaction commits, like every NOTIFY).
-fn notify(id: &str, state: &str, progress: f64, stage: &str) -> Result<(), ApiError> {
-    let payload = json!({"id": id, "state": state, "progress": progress, "stage": stage}).to_string();
-    Spi::run_with_args("SELECT pg_catalog.pg_notify('analytics_jobs', $1)", &[payload.as_str().into()])?;
-    Ok(())
 }
 
 /// How many job executors serve this database.
@@ -161,7 +155,7 @@ fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> R
                 withdraw(&tenant, id)?;
                 return same_request(found, kind, &hash, key.as_deref());
             }
-            notify(&uuid_text(&id), "queued", 0.0, "queued")?;
+            notify(&id, "queued", 0.0, "queued")?;
             crate::jobs::registry::wake_at_commit();
             no_worker_warning(&id);
             return Ok(id);
@@ -397,7 +391,7 @@ fn cancel(id: Option<Uuid>) -> Result<bool, ApiError> {
     }
     match state.as_deref() {
         Some("cancelled") => {
-            notify(&uuid_text(&id), "cancelled", 0.0, "cancelled")?;
+            notify(&id, "cancelled", 0.0, "cancelled")?;
             Ok(true)
         }
         Some(_) => {

@@ -28,7 +28,8 @@ pub struct Claimed {
 }
 
 /// Publishes a job's state when the transaction commits, unless the NOTIFY queue is half full (a
-/// listener idling in a transaction holds it back): a job never fails or waits for lack of room there.
+/// listener idling in a transaction holds it back): a job, a submit or a cancel never fails or waits
+/// for lack of room there. The one place the `analytics_jobs` payload is made.
 pub fn notify(id: &Uuid, state: &str, progress: f64, stage: &str) -> Result<(), ApiError> {
     let payload = json!({"id": id.to_string(), "state": state, "progress": progress, "stage": stage}).to_string();
     Spi::run_with_args(
