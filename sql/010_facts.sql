@@ -50,6 +50,25 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION analytics.category_at(bigint, timestamptz) IS 'Status category (todo, in_progress, done) of an issue at a moment, from its transitions.';
 
+-- The status name of an issue at a moment, by the rules of category_at (matching the tenant as well).
+CREATE FUNCTION analytics.status_at(p_tenant_id text, p_issue_id bigint, p_at timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN p_at < i.created_at THEN NULL
+                WHEN b.found THEN b.to_status
+                WHEN a.found THEN a.from_status
+                ELSE i.status END
+    FROM analytics.issues i
+    LEFT JOIN LATERAL (SELECT true AS found, t.to_status FROM analytics.issue_transitions t
+                       WHERE t.tenant_id = i.tenant_id AND t.issue_id = i.id AND t.changed_at <= p_at
+                       ORDER BY t.changed_at DESC, t.id DESC LIMIT 1) b ON true
+    LEFT JOIN LATERAL (SELECT true AS found, t.from_status FROM analytics.issue_transitions t
+                       WHERE t.tenant_id = i.tenant_id AND t.issue_id = i.id AND t.changed_at > p_at
+                       ORDER BY t.changed_at, t.id LIMIT 1) a ON true
+    WHERE i.tenant_id = p_tenant_id AND i.id = p_issue_id;
+END;
+COMMENT ON FUNCTION analytics.status_at(text, bigint, timestamptz) IS 'Status name of an issue at a moment, from its transitions (the rules of category_at; before the first transition, its from_status); NULL before the issue was created.';
+
 -- Hours an issue spent blocked until p_until: in one of p_statuses (by status history) or flagged (by
 -- issue_changes field flagged), overlaps counted once.
 CREATE FUNCTION analytics.blocked_hours(p_issue_id bigint, p_statuses text[], p_until timestamptz DEFAULT now())

@@ -48,6 +48,56 @@ BEGIN ATOMIC
     WHERE i.id = p_issue_id;
 END;
 
+-- New in 0.2.0: status at a moment (catalog metric issues_in_status, as_of series).
+CREATE FUNCTION analytics.status_at(p_tenant_id text, p_issue_id bigint, p_at timestamptz) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN p_at < i.created_at THEN NULL
+                WHEN b.found THEN b.to_status
+                WHEN a.found THEN a.from_status
+                ELSE i.status END
+    FROM analytics.issues i
+    LEFT JOIN LATERAL (SELECT true AS found, t.to_status FROM analytics.issue_transitions t
+                       WHERE t.tenant_id = i.tenant_id AND t.issue_id = i.id AND t.changed_at <= p_at
+                       ORDER BY t.changed_at DESC, t.id DESC LIMIT 1) b ON true
+    LEFT JOIN LATERAL (SELECT true AS found, t.from_status FROM analytics.issue_transitions t
+                       WHERE t.tenant_id = i.tenant_id AND t.issue_id = i.id AND t.changed_at > p_at
+                       ORDER BY t.changed_at, t.id LIMIT 1) a ON true
+    WHERE i.tenant_id = p_tenant_id AND i.id = p_issue_id;
+END;
+COMMENT ON FUNCTION analytics.status_at(text, bigint, timestamptz) IS 'Status name of an issue at a moment, from its transitions (the rules of category_at; before the first transition, its from_status); NULL before the issue was created.';
+
+-- New in 0.2.0: Monte Carlo forecasts (catalog metrics forecast_items and forecast_date).
+CREATE  FUNCTION analytics."forecast_days"(
+	"ages" double precision[],
+	"items" INT,
+	"confidence" double precision,
+	"trials" INT,
+	"weeks_of_history" INT,
+	"seed" INT
+) RETURNS INT
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'forecast_days_wrapper';
+CREATE  FUNCTION analytics."forecast_items"(
+	"ages" double precision[],
+	"horizon_days" INT,
+	"confidence" double precision,
+	"trials" INT,
+	"weeks_of_history" INT,
+	"seed" INT
+) RETURNS bigint
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'forecast_items_wrapper';
+COMMENT ON FUNCTION analytics.forecast_items(double precision[], integer, double precision, integer, integer, integer) IS
+  'Monte Carlo forecast (catalog metric forecast_items): from the ages in days of resolved issues (0 = the last day before the forecast), their daily throughput over the last weeks_of_history weeks, resampled day by day with a seeded generator over horizon_days days in each of trials futures; returns the number of items done in at least confidence of them (NULL without history).';
+COMMENT ON FUNCTION analytics.forecast_days(double precision[], integer, double precision, integer, integer, integer) IS
+  'Monte Carlo forecast (catalog metric forecast_date): the number of days within which items issues are done in at least confidence of trials resampled futures of the daily throughput of the last weeks_of_history weeks (NULL without throughput, or beyond ten years).';
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.forecast_items(double precision[],integer,double precision,integer,integer,integer)', 'EXECUTE'),
+    ('reader', 'function', 'analytics.forecast_days(double precision[],integer,double precision,integer,integer,integer)', 'EXECUTE');
+
 -- New in 0.2.0: time in status (catalog metric time_in_status).
 CREATE FUNCTION analytics.time_in_status(p_tenant_id text, p_issue_id bigint, p_statuses text[], p_until timestamptz DEFAULT now())
 RETURNS numeric

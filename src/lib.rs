@@ -18,7 +18,7 @@
 //! - `sql/018_jobs.sql`      the queue of async jobs (kinds, jobs, results)
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
-//! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `ask`,
+//! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `forecast`, `ask`,
 //!   `llm`, `ingest`, `views`, `jobs`, `version`)
 //! - [`jobs`]                the job workers: launcher, per-database supervisor and executors (also
 //!   the periodic refresh of the materialized views, `analytics.refresh_interval`)

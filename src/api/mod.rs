@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod catalog;
 pub mod compile;
+pub mod forecast;
 pub mod ingest;
 pub mod jobs;
 pub mod llm;

@@ -167,7 +167,9 @@ hostile_reader	1	SELECT issue_key, lead_time_days, cycle_time_days FROM analytic
 hostile_reader	1	SELECT name, planned_sp, completed_sp, spillover_ratio FROM analytics.sprint_facts ORDER BY name
 hostile_reader	1	SELECT name, planned_sp, completed_sp, spillover_ratio FROM analytics.sprint_stats ORDER BY name
 hostile_reader	1	SELECT issue_key, comment_count FROM analytics.issue_comment_stats ORDER BY issue_key
-hostile_reader	1	SELECT analytics.points_at(2, '2025-01-15'), analytics.category_at(9, '2025-02-20'), analytics.blocked_hours(4, '{Blocked}', '2025-03-01'), analytics.time_in_status('fx', 1, '{In Review}', '2025-03-01'), analytics.to_points(' 5 '), analytics.current_tenant()
+hostile_reader	1	SELECT analytics.points_at(2, '2025-01-15'), analytics.category_at(9, '2025-02-20'), analytics.blocked_hours(4, '{Blocked}', '2025-03-01'), analytics.time_in_status('fx', 1, '{In Review}', '2025-03-01'), analytics.status_at('fx', 9, '2025-02-20'), analytics.to_points(' 5 '), analytics.current_tenant()
+hostile_reader	1	SELECT analytics.analytics_metric_value('forecast_items', '{"as_of": "2025-02-01", "days": 14}'), analytics.analytics_metric_value('forecast_date', '{"as_of": "2025-02-01", "items": 3}')
+hostile_reader	1	SELECT * FROM analytics.analytics_rows('{"metrics": ["backlog_count", "wip", "done_count", "issues_in_status", "stuck_count", "created", "net_flow"], "group_by": [{"field": "as_of", "interval": "week"}, "label"], "date_range": {"from": "2025-01-01", "to": "2025-03-01"}}')
 CALLS
 } > "$calls"
 
@@ -302,6 +304,8 @@ declare -A unpinned_ok=(
   ["analytics.analytics_version()"]="no SQL"
   ["analytics._catalog_builtin()"]="no SQL: the shipped catalog compiled into the library"
   ["analytics._metric_probe(jsonb)"]="no SQL: builds a probe query's text"
+  ["analytics.forecast_items(double precision[],integer,double precision,integer,integer,integer)"]="no SQL: a simulation over its arguments"
+  ["analytics.forecast_days(double precision[],integer,double precision,integer,integer,integer)"]="no SQL: a simulation over its arguments"
   ["analytics._catalog_invalidate(oid)"]="no SQL: sends a relcache invalidation"
   ["analytics.analytics_compile(jsonb)"]="pins the path itself (search_path::pinned) around the one query it may run, the catalog load; a SET clause would cost every call"
   ["analytics.analytics_compile(text)"]="pins the path itself, as analytics_compile(jsonb)"
@@ -337,7 +341,7 @@ if [ -n "${SERVER_LOG:-}" ] && [ -n "${CLUSTER_DATA:-}" ] && [ "$(psql_su postgr
     fi
   done
   [ "$refreshed" = 1 ] || fail "the restarted worker did not refresh within 30 s (supervisors started since, views refreshed since: $seen)"
-  if tail -c +"$((log_from + 1))" "$SERVER_LOG" | grep -q "planted"; then
+  if tail -c +"$((log_from + 1))" "$SERVER_LOG" | grep "planted" >/dev/null; then
     fail "the worker ran planted code:"; tail -c +"$((log_from + 1))" "$SERVER_LOG" | grep "planted" | sort | uniq -c | head -5 || true
   fi
   psql_su postgres -c "ALTER DATABASE $worker_db RESET search_path" >/dev/null

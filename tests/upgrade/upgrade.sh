@@ -37,8 +37,11 @@ for script in "$root"/sql/versions/agile_analytics--*.sql; do
 
   # 3. The current library serves the old SQL: its C symbols, then live calls before the update.
   missing=""
+  # The symbol list is read once: `nm | grep -q` under pipefail fails whenever grep exits before nm has
+  # written everything (SIGPIPE), which a growing library makes likely.
+  symbols="$(nm -D --defined-only "$libdir/agile_analytics.so")"
   for sym in $(grep -o "'MODULE_PATHNAME', '[a-z_0-9]*'" "$script" | sed "s/.*, '\(.*\)'/\1/" | sort -u); do
-    nm -D --defined-only "$libdir/agile_analytics.so" | grep -qw "$sym" || missing="$missing $sym"
+    grep -qw "$sym" <<<"$symbols" || missing="$missing $sym"
   done
   [ -z "$missing" ] || fail "the library lacks C symbols that $old's SQL names:$missing"
 

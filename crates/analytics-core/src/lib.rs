@@ -8,6 +8,7 @@
 //!   tests rely on; a `#[pg_test]` checks the installed schema against it.
 //! - [`catalog`]: metric definitions (the shipped catalog in `catalog/*.toml`), their validation, the
 //!   whole-catalog check and the SQL fragments they contribute.
+//! - [`forecast`]: Monte Carlo forecasts from a team's daily throughput (seeded, reproducible).
 //! - [`spec`]: the AnalyticsSpec: validation with paths and suggestions, canonical form and hash,
 //!   compilation to one parameterized query.
 //! - [`memo`]: the version-and-size rule of the per-backend memos of compiled specs.
@@ -19,6 +20,7 @@
 
 pub mod ask;
 pub mod catalog;
+pub mod forecast;
 pub mod jira;
 pub mod jobs;
 pub mod json_arg;

@@ -40,7 +40,8 @@ impl Entity {
     }
 }
 
-/// How a metric aggregates its per-row values. `Formula` metrics combine other metrics' aggregates.
+/// How a metric aggregates its per-row values. `Formula` metrics combine other metrics' aggregates (or,
+/// without dependencies, are an aggregate expression over the rows themselves, like the forecasts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
@@ -412,13 +413,14 @@ impl MetricDef {
                 Err(e) => bad("invalid_placeholder", format!("{what}: {e}")),
                 Ok(names) => {
                     for ph in names {
+                        // A formula's expression names its dependencies and its own parameters.
                         let known = if formula && what == "sql_expression" {
-                            self.dependencies.contains(&ph)
+                            self.dependencies.contains(&ph) || self.parameters.contains_key(&ph)
                         } else {
                             self.parameters.contains_key(&ph)
                         };
                         if !known {
-                            let expected = if formula && what == "sql_expression" { "a dependency" } else { "a parameter" };
+                            let expected = if formula && what == "sql_expression" { "a dependency or a parameter" } else { "a parameter" };
                             bad("invalid_placeholder", format!("{what} uses {{{{{ph}}}}}, which is not {expected}"));
                         }
                     }

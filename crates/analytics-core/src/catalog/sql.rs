@@ -133,7 +133,9 @@ pub fn probe(def: &MetricDef) -> Result<String, String> {
         for d in &def.dependencies {
             values.insert(d.clone(), "NULL::numeric".into());
         }
-        return Ok(format!("SELECT {}", render(&def.sql_expression, &values)?));
+        // Without dependencies the expression aggregates the rows itself.
+        let from = if def.dependencies.is_empty() { format!(" FROM {} AS f", def.entity.base_relation()) } else { String::new() };
+        return Ok(format!("SELECT {}{from}", render(&def.sql_expression, &values)?));
     }
     let value = render(&def.sql_expression, &values)?;
     let filter = def.filter.as_deref().map(|f| render(f, &values)).transpose()?;

@@ -140,7 +140,9 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
     }
     let plain: Vec<String> = all_dims.iter().filter(|d| !dates.contains(d)).cloned().collect();
     if let Some(items) = v.pointer_mut("/properties/group_by/items") {
-        *items = group_items(&plain, &dates);
+        let mut by_date = dates.clone();
+        by_date.push(dims::SERIES.to_string());
+        *items = group_items(&plain, &by_date);
     }
     if let Some(items) = v.pointer_mut("/properties/filters/items") {
         *items = filter_items(&all_dims.iter().map(String::as_str).collect::<Vec<_>>());
@@ -185,7 +187,12 @@ pub fn split(catalog: &[MetricDef]) -> Value {
             let mut v = base.clone();
             v["properties"]["entity"] = json!({"type": "string", "enum": [entity.as_str()]});
             v["properties"]["metrics"]["items"] = json!({"anyOf": metric_items(&own)});
-            v["properties"]["group_by"]["items"] = group_items(&plain, &dates);
+            // Issue specs may be as_of series.
+            let mut by_date = dates.clone();
+            if entity == Entity::Issue {
+                by_date.push(dims::SERIES);
+            }
+            v["properties"]["group_by"]["items"] = group_items(&plain, &by_date);
             v["properties"]["filters"]["items"] = filter_items(&all);
             // The validator's list limits, so a looping model stops at a valid length.
             for (list, max) in [("metrics", MAX_METRICS), ("group_by", MAX_GROUP_BY), ("filters", MAX_FILTERS), ("sort_by", MAX_SORT)] {

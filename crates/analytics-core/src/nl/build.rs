@@ -112,16 +112,25 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
             groups.push(g);
         }
     };
+    // Issue metrics measured at a moment, or dated by different fields, split by date as an as_of series:
+    // each bucket counts what happened in it and takes snapshots at its end.
     let date_field = |defs: &[&MetricDef]| -> Result<String, Unsure> {
         let mut fields = Vec::new();
         for d in defs {
             match time_field(d, catalog) {
+                _ if entity == Entity::Issue && (d.kind == Kind::Snapshot || time_field(d, catalog).is_err()) => {
+                    return Ok(dims::SERIES.to_string())
+                }
                 Ok(Some(f)) => fields.push(f),
                 Ok(None) => return Err(unsure(format!("{} is measured at one moment, so it cannot be split by date", d.name))),
                 Err(e) => return Err(unsure(e)),
             }
         }
+        fields.sort();
         fields.dedup();
+        if fields.len() > 1 && entity == Entity::Issue {
+            return Ok(dims::SERIES.to_string());
+        }
         if fields.len() > 1 {
             return Err(unsure(format!(
                 "the metrics are dated by different fields ({}), so I cannot split them by one date",
@@ -250,11 +259,30 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
     // Period, on the date a word like "created" names when it is not the metric's own.
     let mut date_range = Value::Null;
     let named_field = r.found.iter().find_map(|f| if let Item::DateField(d) = f.item { Some(d) } else { None });
+    let series = groups.iter().find_map(|g| (g["field"] == dims::SERIES).then(|| g["interval"].as_str().unwrap_or("day").to_string()));
     match period {
+        // A series spans a period: without one, a default as long as a chart of that grain usually is.
+        None if series.is_some() => {
+            let last = match series.as_deref() {
+                Some("day") => "30 days",
+                Some("week") => "12 weeks",
+                Some("quarter") => "8 quarters",
+                Some("year") => "5 years",
+                _ => "12 months",
+            };
+            date_range = json!({"last": last});
+        }
         None => {}
         Some(Period::Range { range, .. }) => {
             date_range = range.clone();
-            if let Some(field) = named_field {
+            if series.is_some() {
+                if let Some(o) = date_range.as_object_mut() {
+                    o.remove("field");
+                }
+                if date_range.get("last").is_none() && date_range.get("from").is_none_or(Value::is_null) {
+                    return Err(unsure("a trend over time needs a start: say since when (e.g. \"since March\")".to_string()));
+                }
+            } else if let Some(field) = named_field {
                 let own = defs.iter().all(|d| time_field(d, catalog).ok().flatten().as_deref() == Some(field));
                 if !own {
                     if entity != Entity::Issue {

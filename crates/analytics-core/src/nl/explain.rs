@@ -161,7 +161,21 @@ pub fn explain(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
         Entity::Sprint => "sprints",
     };
     let period = period_text(&spec.date_range);
-    let rows = if matches!(spec.date_range, Some(DateRange::LastSprints(_))) {
+    let rows = if let Some(iv) = spec.series().and_then(|g| g.interval.as_deref()) {
+        let mut s = format!("{noun} for each {iv} {period}");
+        match (events.is_empty(), snapshot) {
+            (false, true) => s.push_str(&format!(
+                " ({} in that {iv}; snapshot metrics as they stand at its end)",
+                list(&events.iter().map(|e| e.to_string()).collect::<Vec<_>>()).replace(" and ", " or ")
+            )),
+            (false, false) => s.push_str(&format!(
+                " ({} in that {iv})",
+                list(&events.iter().map(|e| e.to_string()).collect::<Vec<_>>()).replace(" and ", " or ")
+            )),
+            (true, _) => s.push_str(&format!(" (as they stand at the end of each {iv})")),
+        }
+        s
+    } else if matches!(spec.date_range, Some(DateRange::LastSprints(_))) {
         format!("{noun} {period}")
     } else if snapshot && events.is_empty() {
         let at = match &spec.date_range {
@@ -185,12 +199,15 @@ pub fn explain(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
         let groups: Vec<String> = spec
             .group_by
             .iter()
+            .filter(|g| !g.is_series())
             .map(|g| match &g.interval {
                 Some(i) => format!("{i} of {}", field_noun(&g.field)),
                 None => g.field.replace('_', " "),
             })
             .collect();
-        sentence.push_str(&format!(", by {}", list(&groups)));
+        if !groups.is_empty() {
+            sentence.push_str(&format!(", by {}", list(&groups)));
+        }
     }
     if let Some(s) = spec.sort_by.first() {
         let dir = if s.descending { "highest" } else { "lowest" };

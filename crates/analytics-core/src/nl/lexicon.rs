@@ -77,6 +77,17 @@ pub const INTERVAL_WORDS: &[(&str, &str)] = &[
     ("trending", "trend"),
 ];
 
+/// Names of standard reports, read as the metrics they chart: a cumulative flow diagram is the backlog,
+/// the work in progress and the work done, at the end of each day (an as_of series).
+pub const REPORT_NAMES: &[(&str, &str)] = &[
+    ("cumulative flow diagram", "backlog vs wip vs done to date daily"),
+    ("cumulative flow chart", "backlog vs wip vs done to date daily"),
+    ("cumulative flow", "backlog vs wip vs done to date daily"),
+    ("cfd", "backlog vs wip vs done to date daily"),
+    ("created vs resolved", "created vs closed"),
+    ("created versus resolved", "created vs closed"),
+];
+
 /// Ranking words and their direction: `desc` (largest first), `asc`, or `worse`/`better` (depends on
 /// whether the metric is better high or low).
 pub const RANK_WORDS: &[(&str, &str)] = &[
@@ -164,6 +175,9 @@ pub const VALUE_ALIASES: &[(&str, &str, &str)] = &[
 /// phrase, a value, a period or one of the lists above makes the translator ask instead of guessing.
 pub const FILLER: &[&str] = &[
     "a",
+    // Forecast questions: "the remaining stories", "how many are left".
+    "remaining",
+    "left",
     "about",
     "across",
     "actually",

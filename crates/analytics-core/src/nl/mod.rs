@@ -11,6 +11,7 @@
 pub mod build;
 pub mod eval;
 pub mod explain;
+pub mod forecast;
 pub mod lexicon;
 pub mod period;
 pub mod reader;
@@ -127,12 +128,18 @@ type Failure = Box<(build::Unsure, reader::Reading, String)>;
 
 /// One translation of normalized text; on failure, also the reading and the text without its period.
 fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
+    let (ahead_text, ahead) = forecast::take(text);
+    let text = ahead_text.as_str();
     let (period, rest) = match period::find(text, ctx.today) {
         Some((p, r)) => (Some(p), format!("{} , {}", &text[..r.start], &text[r.end..])),
         None => (None, text.to_string()),
     };
     let reading = reader::read(&rest, &ctx.phrases, ctx.values);
-    match build::build(&reading, &period, ctx.catalog) {
+    let built = build::build(&reading, &period, ctx.catalog).and_then(|mut b| {
+        forecast::apply(&mut b.spec, &ahead).map_err(|reason| build::Unsure { reason, partial: None })?;
+        Ok(b)
+    });
+    match built {
         Ok(mut b) => match parse(&b.spec, ctx.catalog) {
             Ok(_) => {
                 if ctx.pin_relative {

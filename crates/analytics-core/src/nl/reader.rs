@@ -103,7 +103,11 @@ pub fn normalize(question: &str) -> String {
             None => out.push(w.to_string()),
         }
     }
-    out.join(" ")
+    let mut text = format!(" {} ", out.join(" "));
+    for (name, reading) in super::lexicon::REPORT_NAMES {
+        text = text.replace(&format!(" {name} "), &format!(" {reading} "));
+    }
+    text.trim().to_string()
 }
 
 /// Splits text into (raw, stemmed) words like [`super::text::tokens`].

@@ -36,7 +36,7 @@ pub struct Compiled {
     pub metrics: Vec<MetricVersion>,
 }
 
-fn find<'c>(catalog: &'c [MetricDef], name: &str) -> Result<&'c MetricDef, String> {
+pub(super) fn find<'c>(catalog: &'c [MetricDef], name: &str) -> Result<&'c MetricDef, String> {
     catalog.iter().find(|m| m.name == name).ok_or_else(|| format!("metric {name} vanished from the catalog"))
 }
 
@@ -93,18 +93,23 @@ fn time_fields<'c>(spec: &Spec, catalog: &'c [MetricDef]) -> Result<(Vec<&'c str
 /// The aggregate of one measure or snapshot metric: its value, its own filter, and (when the spec's
 /// date range names no field) its own time window, unless that window is already the query's WHERE
 /// (`in_where`: every metric shares that time field).
-fn measure(
+/// `as_of`: SQL for the snapshot moment instead of the parameter (a series' bucket end).
+pub(super) fn measure(
     def: &MetricDef,
     agg: Aggregation,
     params: &BTreeMap<String, serde_json::Value>,
     range: &Option<DateRange>,
     in_where: Option<&str>,
     q: &mut Query,
+    as_of: Option<&str>,
 ) -> Result<String, String> {
     let mut values = BTreeMap::new();
     for (name, p) in &def.parameters {
-        let v = params.get(name).unwrap_or(&p.default);
-        values.insert(name.clone(), q.bind(bound_param(name, p.param_type, v)?, p.param_type.sql_type()));
+        let sql = match as_of {
+            Some(at) if name == "as_of" => at.to_string(),
+            _ => q.bind(bound_param(name, p.param_type, params.get(name).unwrap_or(&p.default))?, p.param_type.sql_type()),
+        };
+        values.insert(name.clone(), sql);
     }
     let value = render(&def.sql_expression, &values)?;
     // The catalog's filter is any boolean expression: parenthesized when a time window (a conjunction of
@@ -121,7 +126,30 @@ fn measure(
     Ok(aggregate(agg, &value, filter.as_deref()))
 }
 
-fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<String, String> {
+/// Notes a catalog definition a query uses, once.
+pub(super) fn note_version(used: &mut Vec<MetricVersion>, d: &MetricDef) {
+    if !used.iter().any(|u| u.name == d.name) {
+        used.push(MetricVersion { name: d.name.clone(), version: d.version });
+    }
+}
+
+/// A formula's own parameters, bound (a formula without dependencies aggregates the rows itself).
+pub(super) fn formula_params(
+    def: &MetricDef,
+    params: &BTreeMap<String, serde_json::Value>,
+    q: &mut Query,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut values = BTreeMap::new();
+    for (name, p) in &def.parameters {
+        values.insert(
+            name.clone(),
+            q.bind(bound_param(name, p.param_type, params.get(name).unwrap_or(&p.default))?, p.param_type.sql_type()),
+        );
+    }
+    Ok(values)
+}
+
+pub(super) fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<String, String> {
     let dim = dims::find(entity, &f.field).ok_or_else(|| format!("unknown dimension {}", f.field))?;
     let col = format!("f.{}", dim.column);
     let one = |q: &mut Query, s: &str, t: &str| q.bind(Bound::Text(s.to_string()), t);
@@ -185,7 +213,7 @@ fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<String, Strin
     Ok(sql)
 }
 
-fn quote(ident: &str) -> String {
+pub(super) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
@@ -222,6 +250,9 @@ fn reads_only(sql: &str, columns: &[&str]) -> bool {
 
 /// Compiles a validated spec for `tenant` against the catalog it was validated with.
 pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
+    if let Some(series) = spec.series() {
+        return super::series::compile(spec, series, catalog, tenant);
+    }
     let mut q = Query::default();
     let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
     let base = spec.entity.base_relation();
@@ -267,25 +298,21 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     let in_where = (windowed && !snapshot && fields.len() == 1).then(|| fields[0]);
 
     let mut used: Vec<MetricVersion> = Vec::new();
-    let mut note = |d: &MetricDef| {
-        if !used.iter().any(|u| u.name == d.name) {
-            used.push(MetricVersion { name: d.name.clone(), version: d.version });
-        }
-    };
+    let mut note = |d: &MetricDef| note_version(&mut used, d);
     for m in &spec.metrics {
         let def = find(catalog, &m.name)?;
         note(def);
         let expr = if def.kind == Kind::Formula {
-            let mut deps = BTreeMap::new();
+            let mut deps = formula_params(def, &m.params, &mut q)?;
             for d in &def.dependencies {
                 let dd = find(catalog, d)?;
                 note(dd);
-                deps.insert(d.clone(), measure(dd, dd.default_aggregation, &m.params, &spec.date_range, in_where, &mut q)?);
+                deps.insert(d.clone(), measure(dd, dd.default_aggregation, &m.params, &spec.date_range, in_where, &mut q, None)?);
             }
             render(&def.sql_expression, &deps)?
         } else {
             let agg = m.aggregation.unwrap_or(def.default_aggregation);
-            measure(def, agg, &m.params, &spec.date_range, in_where, &mut q)?
+            measure(def, agg, &m.params, &spec.date_range, in_where, &mut q, None)?
         };
         select.push(format!("{expr} AS {}", quote(&m.alias)));
         columns.push(Column { name: m.alias.clone(), role: "metric", unit: Some(def.unit.as_str()) });

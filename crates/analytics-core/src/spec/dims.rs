@@ -66,6 +66,11 @@ pub fn find(entity: Entity, name: &str) -> Option<&'static Dimension> {
     dimensions(entity).iter().find(|d| d.name == name)
 }
 
+/// The series group: `{"field": "as_of", "interval": "day"}` evaluates every metric once per bucket of the
+/// spec's date range (issue entity only): measures count the rows whose own time field falls in the
+/// bucket, snapshots are taken at the bucket's end. Not a column: nothing reads `f.as_of`.
+pub const SERIES: &str = "as_of";
+
 /// Date intervals for grouping by a timestamp dimension.
 pub const INTERVALS: &[&str] = &["day", "week", "month", "quarter", "year"];
 

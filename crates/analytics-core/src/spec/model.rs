@@ -24,6 +24,11 @@ pub struct GroupBy {
 }
 
 impl GroupBy {
+    /// Whether this is the series group (`as_of` with an interval).
+    pub fn is_series(&self) -> bool {
+        self.field == super::dims::SERIES
+    }
+
     /// The output column name: the dimension, or `<field>_<interval>` for date groups.
     pub fn column(&self) -> String {
         match &self.interval {
@@ -211,6 +216,11 @@ impl Spec {
     /// SHA-256 (hex) of the compact canonical JSON.
     pub fn hash(&self) -> String {
         sha256_hex(&self.canonical().to_string())
+    }
+
+    /// The series group, if the spec is a series.
+    pub fn series(&self) -> Option<&GroupBy> {
+        self.group_by.iter().find(|g| g.is_series())
     }
 
     /// Output column names, in order: group columns, then metric aliases.

@@ -205,6 +205,7 @@ fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
     let group_by = parse_group_by(ctx, top.get("group_by"), entity);
     let filters = parse_filters(ctx, top.get("filters"), entity);
     let date_range = parse_date_range(ctx, top.get("date_range"), entity);
+    check_series(ctx, &group_by, &date_range);
     let metrics = finish_metrics(ctx, &metric_defs, &group_by, &date_range);
     let sort_by = parse_sort(ctx, top.get("sort_by"), &group_by, &metrics);
     let limit = parse_limit(ctx, top.get("limit"));
@@ -285,6 +286,7 @@ fn json_type_fits(t: crate::catalog::ParamType, v: &Value) -> bool {
 fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], date_range: &Option<DateRange>) -> Vec<MetricSel> {
     let mut out: Vec<MetricSel> = Vec::new();
     let group_columns: Vec<String> = group_by.iter().map(GroupBy::column).collect();
+    let series = group_by.iter().any(GroupBy::is_series);
     for (i, entry) in defs.iter().enumerate() {
         let Some((def, obj)) = entry else { continue };
         let path = format!("$.metrics[{i}]");
@@ -368,7 +370,8 @@ fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], dat
         }
         let mut params: BTreeMap<String, Value> = declared.iter().map(|(k, (_, d))| (k.clone(), d.clone())).collect();
         // A snapshot is taken at the end of an absolute period.
-        if let (Some(DateRange::Absolute { to: Some(to), .. }), true) = (date_range, declared.contains_key("as_of")) {
+        // (In a series each bucket's end is the as_of: the parameter keeps its default, unused.)
+        if let (Some(DateRange::Absolute { to: Some(to), .. }), true, false) = (date_range, declared.contains_key("as_of"), series) {
             params.insert("as_of".into(), Value::String(to.clone()));
         }
         match obj.and_then(|o| o.get("params")).filter(|v| !v.is_null()) {
@@ -407,7 +410,19 @@ fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], dat
                 ctx.err(&format!("{path}.params"), "wrong_type", format!("params must be an object, not {}", type_name(other)));
             }
         }
-        if def.kind == Kind::Snapshot {
+        if series && obj.and_then(|o| o.get("params")).and_then(Value::as_object).is_some_and(|p| p.contains_key("as_of")) {
+            ctx.err(&format!("{path}.params.as_of"), "invalid_value", "in an as_of series each bucket's end is the as_of")
+                .hint("Leave out as_of; the date_range says which buckets there are.");
+        }
+        if series && def.kind == Kind::Formula && def.dependencies.is_empty() {
+            ctx.err(
+                &path,
+                "not_in_series",
+                format!("\"{}\" is computed over its whole history at once; it has no value per bucket", def.name),
+            )
+            .hint("Drop the as_of group; for a value at several moments, ask once per as_of.");
+        }
+        if def.kind == Kind::Snapshot && !series {
             if let Some(g) = group_by.iter().find(|g| g.interval.is_some()) {
                 ctx.err(
                     &path,
@@ -418,7 +433,10 @@ fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], dat
                         g.column()
                     ),
                 )
-                .hint("Drop the date grouping, or ask for each period with its own date_range.");
+                .hint(format!(
+                    r#"For its value at the end of each {iv}, group by {{"field": "as_of", "interval": "{iv}"}} instead."#,
+                    iv = g.interval.as_deref().unwrap_or("month")
+                ));
             }
         }
         out.push(MetricSel { name: def.name.clone(), aggregation, alias, params });
@@ -459,6 +477,16 @@ fn parse_group_by(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Vec<Group
         if !check_text(ctx, &path, field) {
             continue;
         }
+        if field == dims::SERIES {
+            if let Some(g) = series_group(ctx, &path, entity, interval) {
+                if out.iter().any(GroupBy::is_series) {
+                    ctx.err(&path, "duplicate_group", "as_of is grouped twice: a spec is one series");
+                    continue;
+                }
+                out.push(g);
+            }
+            continue;
+        }
         let Some(dim) = dims::find(entity, field) else {
             unknown_dimension(ctx, &path, field, entity);
             continue;
@@ -490,6 +518,62 @@ fn parse_group_by(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Vec<Group
         out.push(g);
     }
     out
+}
+
+/// The series group `{"field": "as_of", "interval": ...}` (issue entity only).
+fn series_group(ctx: &mut Ctx, path: &str, entity: Entity, interval: Option<&str>) -> Option<GroupBy> {
+    if entity != Entity::Issue {
+        ctx.err(path, "invalid_value", "as_of series are for issue metrics")
+            .hint("Sprint metrics are already one row per sprint: group by sprint, or filter by start_date.");
+        return None;
+    }
+    match interval {
+        Some(iv) if INTERVALS.contains(&iv) => Some(GroupBy { field: dims::SERIES.to_string(), interval: Some(iv.to_string()) }),
+        Some(iv) => {
+            ctx.err(&format!("{path}.interval"), "invalid_value", format!("unknown interval \"{}\"", shown(iv)))
+                .hint("Use day, week, month, quarter or year.")
+                .suggest(did_you_mean(iv, INTERVALS.iter().copied(), 2));
+            None
+        }
+        None => {
+            ctx.err(path, "missing_key", "an as_of series needs an interval")
+                .hint(r#"Use {"field": "as_of", "interval": "day"} (day, week, month, quarter, year)."#);
+            None
+        }
+    }
+}
+
+/// A series (an `as_of` group) needs a date range to span (absolute with a start, or relative, without a
+/// field of its own) and no other date grouping.
+fn check_series(ctx: &mut Ctx, group_by: &[GroupBy], date_range: &Option<DateRange>) {
+    let Some(i) = group_by.iter().position(GroupBy::is_series) else { return };
+    let path = format!("$.group_by[{i}]");
+    if let Some(g) = group_by.iter().find(|g| g.interval.is_some() && !g.is_series()) {
+        ctx.err(&path, "series_with_date_group", format!("a series by as_of cannot also be grouped by {}", g.column())).hint(
+            "In a series each metric already counts its own date (created_at, resolved_at, ...) per bucket; drop the other date group.",
+        );
+    }
+    let range_hint = r#"Add "date_range": {"last": "90 days"} or {"from": "2026-01-01", "to": "2026-04-01"}: the buckets span it."#;
+    match date_range {
+        None => {
+            ctx.err("$.date_range", "series_needs_range", "an as_of series needs a date_range to span").hint(range_hint);
+        }
+        Some(DateRange::Absolute { from: None, .. }) => {
+            ctx.err("$.date_range.from", "series_needs_range", "an as_of series needs a date_range with a start (from)").hint(range_hint);
+        }
+        Some(DateRange::Absolute { field: Some(_), .. }) | Some(DateRange::Relative { field: Some(_), .. }) => {
+            ctx.err(
+                "$.date_range.field",
+                "invalid_value",
+                "a series' date_range takes no field: each metric counts its own date in each bucket",
+            )
+            .hint("Leave out date_range.field.");
+        }
+        Some(DateRange::LastSprints(_)) => {
+            ctx.err("$.date_range", "series_needs_range", "an as_of series spans dates, not sprints").hint(range_hint);
+        }
+        _ => {}
+    }
 }
 
 fn unknown_dimension(ctx: &mut Ctx, path: &str, field: &str, entity: Entity) {

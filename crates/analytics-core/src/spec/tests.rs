@@ -378,3 +378,64 @@ fn a_query_reading_only_issue_columns_reads_the_issues_table() {
     // Sprint specs keep their relation.
     assert!(sql(json!({"entity": "sprint", "metrics": ["completed_sp"]})).contains(" FROM analytics.sprint_facts AS f"));
 }
+
+#[test]
+fn series_parse_compile_and_explain() {
+    let spec = ok(
+        json!({"metrics": ["backlog_count", "wip", "done_count", "created"], "group_by": [{"field": "as_of", "interval": "week"}, "board"],
+        "date_range": {"last": "12 weeks"}, "filters": [{"field": "priority", "operator": "eq", "value": "High"}]}),
+    );
+    assert_eq!(spec.columns(), vec!["as_of_week", "board", "backlog_count", "wip", "done_count", "created"]);
+    assert!(spec.series().is_some_and(|g| g.interval.as_deref() == Some("week")));
+    let c = compile(&spec, &catalog(), "t").unwrap();
+    // Buckets from generate_series, the span aligned to the bucket; the three states in one pass over
+    // the transitions (no per-bucket category_at), the count of created issues by its own date.
+    assert!(c.sql.starts_with("WITH buckets AS (SELECT g AS b_start"), "{}", c.sql);
+    assert!(c.sql.contains("generate_series(date_trunc('week', date_trunc('week', now() - $"), "{}", c.sql);
+    assert!(!c.sql.contains("category_at"), "{}", c.sql);
+    assert_eq!(c.sql.matches("FROM analytics.issue_transitions AS t").count(), 1, "{}", c.sql);
+    assert!(c.sql.contains("date_trunc('week', f.created_at) AS b"), "{}", c.sql);
+    assert_eq!(c.params[0], crate::catalog::params::Bound::Text("t".into()));
+    assert_eq!(c.columns.iter().map(|c| c.role).collect::<Vec<_>>(), ["dimension", "dimension", "metric", "metric", "metric", "metric"]);
+    let text = crate::nl::explain::explain(&spec, &catalog(), "t");
+    assert!(text.contains("for each week"), "{text}");
+    assert!(text.contains("snapshot metrics as they stand at its end"), "{text}");
+    assert!(text.contains(", by board"), "{text}");
+    // A snapshot with a state filter the compiler does not recognise is evaluated per bucket.
+    let stuck = ok(
+        json!({"metrics": ["stuck_count"], "group_by": [{"field": "as_of", "interval": "day"}], "date_range": {"from": "2025-01-01", "to": "2025-02-01"}}),
+    );
+    let c = compile(&stuck, &catalog(), "t").unwrap();
+    assert!(c.sql.contains("analytics.category_at(f.id, (bk.b_at))"), "{}", c.sql);
+    // The canonical form keeps the series group and the defaults (as_of stays the default).
+    assert_eq!(stuck.canonical()["group_by"], json!([{"field": "as_of", "interval": "day"}]));
+    assert_eq!(stuck.canonical()["metrics"][0]["params"]["as_of"], json!("now"));
+}
+
+#[test]
+fn series_mistakes_have_codes_and_hints() {
+    let day = json!([{"field": "as_of", "interval": "day"}]);
+    assert_eq!(codes(json!({"metrics": ["wip"], "group_by": day})), [("$.date_range".to_string(), "series_needs_range")]);
+    assert_eq!(
+        codes(json!({"metrics": ["wip"], "group_by": day, "date_range": {"to": "2025-01-01"}})),
+        [("$.date_range.from".to_string(), "series_needs_range")]
+    );
+    assert_eq!(
+        codes(json!({"metrics": ["wip"], "group_by": day, "date_range": {"field": "created_at", "last": "9 days"}})),
+        [("$.date_range.field".to_string(), "invalid_value")]
+    );
+    assert_eq!(
+        codes(
+            json!({"metrics": ["created"], "group_by": [{"field": "as_of", "interval": "day"}, {"field": "as_of", "interval": "week"}], "date_range": {"last": "9 days"}})
+        ),
+        [("$.group_by[1]".to_string(), "duplicate_group")]
+    );
+    assert_eq!(
+        codes(json!({"entity": "sprint", "metrics": ["velocity"], "group_by": day, "date_range": {"last": "9 days"}})),
+        [("$.group_by[0]".to_string(), "invalid_value")]
+    );
+    // Without the series group a snapshot still cannot be split by a date, and the hint says how.
+    let e = errs(json!({"metrics": ["wip"], "group_by": [{"field": "created_at", "interval": "month"}]}));
+    assert_eq!(e[0].code, "snapshot_by_date");
+    assert!(e[0].hint.as_deref().unwrap_or("").contains(r#"{"field": "as_of", "interval": "month"}"#), "{e:?}");
+}

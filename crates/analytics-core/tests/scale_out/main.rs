@@ -184,8 +184,9 @@ fn specs(catalog: &[MetricDef]) -> Vec<(Vec<String>, Value)> {
         let names: Vec<String> = catalog.iter().filter(|m| m.entity == e).map(|m| m.name.clone()).collect();
         let snapshot = |n: &String| catalog.iter().any(|m| m.name == *n && m.kind == MetricKind::Snapshot);
         let mut sets: Vec<Vec<String>> = names.iter().map(|n| vec![n.clone()]).collect();
-        sets.push(names.clone());
-        sets.push(names.iter().filter(|n| !snapshot(n)).cloned().collect());
+        // Every metric together, in sets of at most 20 (the parser's limit).
+        sets.extend(names.chunks(20).map(<[String]>::to_vec));
+        sets.extend(names.iter().filter(|n| !snapshot(n)).cloned().collect::<Vec<_>>().chunks(20).map(<[String]>::to_vec));
         for metrics in sets {
             // A snapshot metric (measured at one moment) cannot be grouped by date: the parser says so.
             let by_date = !metrics.iter().any(snapshot);
@@ -203,6 +204,19 @@ fn specs(catalog: &[MetricDef]) -> Vec<(Vec<String>, Value)> {
                 out.extend(filters(d).into_iter().map(|f| (metrics.clone(), with("filters", json!([f])))));
             }
             out.extend(ranges(e).into_iter().map(|r| (metrics.clone(), with("date_range", r))));
+            // Forecasts aggregate their whole history at once: they are no series (the parser says so).
+            let whole = |n: &String| catalog.iter().any(|m| m.name == *n && m.kind == MetricKind::Formula && m.dependencies.is_empty());
+            if e == Entity::Issue && !metrics.iter().any(whole) {
+                // As series (every other metric may be one), alone and with a list dimension and filters.
+                let mut series = with("group_by", json!([{"field": "as_of", "interval": "week"}]));
+                series["date_range"] = json!({"last": "30 days"});
+                out.push((metrics.clone(), series.clone()));
+                series["group_by"] = json!([{"field": "as_of", "interval": "day"}, "label", "board"]);
+                series["filters"] =
+                    json!([{"field": "priority", "operator": "eq", "value": "High"}, {"field": "label", "operator": "eq", "value": "a"}]);
+                series["date_range"] = json!({"from": "2025-01-01", "to": "2025-02-01"});
+                out.push((metrics.clone(), series));
+            }
             let d = dims::dimensions(e);
             let mut groups = vec![group(&d[0])];
             if by_date {
