@@ -299,26 +299,27 @@ fn state_stream(states: &[(usize, StateAtom)], p: &StreamParts) -> String {
     let rests: String = states.iter().map(|(i, st)| format!(", {} AS r{i}", st.rest)).collect();
     let r_cols = |alias: &str| -> String { states.iter().map(|(i, _)| format!(", {alias}.r{i}")).collect() };
     let partition = format!("PARTITION BY x.issue_id{}", d_cols("x"));
-    let flags: String = states
-        .iter()
-        .map(|(i, st)| {
-            format!(
-                ", {s} AS s{i}, lag({s}, 1, false) OVER (PARTITION BY y.issue_id{d} ORDER BY y.at, y.kind, y.ord) AS p{i}",
-                s = st.state,
-                d = d_cols("y")
-            )
-        })
-        .collect();
+    // Each row's state and the one before it (one lag per state column, whatever the number of atoms);
+    // an atom's change is whether the row is in its state minus whether the row before was.
+    let uses = |col: &str| states.iter().any(|(_, st)| st.state.contains(&format!("y.{col}")));
+    let (cat, status) = (uses("cat"), uses("status"));
+    let window_y = format!("OVER (PARTITION BY y.issue_id{} ORDER BY y.at, y.kind, y.ord)", d_cols("y"));
+    let mut flags = String::new();
+    for (used, col) in [(cat, "cat"), (status, "status")] {
+        if used {
+            flags.push_str(&format!(", y.{col}, lag(y.{col}) {window_y} AS prev_{col}"));
+        }
+    }
     let sums: String = states
         .iter()
-        .map(|(i, _)| {
-            format!(", sum(CASE WHEN z.s{i} THEN 1 ELSE 0 END - CASE WHEN z.p{i} THEN 1 ELSE 0 END) FILTER (WHERE z.r{i}) AS a{i}")
+        .map(|(i, st)| {
+            let now = st.state.replace("y.cat", "z.cat").replace("y.status", "z.status");
+            let before = st.state.replace("y.cat", "z.prev_cat").replace("y.status", "z.prev_status");
+            format!(", sum(CASE WHEN {now} THEN 1 ELSE 0 END - CASE WHEN {before} THEN 1 ELSE 0 END) FILTER (WHERE z.r{i}) AS a{i}")
         })
         .collect();
     let group: String = (0..dims.len()).map(|i| format!(", {}", i + 2)).collect();
     // The status columns only when an atom reads the status, the category's only when one reads that.
-    let uses = |col: &str| states.iter().any(|(_, st)| st.state.contains(&format!("y.{col}")));
-    let (cat, status) = (uses("cat"), uses("status"));
     let mut derived = String::new();
     let (mut arm1, mut arm2) = (String::new(), String::new());
     if cat {
