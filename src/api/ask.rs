@@ -111,6 +111,21 @@ fn answer_spec(spec: &Value, parsed: Spec, tenant: &str, dry_run: bool) -> Resul
     Ok(out)
 }
 
+/// The Vega-Lite chart of an answer's rows (NULL when they are a single number, or not run).
+fn chart_of(answer: &Value, title: &str) -> Value {
+    let Some(columns) = answer["columns"].as_array() else { return Value::Null };
+    let cols: Vec<analytics_core::chart::Col> = columns
+        .iter()
+        .map(|c| analytics_core::chart::Col {
+            name: c["name"].as_str().unwrap_or_default(),
+            role: c["role"].as_str().unwrap_or_default(),
+            unit: c["unit"].as_str(),
+        })
+        .collect();
+    let rows = answer["rows"].as_array().map(Vec::as_slice).unwrap_or_default();
+    analytics_core::chart::vega_lite(title, &cols, rows).unwrap_or(Value::Null)
+}
+
 /// Answers a question: the answer as jsonb (see docs/ask.md).
 #[pg_extern(volatile, schema = "analytics", name = "analytics_ask")]
 #[search_path(pg_catalog, pg_temp)]
@@ -121,7 +136,7 @@ fn ask(question: Option<&str>, options: default!(Option<JsonbText>, "'{}'")) -> 
 extension_sql!(
     r#"
 COMMENT ON FUNCTION analytics.analytics_ask(text, jsonb) IS
-  'Answer a question in plain English for the session''s tenant: the question becomes an AnalyticsSpec (builtin translator by default, or the LLM of analytics.llm_provider; a model only writes a spec, never SQL), which is validated, compiled and run. Returns {"question", "status": answered | clarification_needed, "spec", "sql", "columns", "rows", "row_count", "cached", "provider", "model", "attempts", "metrics", "tenant_id", "explanation", "clarification": {"reason", "candidates"}, "today"}. options: provider, model, limit, dry_run (spec and SQL, no run), today (YYYY-MM-DD for relative periods).';
+  'Answer a question in plain English for the session''s tenant: the question becomes an AnalyticsSpec (builtin translator by default, or the LLM of analytics.llm_provider; a model only writes a spec, never SQL), which is validated, compiled and run. Returns {"question", "status": answered | clarification_needed, "spec", "sql", "columns", "rows", "row_count", "cached", "provider", "model", "attempts", "metrics", "tenant_id", "explanation", "clarification": {"reason", "candidates"}, "today"}. options: provider, model, limit, dry_run (spec and SQL, no run), today (YYYY-MM-DD for relative periods), chart (true: a Vega-Lite chart of the rows in "chart").';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_ask(text,jsonb)', 'EXECUTE');
 "#,
@@ -172,6 +187,9 @@ pub(crate) fn answer(question: Option<&str>, options: Option<&str>) -> Result<Va
                 }
             }
             answer["status"] = json!("answered");
+            if options.chart {
+                answer["chart"] = chart_of(&answer, &explanation);
+            }
             answer["explanation"] = json!(explanation);
             answer["clarification"] = Value::Null;
         }

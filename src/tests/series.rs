@@ -252,6 +252,34 @@ mod tests {
     }
 
     #[pg_test]
+    fn ask_reads_a_cumulative_flow_and_charts_it() {
+        fixture();
+        let answer = |q: &str| {
+            text(&format!("SELECT analytics.analytics_ask('{q}', '{{\"today\": \"2025-02-24\", \"chart\": true}}')::text"))
+                .map(|t| serde_json::from_str::<serde_json::Value>(&t).unwrap())
+                .unwrap()
+        };
+        let a = answer("show the cumulative flow diagram");
+        assert_eq!(a["status"], "answered", "{}", a["explanation"]);
+        assert_eq!(a["spec"]["group_by"][0]["field"], "as_of");
+        // "The last 30 days" up to today (02-24, written as dates): 01-25 .. 02-24.
+        assert_eq!(a["row_count"], 31, "{}", a["spec"]);
+        // The last day, 02-24: to do ALP-7, in progress ALP-9 and ALP-10, done 7.
+        let last = &a["rows"][30];
+        assert_eq!(
+            (last["backlog_count"].as_i64(), last["wip"].as_i64(), last["done_count"].as_i64()),
+            (Some(1), Some(2), Some(7)),
+            "{last}"
+        );
+        assert_eq!(a["chart"]["mark"]["type"], "area");
+        assert_eq!(a["chart"]["data"]["values"], a["rows"]);
+        assert_eq!(a["chart"]["encoding"]["x"]["field"], "as_of_day");
+        assert!(a["explanation"].as_str().unwrap().contains("for each day"), "{}", a["explanation"]);
+        // One number is no chart.
+        assert!(answer("how many issues are in progress")["chart"].is_null());
+    }
+
+    #[pg_test]
     fn series_mistakes_are_explained() {
         fixture();
         install_sqlstate_helper();

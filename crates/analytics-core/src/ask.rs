@@ -53,10 +53,12 @@ pub struct Options {
     pub dry_run: bool,
     /// The day relative periods are counted from (default: the session's current_date).
     pub today: Option<NaiveDate>,
+    /// Add a Vega-Lite chart of the rows (`chart`), when they are a series or groups.
+    pub chart: bool,
 }
 
 /// Keys `options` may have.
-pub const OPTION_KEYS: &[&str] = &["provider", "model", "limit", "dry_run", "today"];
+pub const OPTION_KEYS: &[&str] = &["provider", "model", "limit", "dry_run", "today", "chart"];
 
 impl Options {
     /// Parses the `options` argument; `Err((message, hint))`.
@@ -85,6 +87,8 @@ impl Options {
                 ("limit", _) => return wrong("an integer from 1 to 1000"),
                 ("dry_run", Value::Bool(b)) => out.dry_run = *b,
                 ("dry_run", _) => return wrong("true or false"),
+                ("chart", Value::Bool(b)) => out.chart = *b,
+                ("chart", _) => return wrong("true or false"),
                 ("today", Value::String(s)) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
                     Ok(d) => out.today = Some(d),
                     Err(_) => return wrong("a date YYYY-MM-DD"),
@@ -118,6 +122,8 @@ mod tests {
         assert_eq!(Options::parse(&json!({})).unwrap(), Options::default());
         assert!(Options::parse(&json!({"limt": 5})).unwrap_err().1.contains("Did you mean \"limit\""));
         assert!(Options::parse(&json!({"limit": 0})).is_err());
+        assert!(Options::parse(&json!({"chart": true})).unwrap().chart);
+        assert!(Options::parse(&json!({"chart": "yes"})).is_err());
         assert!(Options::parse(&json!({"limit": 1001})).is_err());
         assert!(Options::parse(&json!({"provider": "gpt"})).unwrap_err().0.contains("openai_compatible"));
         assert!(Options::parse(&json!({"today": "2026-02-30"})).is_err());

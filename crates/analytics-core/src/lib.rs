@@ -8,6 +8,7 @@
 //!   tests rely on; a `#[pg_test]` checks the installed schema against it.
 //! - [`catalog`]: metric definitions (the shipped catalog in `catalog/*.toml`), their validation, the
 //!   whole-catalog check and the SQL fragments they contribute.
+//! - [`chart`]: a Vega-Lite chart of an answer (series as lines or areas, groups as bars).
 //! - [`forecast`]: Monte Carlo forecasts from a team's daily throughput (seeded, reproducible).
 //! - [`spec`]: the AnalyticsSpec: validation with paths and suggestions, canonical form and hash,
 //!   compilation to one parameterized query.
@@ -20,6 +21,7 @@
 
 pub mod ask;
 pub mod catalog;
+pub mod chart;
 pub mod forecast;
 pub mod jira;
 pub mod jobs;
