@@ -294,6 +294,9 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'ingest_jira_wrapper';
 CREATE OR REPLACE FUNCTION analytics.analytics_ask(question text, options jsonb DEFAULT '{}') RETURNS jsonb
 VOLATILE SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', 'ask_wrapper';
+-- 0.2.0's analytics_ask takes options.chart.
+COMMENT ON FUNCTION analytics.analytics_ask(text, jsonb) IS
+  'Answer a question in plain English for the session''s tenant: the question becomes an AnalyticsSpec (builtin translator by default, or the LLM of analytics.llm_provider; a model only writes a spec, never SQL), which is validated, compiled and run. Returns {"question", "status": answered | clarification_needed, "spec", "sql", "columns", "rows", "row_count", "cached", "provider", "model", "attempts", "metrics", "tenant_id", "explanation", "clarification": {"reason", "candidates"}, "today"}. options: provider, model, limit, dry_run (spec and SQL, no run), today (YYYY-MM-DD for relative periods), chart (true: a Vega-Lite chart of the rows in "chart").';
 CREATE OR REPLACE FUNCTION analytics.analytics_eval(cases jsonb) RETURNS jsonb
 VOLATILE SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', 'eval_wrapper';

@@ -280,6 +280,31 @@ mod tests {
     }
 
     #[pg_test]
+    fn cycle_time_histogram_in_buckets() {
+        fixture();
+        // Cycle times (days): ALP-5 1, ALP-8 1, ALP-1 3, ALP-3 5, ALP-4 7, ALP-6 9, ALP-2 15.
+        let spec = r#"{"metrics": ["closed"], "group_by": [{"field": "cycle_time_days", "bucket": 5}], "filters": [{"field": "cycle_time_days", "operator": "is_not_null"}]}"#;
+        assert_eq!(
+            rows(spec),
+            [r#"{"closed": 3, "cycle_time_days": 0}"#, r#"{"closed": 3, "cycle_time_days": 5}"#, r#"{"closed": 1, "cycle_time_days": 15}"#]
+        );
+        let count = |filter: &str| column(&format!(r#"{{"metrics": ["closed"], "filters": [{filter}]}}"#), "closed");
+        assert_eq!(count(r#"{"field": "cycle_time_days", "operator": "gt", "value": 5}"#), ["3"]);
+        assert_eq!(count(r#"{"field": "cycle_time_days", "operator": "between", "value": [1, 5]}"#), ["3"], "half-open");
+        assert_eq!(count(r#"{"field": "cycle_time_days", "operator": "in", "value": ["1", 15]}"#), ["3"]);
+        // The default bucket is 1 day; story points are a number too.
+        let by_day = column(
+            r#"{"metrics": ["closed"], "group_by": ["cycle_time_days"], "filters": [{"field": "cycle_time_days", "operator": "lte", "value": 3}]}"#,
+            "cycle_time_days",
+        );
+        assert_eq!(by_day, ["1", "3"]);
+        assert_eq!(
+            column(r#"{"metrics": ["created"], "group_by": [{"field": "story_points", "bucket": 4}]}"#, "created"),
+            ["5", "1", "2", "2"]
+        );
+    }
+
+    #[pg_test]
     fn series_mistakes_are_explained() {
         fixture();
         install_sqlstate_helper();

@@ -200,9 +200,10 @@ pub fn explain(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
             .group_by
             .iter()
             .filter(|g| !g.is_series())
-            .map(|g| match &g.interval {
-                Some(i) => format!("{i} of {}", field_noun(&g.field)),
-                None => g.field.replace('_', " "),
+            .map(|g| match (&g.interval, g.bucket) {
+                (Some(i), _) => format!("{i} of {}", field_noun(&g.field)),
+                (None, Some(b)) => format!("{} in buckets of {b}", g.field.replace('_', " ")),
+                (None, None) => g.field.replace('_', " "),
             })
             .collect();
         if !groups.is_empty() {

@@ -126,6 +126,12 @@ pub(super) fn measure(
     Ok(aggregate(agg, &value, filter.as_deref()))
 }
 
+/// A number dimension's group: the lower bound of its bucket (`floor(value / width) * width`).
+pub(super) fn number_bucket(column: &str, g: &GroupBy, q: &mut Query) -> String {
+    let width = q.bind(Bound::Text(g.bucket.unwrap_or(1.0).to_string()), "numeric");
+    format!("floor(f.{column} / {width}) * {width}")
+}
+
 /// Notes a catalog definition a query uses, once.
 pub(super) fn note_version(used: &mut Vec<MetricVersion>, d: &MetricDef) {
     if !used.iter().any(|u| u.name == d.name) {
@@ -153,13 +159,15 @@ pub(super) fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<St
     let dim = dims::find(entity, &f.field).ok_or_else(|| format!("unknown dimension {}", f.field))?;
     let col = format!("f.{}", dim.column);
     let one = |q: &mut Query, s: &str, t: &str| q.bind(Bound::Text(s.to_string()), t);
+    let scalar = if dim.kind == DimKind::Number { "numeric" } else { "text" };
     let sql = match (dim.kind, f.op, &f.value) {
         (_, Op::IsNull, _) if dim.kind == DimKind::TextArray => format!("cardinality({col}) = 0"),
         (_, Op::IsNotNull, _) if dim.kind == DimKind::TextArray => format!("cardinality({col}) > 0"),
         (_, Op::IsNull, _) => format!("{col} IS NULL"),
         (_, Op::IsNotNull, _) => format!("{col} IS NOT NULL"),
-        (DimKind::Text, op, FilterValue::One(v)) => {
-            let p = one(q, v, "text");
+        // Text and numbers compare alike; only text has contains.
+        (DimKind::Text | DimKind::Number, op, FilterValue::One(v)) => {
+            let p = one(q, v, scalar);
             match op {
                 Op::Eq => format!("{col} = {p}"),
                 Op::Ne => format!("{col} IS DISTINCT FROM {p}"),
@@ -167,13 +175,15 @@ pub(super) fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<St
                 Op::Gte => format!("{col} >= {p}"),
                 Op::Lt => format!("{col} < {p}"),
                 Op::Lte => format!("{col} <= {p}"),
-                Op::Contains => format!("strpos(lower({col}), lower({p})) > 0"),
+                Op::Contains if dim.kind == DimKind::Text => format!("strpos(lower({col}), lower({p})) > 0"),
                 other => return Err(format!("operator {} with one value", other.as_str())),
             }
         }
-        (DimKind::Text, Op::In, FilterValue::Many(vs)) => format!("{col} = ANY ({})", q.bind(Bound::TextArray(vs.clone()), "text[]")),
-        (DimKind::Text, Op::NotIn, FilterValue::Many(vs)) => {
-            format!("({col} IS NULL OR NOT ({col} = ANY ({})))", q.bind(Bound::TextArray(vs.clone()), "text[]"))
+        (DimKind::Text | DimKind::Number, Op::In, FilterValue::Many(vs)) => {
+            format!("{col} = ANY ({})", q.bind(Bound::TextArray(vs.clone()), &format!("{scalar}[]")))
+        }
+        (DimKind::Text | DimKind::Number, Op::NotIn, FilterValue::Many(vs)) => {
+            format!("({col} IS NULL OR NOT ({col} = ANY ({})))", q.bind(Bound::TextArray(vs.clone()), &format!("{scalar}[]")))
         }
         (DimKind::Text, Op::Between, FilterValue::Two(a, b)) => {
             let (pa, pb) = (one(q, a, "text"), one(q, b, "text"));
@@ -203,6 +213,11 @@ pub(super) fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<St
                 Op::Lte => format!("{col} <= {p}"),
                 other => return Err(format!("operator {} on a date", other.as_str())),
             }
+        }
+        (DimKind::Number, Op::Between, FilterValue::Two(a, b)) => {
+            // Half-open, like dates: [low, high).
+            let (pa, pb) = (one(q, a, "numeric"), one(q, b, "numeric"));
+            format!("({col} >= {pa} AND {col} < {pb})")
         }
         (DimKind::Timestamp, Op::Between, FilterValue::Two(a, b)) => {
             let (pa, pb) = (one(q, a, "timestamptz"), one(q, b, "timestamptz"));
@@ -282,6 +297,7 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
                 group_keys[i] = bucket.clone();
                 format!("{bucket}::date")
             }
+            (DimKind::Number, _) => number_bucket(dim.column, g, &mut q),
             _ => format!("f.{}", dim.column),
         };
         select.push(format!("{expr} AS {}", quote(&g.column())));

@@ -12,6 +12,9 @@ pub enum Kind {
     TextArray,
     /// A timestamp: groups by an interval, filters by dates.
     Timestamp,
+    /// A number per issue (lead time, cycle time, story points): groups into buckets of a width
+    /// (`{"field", "bucket": 2}`, default 1; the group is the bucket's lower bound), filters by comparison.
+    Number,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,9 @@ pub const ISSUE_DIMENSIONS: &[Dimension] = &[
     d("created_at", "created_at", Kind::Timestamp, "when the issue was created"),
     d("updated_at", "updated_at", Kind::Timestamp, "when the issue last changed"),
     d("resolved_at", "resolved_at", Kind::Timestamp, "when the issue was resolved"),
+    d("lead_time_days", "lead_time_days", Kind::Number, "days from creation to resolution (resolved issues; others NULL)"),
+    d("cycle_time_days", "cycle_time_days", Kind::Number, "days from first in progress to last done (done issues; others NULL)"),
+    d("story_points", "story_points", Kind::Number, "the current estimate"),
 ];
 
 pub const SPRINT_DIMENSIONS: &[Dimension] = &[

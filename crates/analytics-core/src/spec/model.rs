@@ -21,6 +21,8 @@ pub struct GroupBy {
     pub field: String,
     /// For timestamp dimensions: day, week, month, quarter or year.
     pub interval: Option<String>,
+    /// For number dimensions: the bucket width (the group is floor(value / width) * width).
+    pub bucket: Option<f64>,
 }
 
 impl GroupBy {
@@ -184,9 +186,10 @@ impl Spec {
         let group_by: Vec<Value> = self
             .group_by
             .iter()
-            .map(|g| match &g.interval {
-                Some(i) => json!({"field": g.field, "interval": i}),
-                None => json!({"field": g.field}),
+            .map(|g| match (&g.interval, g.bucket) {
+                (Some(i), _) => json!({"field": g.field, "interval": i}),
+                (None, Some(b)) => json!({"field": g.field, "bucket": b}),
+                (None, None) => json!({"field": g.field}),
             })
             .collect();
         let filters: Vec<Value> = self

@@ -25,6 +25,8 @@ pub const MAX_LIMIT: u64 = 1000;
 pub const JOB_MAX_LIMIT: u64 = 100_000;
 pub const MAX_LAST_SPRINTS: u64 = 100;
 pub const MAX_RELATIVE: u64 = 3650;
+/// The largest bucket width of a number dimension.
+pub const MAX_BUCKET: f64 = 1_000_000.0;
 
 const TOP_KEYS: &[&str] = &["entity", "metrics", "group_by", "filters", "date_range", "sort_by", "limit"];
 const METRIC_KEYS: &[&str] = &["name", "aggregation", "alias", "params"];
@@ -450,10 +452,12 @@ fn parse_group_by(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Vec<Group
     let mut out: Vec<GroupBy> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("$.group_by[{i}]");
+        let mut bucket_value: Option<&Value> = None;
         let (field, interval) = match item {
             Value::String(s) => (s.as_str(), None),
             Value::Object(o) => {
-                unknown_keys(ctx, &path, o, &["field", "interval"]);
+                unknown_keys(ctx, &path, o, &["field", "interval", "bucket"]);
+                bucket_value = o.get("bucket").filter(|v| !v.is_null());
                 let Some(field) = required_str(ctx, &path, o, "field", "a group needs a field") else { continue };
                 let interval = match o.get("interval") {
                     None | Some(Value::Null) => None,
@@ -510,7 +514,27 @@ fn parse_group_by(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Vec<Group
             }
             (_, None) => None,
         };
-        let g = GroupBy { field: field.to_string(), interval };
+        let bucket = match (dim.kind, bucket_value) {
+            (DimKind::Number, None) => Some(1.0),
+            (DimKind::Number, Some(Value::Number(n))) => match n.as_f64() {
+                Some(w) if w > 0.0 && w <= MAX_BUCKET => Some(w),
+                _ => {
+                    ctx.err(&format!("{path}.bucket"), "invalid_value", format!("bucket must be a width above 0 and at most {MAX_BUCKET}"))
+                        .hint(r#"For example {"field": "cycle_time_days", "bucket": 2}: 0-2, 2-4, ... days."#);
+                    continue;
+                }
+            },
+            (DimKind::Number, Some(other)) => {
+                ctx.err(&format!("{path}.bucket"), "wrong_type", format!("bucket must be a number, not {}", type_name(other)));
+                continue;
+            }
+            (_, Some(_)) => {
+                ctx.err(&format!("{path}.bucket"), "invalid_value", format!("{field} is not a number; only number fields take a bucket"));
+                continue;
+            }
+            (_, None) => None,
+        };
+        let g = GroupBy { field: field.to_string(), interval, bucket };
         if out.iter().any(|o| o.column() == g.column()) {
             ctx.err(&path, "duplicate_group", format!("{} is grouped twice", g.column()));
             continue;
@@ -528,7 +552,9 @@ fn series_group(ctx: &mut Ctx, path: &str, entity: Entity, interval: Option<&str
         return None;
     }
     match interval {
-        Some(iv) if INTERVALS.contains(&iv) => Some(GroupBy { field: dims::SERIES.to_string(), interval: Some(iv.to_string()) }),
+        Some(iv) if INTERVALS.contains(&iv) => {
+            Some(GroupBy { field: dims::SERIES.to_string(), interval: Some(iv.to_string()), bucket: None })
+        }
         Some(iv) => {
             ctx.err(&format!("{path}.interval"), "invalid_value", format!("unknown interval \"{}\"", shown(iv)))
                 .hint("Use day, week, month, quarter or year.")

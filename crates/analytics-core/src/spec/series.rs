@@ -184,6 +184,7 @@ pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tena
                 format!("g{i}.v")
             }
             DimKind::Text => format!("f.{}", dim.column),
+            DimKind::Number => super::compile::number_bucket(dim.column, g, &mut q),
             DimKind::Timestamp => return Err(format!("a series cannot also be grouped by the date {}", g.field)),
         };
         select.push(format!("k.d{} AS {}", dim_exprs.len(), quote(&g.column())));
@@ -287,71 +288,65 @@ struct StreamParts<'a> {
     to: &'a str,
 }
 
-/// The state changes per bucket (source `e`): each issue's history as a stream of rows, its creation
-/// (in the state it had then, by `category_at`'s rules: the last transition at or before it, else the
-/// first transition's from-state, else its current state) and each later transition; a row's change of
-/// atom i is +1 when it enters the state and -1 when it leaves it. Changes before the span fall into
-/// the first bucket, so the running sum over buckets is the count at each bucket's end.
+/// The state changes per bucket (source `e`), by `category_at`'s rules, from one ordered pass over the
+/// tenant's issues joined to their transitions:
+/// - a transition after the issue's creation enters its state and leaves the one before it (the
+///   previous transition's, or for the first one its own from-state, `todo` when unknown);
+/// - the creation enters the state the issue had then: the last transition at or before it, else the
+///   first transition's from-state; an issue without transitions its current state.
+///
+/// Changes before the span fall into the first bucket, so the running sum over buckets is the count
+/// at each bucket's end.
 fn state_stream(states: &[(usize, StateAtom)], p: &StreamParts) -> String {
     let StreamParts { base, joins, common, dims, iv, from, to } = *p;
     let d_inner: String = dims.iter().enumerate().map(|(i, e)| format!(", {e} AS d{i}")).collect();
+    let d_part: String = dims.iter().map(|e| format!(", {e}")).collect();
     let d_cols = |alias: &str| -> String { (0..dims.len()).map(|i| format!(", {alias}.d{i}")).collect() };
     let rests: String = states.iter().map(|(i, st)| format!(", {} AS r{i}", st.rest)).collect();
     let r_cols = |alias: &str| -> String { states.iter().map(|(i, _)| format!(", {alias}.r{i}")).collect() };
-    let partition = format!("PARTITION BY x.issue_id{}", d_cols("x"));
-    // Each row's state and the one before it (one lag per state column, whatever the number of atoms);
-    // an atom's change is whether the row is in its state minus whether the row before was.
+    // The category's columns only when an atom reads the category, the status's only when one reads it.
     let uses = |col: &str| states.iter().any(|(_, st)| st.state.contains(&format!("y.{col}")));
-    let (cat, status) = (uses("cat"), uses("status"));
-    let window_y = format!("OVER (PARTITION BY y.issue_id{} ORDER BY y.at, y.kind, y.ord)", d_cols("y"));
-    let mut flags = String::new();
-    for (used, col) in [(cat, "cat"), (status, "status")] {
-        if used {
-            flags.push_str(&format!(", y.{col}, lag(y.{col}) {window_y} AS prev_{col}"));
-        }
-    }
+    let cols: Vec<(&str, &str, &str, &str)> =
+        [("cat", "category", "status_category", "coalesce(y.from_cat, 'todo')"), ("status", "status", "status", "y.from_status")]
+            .into_iter()
+            .filter(|(c, ..)| uses(c))
+            .collect();
     let sums: String = states
         .iter()
         .map(|(i, st)| {
-            let now = st.state.replace("y.cat", "z.cat").replace("y.status", "z.status");
-            let before = st.state.replace("y.cat", "z.prev_cat").replace("y.status", "z.prev_status");
-            format!(", sum(CASE WHEN {now} THEN 1 ELSE 0 END - CASE WHEN {before} THEN 1 ELSE 0 END) FILTER (WHERE z.r{i}) AS a{i}")
+            let plus = st.state.replace("y.cat", "z.plus_cat").replace("y.status", "z.plus_status");
+            let minus = st.state.replace("y.cat", "z.minus_cat").replace("y.status", "z.minus_status");
+            format!(", sum(CASE WHEN {plus} THEN 1 ELSE 0 END - CASE WHEN {minus} THEN 1 ELSE 0 END) FILTER (WHERE z.r{i}) AS a{i}")
         })
         .collect();
     let group: String = (0..dims.len()).map(|i| format!(", {}", i + 2)).collect();
-    // The status columns only when an atom reads the status, the category's only when one reads that.
-    let mut derived = String::new();
-    let (mut arm1, mut arm2) = (String::new(), String::new());
-    if cat {
-        derived.push_str(
-            ", CASE WHEN x.kind = 0 THEN x.to_cat WHEN lag(x.kind) OVER w IS NOT NULL THEN lag(x.to_cat) OVER w \
-             WHEN lead(x.kind) OVER w IS NOT NULL THEN coalesce(lead(x.from_cat) OVER w, 'todo') ELSE x.cur_cat END AS cat",
-        );
-        arm1.push_str(", NULL::text AS to_cat, NULL::text AS from_cat, f.status_category AS cur_cat");
-        arm2.push_str(", t.to_category, t.from_category, NULL");
+    let (mut windowed, mut after, mut creation) = (String::new(), String::new(), String::new());
+    for (c, t_col, f_col, first_from) in &cols {
+        windowed.push_str(&format!(
+            ", t.to_{t_col} AS to_{c}, t.from_{t_col} AS from_{c}, lag(t.to_{t_col}) OVER w AS lag_{c}, f.{f_col} AS cur_{c}"
+        ));
+        let before = format!("CASE WHEN y.lag_at IS NOT NULL THEN y.lag_{c} ELSE {first_from} END");
+        after.push_str(&format!(", y.to_{c} AS plus_{c}, {before} AS minus_{c}"));
+        creation.push_str(&format!(
+            ", CASE WHEN y.t_id IS NULL THEN y.cur_{c} WHEN y.at > y.created_at THEN {before} ELSE y.to_{c} END, NULL::text"
+        ));
     }
-    if status {
-        derived.push_str(
-            ", CASE WHEN x.kind = 0 THEN x.to_status WHEN lag(x.kind) OVER w IS NOT NULL THEN lag(x.to_status) OVER w \
-             WHEN lead(x.kind) OVER w IS NOT NULL THEN lead(x.from_status) OVER w ELSE x.cur_status END AS status",
-        );
-        arm1.push_str(", NULL::text AS to_status, NULL::text AS from_status, f.status AS cur_status");
-        arm2.push_str(", t.to_status, t.from_status, NULL");
-    }
+    // y: every issue joined to its transitions in order (an issue without any: one row, t_id NULL).
+    // z: a transition after the creation enters and leaves at its time; one row per issue gives the
+    // creation its state (the first transition, when it comes after the creation; else the last one at
+    // or before it; else, without transitions, the issue's own).
     format!(
         " LEFT JOIN (SELECT greatest(date_trunc('{iv}', z.at), date_trunc('{iv}', {from})) AS b{dz}{sums} FROM (\
-         SELECT y.at{dy}{ry}{flags} FROM (\
-         SELECT x.issue_id, x.at, x.kind, x.ord, x.created_at{dx}{rx}{derived} FROM (\
-         SELECT f.id AS issue_id, f.created_at AS at, 1 AS kind, NULL::bigint AS ord{arm1}, f.created_at{d_inner}{rests} \
-         FROM {base} AS f{joins} WHERE {common} AND f.created_at < {to} \
-         UNION ALL SELECT f.id, t.changed_at, 0, t.id{arm2}, f.created_at{d_inner}{rests} \
-         FROM analytics.issue_transitions AS t JOIN {base} AS f ON f.tenant_id = t.tenant_id AND f.id = t.issue_id{joins} \
-         WHERE {common} AND f.created_at < {to}) AS x WINDOW w AS ({partition} ORDER BY x.at, x.kind, x.ord)) AS y \
-         WHERE y.kind = 1 OR y.at > y.created_at) AS z WHERE z.at < {to} AND z.at <= now() GROUP BY 1{group}) AS e ON e.b = bk.b_start",
+         WITH y AS MATERIALIZED (SELECT f.created_at, t.id AS t_id, t.changed_at AS at, lag(t.changed_at) OVER w AS lag_at, \
+         lead(t.changed_at) OVER w AS lead_at{windowed}{d_inner}{rests} \
+         FROM {base} AS f{joins} LEFT JOIN analytics.issue_transitions AS t ON t.tenant_id = f.tenant_id AND t.issue_id = f.id \
+         WHERE {common} AND f.created_at < {to} WINDOW w AS (PARTITION BY f.id{d_part} ORDER BY t.changed_at, t.id)) \
+         SELECT y.at{after}{dy}{ry} FROM y WHERE y.at > y.created_at \
+         UNION ALL SELECT y.created_at{creation}{dy}{ry} FROM y WHERE y.t_id IS NULL OR (y.at > y.created_at AND y.lag_at IS NULL) \
+         OR (y.at <= y.created_at AND (y.lead_at IS NULL OR y.lead_at > y.created_at))) \
+         AS z WHERE z.at < {to} AND z.at <= now() GROUP BY 1{group}) AS e ON e.b = bk.b_start",
         dz = d_cols("z"),
         dy = d_cols("y"),
         ry = r_cols("y"),
-        dx = d_cols("x"),
-        rx = r_cols("x"),
     )
 }

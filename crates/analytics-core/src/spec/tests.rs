@@ -393,7 +393,9 @@ fn series_parse_compile_and_explain() {
     assert!(c.sql.starts_with("WITH buckets AS (SELECT g AS b_start"), "{}", c.sql);
     assert!(c.sql.contains("generate_series(date_trunc('week', date_trunc('week', now() - $"), "{}", c.sql);
     assert!(!c.sql.contains("category_at"), "{}", c.sql);
-    assert_eq!(c.sql.matches("FROM analytics.issue_transitions AS t").count(), 1, "{}", c.sql);
+    // One ordered pass over the issues joined to their transitions.
+    assert_eq!(c.sql.matches("analytics.issue_transitions AS t").count(), 1, "{}", c.sql);
+    assert_eq!(c.sql.matches(" OVER w ").count(), 3, "lag and lead of the time, lag of the category");
     assert!(c.sql.contains("date_trunc('week', f.created_at) AS b"), "{}", c.sql);
     assert_eq!(c.params[0], crate::catalog::params::Bound::Text("t".into()));
     assert_eq!(c.columns.iter().map(|c| c.role).collect::<Vec<_>>(), ["dimension", "dimension", "metric", "metric", "metric", "metric"]);

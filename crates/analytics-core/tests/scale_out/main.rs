@@ -161,7 +161,11 @@ fn the_upgrade_from_0_1_0_makes_the_fresh_keys() {
 /// Specs that reach every part of the compiler: each metric alone, grouped by each of its entity's
 /// dimensions, filtered on each, in each kind of date range, and all of an entity's metrics at once.
 fn specs(catalog: &[MetricDef]) -> Vec<(Vec<String>, Value)> {
-    let group = |d: &dims::Dimension| if d.kind == Kind::Timestamp { json!({"field": d.name, "interval": "month"}) } else { json!(d.name) };
+    let group = |d: &dims::Dimension| match d.kind {
+        Kind::Timestamp => json!({"field": d.name, "interval": "month"}),
+        Kind::Number => json!({"field": d.name, "bucket": 2.5}),
+        _ => json!(d.name),
+    };
     let filters = |d: &dims::Dimension| match d.kind {
         Kind::Text => {
             vec![json!({"field": d.name, "operator": "in", "value": ["a", "b"]}), json!({"field": d.name, "operator": "is_null"})]
@@ -170,6 +174,9 @@ fn specs(catalog: &[MetricDef]) -> Vec<(Vec<String>, Value)> {
             vec![json!({"field": d.name, "operator": "eq", "value": "a"}), json!({"field": d.name, "operator": "not_in", "value": ["a"]})]
         }
         Kind::Timestamp => vec![json!({"field": d.name, "operator": "between", "value": ["2025-01-01", "2025-02-01"]})],
+        Kind::Number => {
+            vec![json!({"field": d.name, "operator": "gt", "value": 3}), json!({"field": d.name, "operator": "in", "value": [1, 2.5]})]
+        }
     };
     let ranges = |e: Entity| {
         let mut r = vec![json!({"last": "30 days"}), json!({"from": "2025-01-01", "to": "2025-04-01"})];

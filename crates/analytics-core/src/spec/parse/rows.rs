@@ -5,6 +5,19 @@ use super::*;
 
 fn scalar_text(ctx: &mut Ctx, path: &str, v: Option<&Value>, kind: DimKind) -> Option<String> {
     match v {
+        // A number, or a string that is one ("10", as a constrained LLM writes every value).
+        Some(Value::String(t)) if kind == DimKind::Number && t.trim().parse::<f64>().is_ok_and(f64::is_finite) && t.len() <= 40 => {
+            Some(t.trim().parse::<f64>().map(|x| x.to_string()).unwrap_or_default())
+        }
+        Some(Value::String(_)) | Some(Value::Bool(_)) if kind == DimKind::Number => {
+            ctx.err(path, "wrong_type", "value must be a number")
+                .hint(r#"For example {"field": "cycle_time_days", "operator": "gt", "value": 10}."#);
+            None
+        }
+        Some(Value::Number(n)) if kind == DimKind::Number && !n.as_f64().is_some_and(f64::is_finite) => {
+            ctx.err(path, "invalid_value", "value must be a finite number");
+            None
+        }
         Some(Value::String(s)) => {
             if !check_text(ctx, path, s) {
                 return None;
@@ -80,6 +93,7 @@ pub(super) fn parse_filters(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) ->
             DimKind::Text => true,
             DimKind::TextArray => !matches!(op, Op::Gt | Op::Gte | Op::Lt | Op::Lte | Op::Between),
             DimKind::Timestamp => !matches!(op, Op::In | Op::NotIn | Op::Contains),
+            DimKind::Number => !matches!(op, Op::Contains),
         };
         if !allowed {
             ctx.err(&format!("{path}.operator"), "invalid_operator", format!("operator {} does not apply to {field}", op.as_str()));
@@ -125,7 +139,11 @@ pub(super) fn parse_filters(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) ->
                 ) else {
                     continue;
                 };
-                if dim.kind == DimKind::Timestamp && a >= b {
+                let inverted = match dim.kind {
+                    DimKind::Number => a.parse::<f64>().ok() >= b.parse::<f64>().ok(),
+                    _ => a >= b,
+                };
+                if matches!(dim.kind, DimKind::Timestamp | DimKind::Number) && inverted {
                     ctx.err(&vpath, "inverted_range", format!("between {a} and {b} is empty: the first must come before the second"));
                     continue;
                 }
