@@ -4,6 +4,8 @@
 #   90-day daily cumulative flow (backlog_count, wip, done_count by as_of day) for one tenant
 #     ÷ hand-written SQL (a running sum of category changes over the transitions)   goal <= 1.2, < 500 ms
 #   12-week created vs closed vs net flow by as_of day ÷ hand-written SQL            goal <= 1.2
+#   a sprint's daily burndown and burnup (scope, done, remaining points; the closed sprint with the most
+#     members) ÷ hand-written SQL (membership per day, points_at and category_at)     goal <= 1.2, < 500 ms
 #   a 10,000-trial 30-day forecast_items ÷ the same bootstrap written in SQL (random(); the answers
 #     agree within Monte Carlo noise, not row for row)                                goal <= 1.2, < 500 ms
 # The hand-written SQL relies on what the Jira loader guarantees (every issue has an initial transition
@@ -59,8 +61,22 @@ fc_hand="WITH h AS (
 )
 SELECT percentile_disc(0.15) WITHIN GROUP (ORDER BY total) AS forecast_items FROM t"
 
+# A sprint burndown and burnup: the tenant's closed sprint with the most members, day by day.
+sprint="$(db_psql -At -c "SELECT s.name FROM analytics.sprints s JOIN analytics.sprint_issues si ON si.tenant_id = s.tenant_id AND si.sprint_id = s.id
+  WHERE s.tenant_id = '$tenant' AND s.state = 'closed' AND s.name !~ '[\"''\\\\]' GROUP BY s.id, s.name ORDER BY count(*) DESC, s.id LIMIT 1")"
+burn_spec="{\"entity\": \"sprint\", \"metrics\": [\"sprint_scope_sp\", \"sprint_done_sp\", \"sprint_remaining_sp\"], \"group_by\": [{\"field\": \"as_of\", \"interval\": \"day\"}], \"filters\": [{\"field\": \"sprint\", \"operator\": \"eq\", \"value\": \"$sprint\"}]}"
+burn_hand="WITH s AS (SELECT * FROM analytics.sprints WHERE tenant_id = current_setting('analytics.tenant_id') AND name = '$sprint' AND start_date IS NOT NULL),
+d AS (SELECT s.id, g, least(g + interval '1 day' - interval '1 microsecond', coalesce(s.complete_date, now())) AS at
+      FROM s, generate_series(date_trunc('day', s.start_date), coalesce(s.complete_date, now()), interval '1 day') AS g)
+SELECT d.g::date AS as_of_day, coalesce(sum(x.v), 0) AS sprint_scope_sp, coalesce(sum(x.v) FILTER (WHERE x.cat = 'done'), 0) AS sprint_done_sp,
+       coalesce(sum(x.v) FILTER (WHERE x.cat IS DISTINCT FROM 'done'), 0) AS sprint_remaining_sp
+FROM d LEFT JOIN analytics.sprint_issues si ON si.tenant_id = current_setting('analytics.tenant_id') AND si.sprint_id = d.id
+  AND si.added_at <= d.at AND (si.removed_at IS NULL OR si.removed_at > d.at)
+LEFT JOIN LATERAL (SELECT analytics.points_at(si.issue_id, d.at) AS v, analytics.category_at(si.issue_id, d.at) AS cat) AS x ON si.id IS NOT NULL
+GROUP BY d.g ORDER BY 1"
+
 echo "[bench] flow analytics (tenant $tenant: $(db_psql -At -c "SELECT count(*) FROM analytics.issues WHERE tenant_id = '$tenant'") issues, $(db_psql -At -c "SELECT count(*) FROM analytics.issue_transitions WHERE tenant_id = '$tenant'") transitions)"
-for name in cfd flow fc; do
+for name in cfd flow burn fc; do
   spec_var="${name}_spec"; hand_var="${name}_hand"
   spec="${!spec_var}"; hand="${!hand_var}"
   if [ "$name" = fc ]; then
@@ -79,7 +95,7 @@ for name in cfd flow fc; do
   for r in 1 2 3; do s+=("$(lat "$f_spec" 5)"); h+=("$(lat "$f_hand" 5)"); done
   printf '%s\n' "${s[@]}" | sort -n | sed -n 2p > "$dir/s"; printf '%s\n' "${h[@]}" | sort -n | sed -n 2p > "$dir/h"
   awk -v n="$name" -v s="$(cat "$dir/s")" -v h="$(cat "$dir/h")" -v same="$same" -v all="${s[*]} / ${h[*]}" 'BEGIN {
-    label = (n == "cfd") ? "90-day daily cumulative flow" : (n == "flow") ? "12-week daily created/closed/net flow" : "10,000-trial 30-day forecast_items"
+    label = (n == "cfd") ? "90-day daily cumulative flow" : (n == "flow") ? "12-week daily created/closed/net flow" : (n == "burn") ? "sprint burndown/burnup by day" : "10,000-trial 30-day forecast_items"
     printf "  %-40s %8.1f ms  hand-written %8.1f ms  ratio %.2f (goal <= 1.2; < 500 ms: ratio %.2f)  [%s; rounds %s]\n", label, s, h, s / h, s / 500, same, all
   }'
 done

@@ -67,6 +67,47 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION analytics.status_at(text, bigint, timestamptz) IS 'Status name of an issue at a moment, from its transitions (the rules of category_at; before the first transition, its from_status); NULL before the issue was created.';
 
+-- A sprint's burn at a moment (capped at its completion): the issues in it then (added at or before it,
+-- not removed by then) with their estimates then, and those of them done then. The rules of
+-- sprint_facts: at start_date, scope_sp is planned_sp; at complete_date, done_sp is completed_sp.
+CREATE FUNCTION analytics.sprint_burn_at(p_tenant_id text, p_sprint_id bigint, p_at timestamptz,
+                                         OUT scope_sp numeric, OUT done_sp numeric, OUT remaining_sp numeric,
+                                         OUT scope_issues bigint, OUT done_issues bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH s AS (
+        SELECT s.tenant_id, s.id, least(p_at, coalesce(s.complete_date, p_at)) AS at
+        FROM analytics.sprints s WHERE s.tenant_id = p_tenant_id AND s.id = p_sprint_id
+    ), m AS (
+        SELECT DISTINCT si.issue_id, s.at FROM s
+        JOIN analytics.sprint_issues si ON si.tenant_id = s.tenant_id AND si.sprint_id = s.id
+        WHERE si.added_at <= s.at AND (si.removed_at IS NULL OR si.removed_at > s.at)
+    ), v AS (
+        SELECT CASE WHEN pb.found THEN analytics.to_points(pb.v) WHEN pa.found THEN analytics.to_points(pa.v) ELSE i.story_points END AS points,
+               CASE WHEN m.at < i.created_at THEN NULL WHEN cb.found THEN cb.cat WHEN ca.found THEN coalesce(ca.cat, 'todo')
+                    ELSE i.status_category END = 'done' AS done
+        FROM m
+        JOIN analytics.issues i ON i.tenant_id = p_tenant_id AND i.id = m.issue_id
+        LEFT JOIN LATERAL (SELECT true AS found, c.to_value AS v FROM analytics.issue_changes c
+                           WHERE c.tenant_id = i.tenant_id AND c.issue_id = i.id AND c.field = 'story_points' AND c.changed_at <= m.at
+                           ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) pb ON true
+        LEFT JOIN LATERAL (SELECT true AS found, c.from_value AS v FROM analytics.issue_changes c
+                           WHERE c.tenant_id = i.tenant_id AND c.issue_id = i.id AND c.field = 'story_points' AND c.changed_at > m.at
+                           ORDER BY c.changed_at, c.id LIMIT 1) pa ON true
+        LEFT JOIN LATERAL (SELECT true AS found, t.to_category AS cat FROM analytics.issue_transitions t
+                           WHERE t.tenant_id = i.tenant_id AND t.issue_id = i.id AND t.changed_at <= m.at
+                           ORDER BY t.changed_at DESC, t.id DESC LIMIT 1) cb ON true
+        LEFT JOIN LATERAL (SELECT true AS found, t.from_category AS cat FROM analytics.issue_transitions t
+                           WHERE t.tenant_id = i.tenant_id AND t.issue_id = i.id AND t.changed_at > m.at
+                           ORDER BY t.changed_at, t.id LIMIT 1) ca ON true
+    )
+    SELECT coalesce(sum(v.points), 0), coalesce(sum(v.points) FILTER (WHERE v.done), 0),
+           coalesce(sum(v.points) FILTER (WHERE NOT v.done OR v.done IS NULL), 0),
+           count(*), count(*) FILTER (WHERE v.done)
+    FROM v;
+END;
+COMMENT ON FUNCTION analytics.sprint_burn_at(text, bigint, timestamptz) IS 'A sprint at a moment (capped at its completion): points and issues in it then (scope_sp, scope_issues) of those the ones done then (done_sp, done_issues) and not done (remaining_sp), estimates and statuses as of that moment. The burndown is remaining_sp per day.';
+
 -- New in 0.2.0: Monte Carlo forecasts (catalog metrics forecast_items and forecast_date).
 CREATE  FUNCTION analytics."forecast_days"(
 	"ages" double precision[],

@@ -171,6 +171,18 @@ pub mod tests {
             ("comments_per_issue", "{}", Some(0.3)),
             ("first_response_hours", "{}", Some(30.0)),
             ("sprint_problematic_score", "{}", Some(0.0)),
+            // Every sprint at 01-21 12:00 (metrics_fixture.md, "Burndown"): Alpha 1 at its completion
+            // (13 in it, 5 done), Alpha 2 (16 in it: ALP-6 estimated at 10:00; none done), Alpha 3 not
+            // planned yet. The guideline: Alpha 1 13 x (1 - 13.9583 / 14), Alpha 2 13 x (1 - 1.125 / 14),
+            // Alpha 3 (not started) its whole start scope, 11.
+            ("sprint_scope_sp", r#"{"as_of": "2025-01-21 12:00+00"}"#, Some(29.0)),
+            ("sprint_done_sp", r#"{"as_of": "2025-01-21 12:00+00"}"#, Some(5.0)),
+            ("sprint_remaining_sp", r#"{"as_of": "2025-01-21 12:00+00"}"#, Some(24.0)),
+            (
+                "sprint_guideline_sp",
+                r#"{"as_of": "2025-01-21 12:00+00"}"#,
+                Some(13.0 * (1.0 - (13.0 + 23.0 / 24.0) / 14.0) + 13.0 * (1.0 - 1.125 / 14.0) + 11.0),
+            ),
         ]
     }
 

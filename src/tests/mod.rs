@@ -2,6 +2,7 @@
 //! Roles, rows and helper functions they create vanish with it.
 
 mod ask;
+mod burndown;
 mod cache;
 mod compile;
 mod contract;

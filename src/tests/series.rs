@@ -334,7 +334,7 @@ mod tests {
         );
         assert_eq!(
             err(r#"{"metrics": ["velocity"], "group_by": [{"field": "as_of", "interval": "day"}], "date_range": {"last": "9 days"}}"#),
-            "invalid_value"
+            "not_in_series"
         );
         assert_eq!(
             err(r#"{"metrics": ["wip"], "group_by": [{"field": "as_of", "interval": "day"}], "date_range": {"to": "2025-01-01"}}"#),

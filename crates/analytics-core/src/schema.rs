@@ -183,6 +183,18 @@ pub const ISSUE_FACTS_FROM_ISSUES: &[&str] = &[
     "resolved_at",
 ];
 
+/// The columns `analytics.sprint_facts` takes from `analytics.sprints` unchanged (one row per sprint,
+/// `sprint_id` being the sprint's id): a spec query that reads no others reads the sprints themselves
+/// ([`SPRINTS_AS_FACTS`]), not the view that computes every statistic of every sprint.
+pub const SPRINT_FACTS_FROM_SPRINTS: &[&str] =
+    &["sprint_id", "tenant_id", "instance_id", "board", "name", "state", "start_date", "end_date", "complete_date"];
+
+/// `analytics.sprints` of one tenant under the column names of `analytics.sprint_facts`
+/// ([`SPRINT_FACTS_FROM_SPRINTS`]); `{tenant}` is the tenant parameter (filtered inside as well, so that
+/// each relation a query reads names its tenant: the scale-out rule).
+pub const SPRINTS_AS_FACTS: &str = "(SELECT s.id AS sprint_id, s.tenant_id, s.instance_id, s.board, s.name, s.state, \
+     s.start_date, s.end_date, s.complete_date FROM analytics.sprints AS s WHERE s.tenant_id = {tenant})";
+
 /// Sprint statistics that get a z-score column `<name>_z` (against the board's closed sprints).
 pub const SPRINT_Z_SCORED: &[&str] =
     &["planned_sp", "added_sp", "removed_sp", "completed_sp", "spillover_ratio", "scope_churn_ratio", "accuracy_abs", "velocity"];
@@ -285,6 +297,16 @@ mod tests {
             assert!(pos("issues") < pos(child));
         }
         assert!(pos("sprints") < pos("sprint_issues"));
+    }
+
+    #[test]
+    fn sprint_facts_passes_sprint_columns_through() {
+        for c in SPRINT_FACTS_FROM_SPRINTS {
+            assert!(SPRINT_FACTS_COLUMNS.contains(c), "{c} is a column of sprint_facts");
+            let col = if *c == "sprint_id" { "id" } else { c };
+            assert!(table("sprints").unwrap().column(col).is_some(), "{col} is a column of sprints");
+            assert!(SPRINTS_AS_FACTS.contains(&format!("s.{col}")), "{c} is selected");
+        }
     }
 
     #[test]

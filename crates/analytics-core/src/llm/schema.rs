@@ -187,11 +187,9 @@ pub fn split(catalog: &[MetricDef]) -> Value {
             let mut v = base.clone();
             v["properties"]["entity"] = json!({"type": "string", "enum": [entity.as_str()]});
             v["properties"]["metrics"]["items"] = json!({"anyOf": metric_items(&own)});
-            // Issue specs may be as_of series.
+            // Both may be as_of series (a sprint's: burndown and burnup).
             let mut by_date = dates.clone();
-            if entity == Entity::Issue {
-                by_date.push(dims::SERIES);
-            }
+            by_date.push(dims::SERIES);
             v["properties"]["group_by"]["items"] = group_items(&plain, &by_date);
             v["properties"]["filters"]["items"] = filter_items(&all);
             // The validator's list limits, so a looping model stops at a valid length.

@@ -118,7 +118,7 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
         let mut fields = Vec::new();
         for d in defs {
             match time_field(d, catalog) {
-                _ if entity == Entity::Issue && (d.kind == Kind::Snapshot || time_field(d, catalog).is_err()) => {
+                _ if d.kind == Kind::Snapshot || (entity == Entity::Issue && time_field(d, catalog).is_err()) => {
                     return Ok(dims::SERIES.to_string())
                 }
                 Ok(Some(f)) => fields.push(f),
@@ -261,6 +261,11 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
     let named_field = r.found.iter().find_map(|f| if let Item::DateField(d) = f.item { Some(d) } else { None });
     let series = groups.iter().find_map(|g| (g["field"] == dims::SERIES).then(|| g["interval"].as_str().unwrap_or("day").to_string()));
     match period {
+        // A sprint series spans its sprints' lives: the running sprint's, unless sprints are named.
+        None if series.is_some() && entity == Entity::Sprint => {
+            let named = filters.iter().any(|f| f["field"] == "sprint");
+            filters.extend((!named).then(|| json!({"field": "state", "operator": "eq", "value": "active"})));
+        }
         // A series spans a period: without one, a default as long as a chart of that grain usually is.
         None if series.is_some() => {
             let last = match series.as_deref() {

@@ -86,6 +86,19 @@ pub const REPORT_NAMES: &[(&str, &str)] = &[
     ("cfd", "backlog vs wip vs done to date daily"),
     ("created vs resolved", "created vs closed"),
     ("created versus resolved", "created vs closed"),
+    // A sprint's burndown and burnup, day by day (the current sprint unless one is named).
+    ("burndown chart", "sprint_remaining_sp vs sprint_guideline_sp daily"),
+    ("burn down chart", "sprint_remaining_sp vs sprint_guideline_sp daily"),
+    ("burn-down chart", "sprint_remaining_sp vs sprint_guideline_sp daily"),
+    ("burndown", "sprint_remaining_sp vs sprint_guideline_sp daily"),
+    ("burn down", "sprint_remaining_sp vs sprint_guideline_sp daily"),
+    ("burn-down", "sprint_remaining_sp vs sprint_guideline_sp daily"),
+    ("burnup chart", "sprint_done_sp vs sprint_scope_sp daily"),
+    ("burn up chart", "sprint_done_sp vs sprint_scope_sp daily"),
+    ("burn-up chart", "sprint_done_sp vs sprint_scope_sp daily"),
+    ("burnup", "sprint_done_sp vs sprint_scope_sp daily"),
+    ("burn up", "sprint_done_sp vs sprint_scope_sp daily"),
+    ("burn-up", "sprint_done_sp vs sprint_scope_sp daily"),
 ];
 
 /// Ranking words and their direction: `desc` (largest first), `asc`, or `worse`/`better` (depends on

@@ -2,13 +2,15 @@
 //! - [`parse`]: untrusted JSON -> a validated [`Spec`], or every problem with its path and suggestions;
 //! - [`model`]: the validated spec, its canonical form and SHA-256 hash;
 //! - [`dims`]: the dimension whitelist per entity;
-//! - [`compile`]: a validated spec -> one parameterized SQL query (`series`: the as_of series form).
+//! - [`compile`]: a validated spec -> one parameterized SQL query (`series`: the as_of series form;
+//!   `sprint_series`: its sprint form, burndown and burnup).
 
 pub mod compile;
 pub mod dims;
 pub mod model;
 pub mod parse;
 mod series;
+mod sprint_series;
 
 pub use compile::{compile, Compiled};
 pub use model::Spec;

@@ -209,7 +209,7 @@ fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
     let group_by = parse_group_by(ctx, top.get("group_by"), entity);
     let filters = parse_filters(ctx, top.get("filters"), entity);
     let date_range = parse_date_range(ctx, top.get("date_range"), entity);
-    check_series(ctx, &group_by, &date_range);
+    check_series(ctx, &group_by, &date_range, entity);
     let metrics = finish_metrics(ctx, &metric_defs, &group_by, &date_range);
     let sort_by = parse_sort(ctx, top.get("sort_by"), &group_by, &metrics);
     let limit = parse_limit(ctx, top.get("limit"));
@@ -425,6 +425,14 @@ fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], dat
                 format!("\"{}\" is computed over its whole history at once; it has no value per bucket", def.name),
             )
             .hint("Drop the as_of group; for a value at several moments, ask once per as_of.");
+        }
+        if series && def.entity == Entity::Sprint && def.kind != Kind::Snapshot {
+            ctx.err(
+                &path,
+                "not_in_series",
+                format!("\"{}\" is a sprint's total, not its state at a moment; it has no value per bucket", def.name),
+            )
+            .hint("A sprint series (burndown, burnup) takes snapshot metrics: sprint_scope_sp, sprint_done_sp, sprint_remaining_sp, sprint_guideline_sp; for per-sprint totals group by sprint instead.");
         }
         if def.kind == Kind::Snapshot && !series {
             if let Some(g) = group_by.iter().find(|g| g.interval.is_some()) {

@@ -132,6 +132,9 @@ impl Atoms {
 
 /// Compiles a spec whose group_by holds the series group `series`.
 pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
+    if spec.entity == crate::catalog::Entity::Sprint {
+        return super::sprint_series::compile(spec, series, catalog, tenant);
+    }
     let mut q = Query::default();
     let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
     let base = spec.entity.base_relation();

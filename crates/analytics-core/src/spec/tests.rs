@@ -434,10 +434,54 @@ fn series_mistakes_have_codes_and_hints() {
     );
     assert_eq!(
         codes(json!({"entity": "sprint", "metrics": ["velocity"], "group_by": day, "date_range": {"last": "9 days"}})),
-        [("$.group_by[0]".to_string(), "invalid_value")]
+        [("$.metrics[0]".to_string(), "not_in_series")]
+    );
+    // A sprint series needs no range (the sprints' lives), takes last_sprints, but not a to-only range.
+    ok(json!({"metrics": ["sprint_remaining_sp"], "group_by": day}));
+    ok(json!({"metrics": ["sprint_remaining_sp"], "group_by": day, "date_range": {"last_sprints": 1}}));
+    assert_eq!(
+        codes(json!({"metrics": ["sprint_remaining_sp"], "group_by": day, "date_range": {"to": "2025-01-01"}})),
+        [("$.date_range.from".to_string(), "series_needs_range")]
     );
     // Without the series group a snapshot still cannot be split by a date, and the hint says how.
     let e = errs(json!({"metrics": ["wip"], "group_by": [{"field": "created_at", "interval": "month"}]}));
     assert_eq!(e[0].code, "snapshot_by_date");
     assert!(e[0].hint.as_deref().unwrap_or("").contains(r#"{"field": "as_of", "interval": "month"}"#), "{e:?}");
+}
+
+#[test]
+fn sprint_series_compiles_per_sprint_day_and_reads_the_sprints_table() {
+    let day = json!([{"field": "as_of", "interval": "day"}]);
+    let c = compile(
+        &ok(json!({"metrics": ["sprint_scope_sp", "sprint_remaining_sp", "sprint_guideline_sp"], "group_by": day,
+                   "filters": [{"field": "sprint", "operator": "eq", "value": "S1"}]})),
+        &catalog(),
+        "t",
+    )
+    .unwrap();
+    assert!(c.sql.contains("FROM analytics.sprints AS s"), "{}", c.sql);
+    assert!(!c.sql.contains("sprint_facts"), "{}", c.sql);
+    // One burn per sprint and bucket, read by both metrics; the guideline's own call reads the start.
+    assert_eq!(c.sql.matches("sprint_burn_at(").count(), 2, "{}", c.sql);
+    assert!(c.sql.contains("(SELECT analytics.sprint_burn_at(f.tenant_id, f.sprint_id, bk.b_at) AS r OFFSET 0) AS burn"), "{}", c.sql);
+    assert!(c.sql.contains("sum((burn.r).scope_sp)") && c.sql.contains("sum((burn.r).remaining_sp)"), "{}", c.sql);
+    assert!(c.sql.contains("(SELECT min(sp.start_date) FROM sp)"), "the span is the sprints' lives: {}", c.sql);
+    assert!(c.sql.contains("LEFT JOIN sp AS f"), "every bucket is a row without other groups: {}", c.sql);
+    let names: Vec<&str> = c.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["as_of_day", "sprint_scope_sp", "sprint_remaining_sp", "sprint_guideline_sp"]);
+    // Grouped by sprint: one row per sprint and day it ran; a date range bounds the buckets.
+    let c = compile(
+        &ok(json!({"metrics": ["sprint_done_sp"], "group_by": [{"field": "as_of", "interval": "day"}, "sprint"],
+                   "date_range": {"from": "2025-01-01", "to": "2025-02-01"}})),
+        &catalog(),
+        "t",
+    )
+    .unwrap();
+    assert!(c.sql.contains(" JOIN sp AS f") && !c.sql.contains("LEFT JOIN sp"), "{}", c.sql);
+    assert!(c.sql.contains("GROUP BY bk.b_start, f.name"), "{}", c.sql);
+    // A scalar sprint snapshot reads the sprints table too; a sprint statistic still reads sprint_facts.
+    let sql = |v: Value| compile(&ok(v), &catalog(), "t").unwrap().sql;
+    assert!(sql(json!({"metrics": ["sprint_remaining_sp"], "filters": [{"field": "state", "operator": "eq", "value": "active"}]}))
+        .contains("FROM (SELECT s.id AS sprint_id"));
+    assert!(sql(json!({"metrics": ["sprint_remaining_sp", "velocity"]})).contains("FROM analytics.sprint_facts AS f"));
 }

@@ -224,6 +224,21 @@ fn specs(catalog: &[MetricDef]) -> Vec<(Vec<String>, Value)> {
                 series["date_range"] = json!({"from": "2025-01-01", "to": "2025-02-01"});
                 out.push((metrics.clone(), series));
             }
+            if e == Entity::Sprint && metrics.iter().all(snapshot) {
+                // Burndown and burnup: sprint series over the sprints' lives, the last sprints, or a range.
+                for (groups, range) in [
+                    (json!([{"field": "as_of", "interval": "day"}]), Value::Null),
+                    (json!([{"field": "as_of", "interval": "day"}, "sprint", "board"]), json!({"last_sprints": 2})),
+                    (json!([{"field": "as_of", "interval": "week"}]), json!({"from": "2025-01-01", "to": "2025-02-01"})),
+                ] {
+                    let mut series = with("group_by", groups);
+                    if !range.is_null() {
+                        series["date_range"] = range;
+                    }
+                    series["filters"] = json!([{"field": "state", "operator": "eq", "value": "closed"}]);
+                    out.push((metrics.clone(), series));
+                }
+            }
             let d = dims::dimensions(e);
             let mut groups = vec![group(&d[0])];
             if by_date {

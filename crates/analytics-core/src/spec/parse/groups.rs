@@ -39,7 +39,7 @@ pub(super) fn parse_group_by(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -
             continue;
         }
         if field == dims::SERIES {
-            if let Some(g) = series_group(ctx, &path, entity, interval) {
+            if let Some(g) = series_group(ctx, &path, interval) {
                 if out.iter().any(GroupBy::is_series) {
                     ctx.err(&path, "duplicate_group", "as_of is grouped twice: a spec is one series");
                     continue;
@@ -101,13 +101,8 @@ pub(super) fn parse_group_by(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -
     out
 }
 
-/// The series group `{"field": "as_of", "interval": ...}` (issue entity only).
-fn series_group(ctx: &mut Ctx, path: &str, entity: Entity, interval: Option<&str>) -> Option<GroupBy> {
-    if entity != Entity::Issue {
-        ctx.err(path, "invalid_value", "as_of series are for issue metrics")
-            .hint("Sprint metrics are already one row per sprint: group by sprint, or filter by start_date.");
-        return None;
-    }
+/// The series group `{"field": "as_of", "interval": ...}`.
+fn series_group(ctx: &mut Ctx, path: &str, interval: Option<&str>) -> Option<GroupBy> {
     match interval {
         Some(iv) if INTERVALS.contains(&iv) => {
             Some(GroupBy { field: dims::SERIES.to_string(), interval: Some(iv.to_string()), bucket: None })
@@ -128,7 +123,8 @@ fn series_group(ctx: &mut Ctx, path: &str, entity: Entity, interval: Option<&str
 
 /// A series (an `as_of` group) needs a date range to span (absolute with a start, or relative, without a
 /// field of its own) and no other date grouping.
-pub(super) fn check_series(ctx: &mut Ctx, group_by: &[GroupBy], date_range: &Option<DateRange>) {
+/// A sprint series spans the selected sprints' lives when it has no range (or `last_sprints`).
+pub(super) fn check_series(ctx: &mut Ctx, group_by: &[GroupBy], date_range: &Option<DateRange>, entity: Entity) {
     let Some(i) = group_by.iter().position(GroupBy::is_series) else { return };
     let path = format!("$.group_by[{i}]");
     if let Some(g) = group_by.iter().find(|g| g.interval.is_some() && !g.is_series()) {
@@ -138,6 +134,7 @@ pub(super) fn check_series(ctx: &mut Ctx, group_by: &[GroupBy], date_range: &Opt
     }
     let range_hint = r#"Add "date_range": {"last": "90 days"} or {"from": "2026-01-01", "to": "2026-04-01"}: the buckets span it."#;
     match date_range {
+        None | Some(DateRange::LastSprints(_)) if entity == Entity::Sprint => {}
         None => {
             ctx.err("$.date_range", "series_needs_range", "an as_of series needs a date_range to span").hint(range_hint);
         }
