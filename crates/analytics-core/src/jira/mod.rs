@@ -6,6 +6,7 @@
 pub mod adf;
 pub mod issue;
 pub mod sprint_field;
+pub mod sync;
 pub mod time;
 
 use serde::Serialize;
