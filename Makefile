@@ -10,7 +10,7 @@ PGVECTOR     := $(call pin,pgvector)
 DEMO_PORT    := $(call pin,port)
 PG_CONFIG    := /usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config
 
-.PHONY: help setup build install test test-unit test-pg test-regress regress-accept demo demo-stop demo-reset bench test-llm versions clean
+.PHONY: help setup build install test test-unit test-pg test-regress regress-accept demo demo-stop demo-reset bench test-llm test-peer versions clean
 
 help:
 	@echo "make demo        run the demo (PostgreSQL $(PG_MAJOR) on port $(DEMO_PORT))"
@@ -18,6 +18,7 @@ help:
 	@echo "make setup       install PostgreSQL $(PG_MAJOR), pg_cron, pgvector $(PGVECTOR), cargo-pgrx $(PGRX_VERSION)"
 	@echo "make test-unit | test-pg | test-regress   one tier;  make regress-accept  rewrite expected outputs"
 	@echo "make demo-stop | demo-reset;  make bench  benchmarks at 1M issues (not a test)"
+	@echo "make test-peer   optional: jira-agile-metrics (PyPI, in a venv) and the extension read one scripted Jira; compares cycle times, CFD, throughput"
 	@echo "make test-llm    optional: the evaluation set through a real local model (downloads ~1.1 GB, builds ~5 min)"
 
 versions:
@@ -61,6 +62,11 @@ clean:
 
 bench:
 	bash scripts/bench.sh
+
+# Optional, not part of `make test` (installs JAM 0.24 and pandas < 2 from PyPI, ~2 min the first
+# time): the real jira-agile-metrics and the extension on the same scripted Jira (tests/jira_server).
+test-peer: install
+	bash scripts/test_peer.sh
 
 # Optional, not part of `make test`: a real small model (Qwen2.5-Coder-1.5B, llama.cpp server on
 # 127.0.0.1) answers the evaluation set through the openai_compatible provider; fails when fewer than

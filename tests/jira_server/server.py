@@ -27,7 +27,8 @@ Control (not Jira; for tests):
   POST /_control/faults [{"on": "search", "after": k, "status": 429, "retry_after": 1, "times": 1}, ...]
        status 429/503 (with Retry-After), "reset" (the connection dropped mid-response), "malformed"
   GET  /_control/log                                                    every request served, in order
-Auth: Cloud Basic (email:api_token), Server Bearer (a token); anything else is 401.
+Auth: Cloud Basic (email:api_token); Server Bearer (a personal access token) or Basic (user:password,
+as JAM's client sends it); anything else is 401.
 
 Usage: server.py --port P [--flavor cloud|server] [--issues N] [--seed S] [--embed E] [--page-limit M]
                  [--email E --api-token T | --token T] [--port-file F]
@@ -174,7 +175,8 @@ class Site:
             "project": {"key": iss["project"]}, "labels": [], "components": [],
             "created": jira_time(iss["created"], self.flavor), "updated": jira_time(iss["updated"], self.flavor),
             "resolutiondate": jira_time(iss["history"][-1]["created"], self.flavor) if st[1] == "done" else None,
-            pf: iss["points"], sf: sprint_value,
+            "resolution": {"name": "Done"} if st[1] == "done" else None,
+            pf: iss["points"], sf: sprint_value, "customfield_10021": None,
             "comment": {"startAt": 0, "maxResults": embed, "total": len(iss["comments"]),
                         "comments": [self.comment_json(c) for c in iss["comments"][:embed]]},
         }
@@ -188,7 +190,8 @@ class Site:
     def names(self):
         pf, sf = (POINTS_FIELD, SPRINT_FIELD) if self.flavor == "cloud" else (POINTS_FIELD_SERVER, SPRINT_FIELD_SERVER)
         return {"summary": "Summary", "status": "Status", pf: "Story point estimate" if self.flavor == "cloud" else "Story Points",
-                sf: "Sprint", "created": "Created", "updated": "Updated"}
+                sf: "Sprint", "customfield_10021": "Flagged", "created": "Created", "updated": "Updated",
+                "resolution": "Resolution", "resolutiondate": "Resolved", "issuetype": "Issue Type"}
 
     def select(self, jql):
         """The issues a JQL selects, in its order (updated or key; default key)."""
@@ -233,11 +236,9 @@ class Handler(BaseHTTPRequestHandler):
     def authorized(self):
         cfg = self.server.cfg
         auth = self.headers.get("Authorization") or ""
-        if cfg.flavor == "cloud":
-            want = "Basic " + base64.b64encode(f"{cfg.email}:{cfg.api_token}".encode()).decode()
-        else:
-            want = f"Bearer {cfg.token}"
-        return auth == want
+        basic = "Basic " + base64.b64encode(f"{cfg.email}:{cfg.api_token}".encode()).decode()
+        # Server/DC takes a personal access token, or (as JAM's client sends) user and password.
+        return auth == basic or (cfg.flavor == "server" and auth == f"Bearer {cfg.token}")
 
     def fault(self, kind):
         """Applies the first matching fault: True when the request was answered by it."""
@@ -278,6 +279,7 @@ class Handler(BaseHTTPRequestHandler):
         limit = cfg.page_limit
         if p in ("/rest/api/2/serverInfo", "/rest/api/3/serverInfo"):
             return self.send(200, {"baseUrl": f"http://127.0.0.1:{self.server.server_port}", "version": "9.12.0" if cfg.flavor == "server" else "1001.0.0",
+                                   "versionNumbers": [9, 12, 0] if cfg.flavor == "server" else [1001, 0, 0],
                                    "deploymentType": "Cloud" if cfg.flavor == "cloud" else "Server"})
         if p in ("/rest/api/2/myself", "/rest/api/3/myself"):
             return self.send(200, {"displayName": "Scripted", "accountId": "scripted"})
