@@ -11,16 +11,6 @@ mod tests {
     use crate::tests::support::*;
     use pgrx::prelude::*;
 
-    /// One column of a spec's rows, in row order, as text ("" for NULL).
-    fn column(spec: &str, col: &str) -> Vec<String> {
-        Spi::connect(|c| {
-            c.select("SELECT r ->> $2 FROM analytics.analytics_rows($1::jsonb) AS r", None, &[spec.into(), col.into()])?
-                .map(|r| r.get::<String>(1).map(|v| v.unwrap_or_default()))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .unwrap_or_else(|e| panic!("{spec}: {e}"))
-    }
-
     /// Every row of a spec as text, in order.
     fn rows(spec: &str) -> Vec<String> {
         Spi::connect(|c| {

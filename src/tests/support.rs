@@ -37,3 +37,13 @@ pub fn sqlstate_of(sql: &str) -> Option<String> {
 pub fn set_tenant(tenant: Option<&str>) {
     Spi::run_with_args("SELECT set_config('analytics.tenant_id', $1, true)", &[tenant.unwrap_or("").into()]).expect("set tenant");
 }
+
+/// One column of a spec's rows (`analytics_rows`), in row order, as text ("" for NULL).
+pub fn column(spec: &str, col: &str) -> Vec<String> {
+    Spi::connect(|c| {
+        c.select("SELECT r ->> $2 FROM analytics.analytics_rows($1::jsonb) AS r", None, &[spec.into(), col.into()])?
+            .map(|r| r.get::<String>(1).map(|v| v.unwrap_or_default()))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .unwrap_or_else(|e| panic!("{spec}: {e}"))
+}

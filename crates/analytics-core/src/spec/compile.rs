@@ -263,6 +263,25 @@ fn reads_only(sql: &str, columns: &[&str]) -> bool {
     true
 }
 
+/// The ORDER BY items of a spec: its sort, else its groups in order. Empty values sort last either way:
+/// PostgreSQL's ascending order already puts NULLs last.
+pub(super) fn order_by(spec: &Spec) -> Vec<String> {
+    if spec.sort_by.is_empty() {
+        spec.group_by.iter().map(|g| quote(&g.column())).collect()
+    } else {
+        spec.sort_by.iter().map(|s| if s.descending { format!("{} DESC NULLS LAST", quote(&s.field)) } else { quote(&s.field) }).collect()
+    }
+}
+
+/// The condition selecting each board's last `n` closed sprints (sprint specs, `f.sprint_id`).
+pub(super) fn last_sprints(n: u32, tenant_param: &str, q: &mut Query) -> String {
+    let p = q.bind(Bound::Integer(n as i32), "integer");
+    format!(
+        "f.sprint_id IN (SELECT r.id FROM (SELECT s.id, row_number() OVER (PARTITION BY s.instance_id, s.board ORDER BY s.complete_date DESC, s.id DESC) AS rn \
+         FROM analytics.sprints s WHERE s.tenant_id = {tenant_param} AND s.state = 'closed') AS r WHERE r.rn <= {p})"
+    )
+}
+
 /// The table a query reads instead of its entity's view, when every part of it (`parts`) reads only
 /// the columns the view passes through unchanged: `analytics.issues` for `issue_facts` (the planner has
 /// no view to expand: ~0.1 ms less per query), the sprints for `sprint_facts` (which would compute every
@@ -366,20 +385,11 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
         }
     }
     if let Some(DateRange::LastSprints(n)) = spec.date_range {
-        let p = q.bind(Bound::Integer(n as i32), "integer");
-        wheres.push(format!(
-            "f.sprint_id IN (SELECT r.id FROM (SELECT s.id, row_number() OVER (PARTITION BY s.instance_id, s.board ORDER BY s.complete_date DESC, s.id DESC) AS rn \
-             FROM analytics.sprints s WHERE s.tenant_id = {tenant_param} AND s.state = 'closed') AS r WHERE r.rn <= {p})"
-        ));
+        wheres.push(last_sprints(n, &tenant_param, &mut q));
     }
 
     let group = if spec.group_by.is_empty() { String::new() } else { format!(" GROUP BY {}", group_keys.join(", ")) };
-    // Empty values sort last either way: PostgreSQL's ascending order already puts NULLs last.
-    let order: Vec<String> = if spec.sort_by.is_empty() {
-        spec.group_by.iter().map(|g| quote(&g.column())).collect()
-    } else {
-        spec.sort_by.iter().map(|s| if s.descending { format!("{} DESC NULLS LAST", quote(&s.field)) } else { quote(&s.field) }).collect()
-    };
+    let order = order_by(spec);
     let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
     let limit = q.bind(Bound::Integer(spec.limit as i32), "integer");
     let joins = if joins.is_empty() { String::new() } else { format!(" {}", joins.join(" ")) };

@@ -130,6 +130,34 @@ impl Atoms {
     }
 }
 
+/// A series group's interval (one of [`dims::INTERVALS`]) and its bound step (`interval` SQL).
+pub(super) fn interval_step(series: &GroupBy, q: &mut Query) -> Result<(&'static str, String), String> {
+    let iv = series.interval.as_deref().ok_or("a series needs an interval")?;
+    let iv: &'static str = dims::INTERVALS.iter().find(|x| **x == iv).ok_or_else(|| format!("interval {iv}"))?;
+    let step = q.bind(Bound::Text(if iv == "quarter" { "3 months".into() } else { format!("1 {iv}") }), "interval");
+    Ok((iv, step))
+}
+
+/// The span `[from, to)` of a dated range without a field: an absolute one as given (`to` defaulting to
+/// now), a relative one from the start of the bucket holding `now() - last`. None for any other range.
+pub(super) fn date_span(range: &Option<DateRange>, iv: &str, q: &mut Query) -> Option<(String, String)> {
+    match range {
+        Some(DateRange::Absolute { from: Some(f), to, field: None }) => {
+            let from = q.bind(Bound::Text(f.clone()), "timestamptz");
+            let to = match to {
+                Some(t) => q.bind(Bound::Text(t.clone()), "timestamptz"),
+                None => "now()".to_string(),
+            };
+            Some((from, to))
+        }
+        Some(DateRange::Relative { n, unit, field: None }) => {
+            let back = q.bind(Bound::Text(unit.interval(*n)), "interval");
+            Some((format!("date_trunc('{iv}', now() - {back})"), "now()".to_string()))
+        }
+        _ => None,
+    }
+}
+
 /// Compiles a spec whose group_by holds the series group `series`.
 pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
     if spec.entity == crate::catalog::Entity::Sprint {
@@ -138,26 +166,10 @@ pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tena
     let mut q = Query::default();
     let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
     let base = spec.entity.base_relation();
-    let iv_name = series.interval.as_deref().ok_or("a series needs an interval")?;
-    let iv_name = dims::INTERVALS.iter().find(|x| **x == iv_name).ok_or_else(|| format!("interval {iv_name}"))?;
-    let step = q.bind(Bound::Text(if *iv_name == "quarter" { "3 months".into() } else { format!("1 {iv_name}") }), "interval");
+    let (iv_name, step) = interval_step(series, &mut q)?;
 
     // The span [from, to) and the first bucket.
-    let (from, to) = match &spec.date_range {
-        Some(DateRange::Absolute { from: Some(f), to, field: None }) => {
-            let from = q.bind(Bound::Text(f.clone()), "timestamptz");
-            let to = match to {
-                Some(t) => q.bind(Bound::Text(t.clone()), "timestamptz"),
-                None => "now()".to_string(),
-            };
-            (from, to)
-        }
-        Some(DateRange::Relative { n, unit, field: None }) => {
-            let back = q.bind(Bound::Text(unit.interval(*n)), "interval");
-            (format!("date_trunc('{iv_name}', now() - {back})"), "now()".to_string())
-        }
-        _ => return Err("a series needs a date range with a start and no field".into()),
-    };
+    let (from, to) = date_span(&spec.date_range, iv_name, &mut q).ok_or("a series needs a date range with a start and no field")?;
 
     // Rows every subquery reads: the tenant's, through the spec's filters.
     let mut wheres = vec![format!("f.tenant_id = {tenant_param}")];
@@ -264,11 +276,7 @@ pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tena
         from_sql.push_str(&dim_match("e"));
     }
 
-    let order: Vec<String> = if spec.sort_by.is_empty() {
-        spec.group_by.iter().map(|g| quote(&g.column())).collect()
-    } else {
-        spec.sort_by.iter().map(|s| if s.descending { format!("{} DESC NULLS LAST", quote(&s.field)) } else { quote(&s.field) }).collect()
-    };
+    let order = super::compile::order_by(spec);
     let limit = q.bind(Bound::Integer(spec.limit as i32), "integer");
     // b_at: the bucket's last microsecond, within the span and not after now.
     q.sql = format!(

@@ -7,7 +7,7 @@
 //! 0 when none ran); grouped by sprint or board, a row is a bucket in which that group had a sprint
 //! running.
 
-use super::compile::{filter_sql, find, measure, note_version, plain_base, quote, Column, Compiled, MetricVersion};
+use super::compile::{filter_sql, find, last_sprints, measure, note_version, order_by, plain_base, quote, Column, Compiled, MetricVersion};
 use super::dims::{self, Kind as DimKind};
 use super::model::*;
 use crate::catalog::params::{Bound, Query};
@@ -20,9 +20,7 @@ const BURN_AT_BUCKET: &str = "(analytics.sprint_burn_at(f.tenant_id, f.sprint_id
 pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
     let mut q = Query::default();
     let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
-    let iv_name = series.interval.as_deref().ok_or("a series needs an interval")?;
-    let iv_name = dims::INTERVALS.iter().find(|x| **x == iv_name).ok_or_else(|| format!("interval {iv_name}"))?;
-    let step = q.bind(Bound::Text(if *iv_name == "quarter" { "3 months".into() } else { format!("1 {iv_name}") }), "interval");
+    let (iv_name, step) = super::series::interval_step(series, &mut q)?;
 
     // The sprints: the tenant's, through the filters, started.
     let mut wheres = vec![format!("f.tenant_id = {tenant_param}"), "f.start_date IS NOT NULL".to_string()];
@@ -30,32 +28,16 @@ pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tena
         wheres.push(filter_sql(f, spec.entity, &mut q)?);
     }
     if let Some(DateRange::LastSprints(n)) = spec.date_range {
-        let p = q.bind(Bound::Integer(n as i32), "integer");
-        wheres.push(format!(
-            "f.sprint_id IN (SELECT r.id FROM (SELECT s.id, row_number() OVER (PARTITION BY s.instance_id, s.board ORDER BY s.complete_date DESC, s.id DESC) AS rn \
-             FROM analytics.sprints s WHERE s.tenant_id = {tenant_param} AND s.state = 'closed') AS r WHERE r.rn <= {p})"
-        ));
+        wheres.push(last_sprints(n, &tenant_param, &mut q));
     }
 
-    // The span [from, to).
+    // The span [from, to): the range's, or the selected sprints' lives.
     let (from, to) = match &spec.date_range {
-        Some(DateRange::Absolute { from: Some(f), to, field: None }) => {
-            let from = q.bind(Bound::Text(f.clone()), "timestamptz");
-            let to = match to {
-                Some(t) => q.bind(Bound::Text(t.clone()), "timestamptz"),
-                None => "now()".to_string(),
-            };
-            (from, to)
-        }
-        Some(DateRange::Relative { n, unit, field: None }) => {
-            let back = q.bind(Bound::Text(unit.interval(*n)), "interval");
-            (format!("date_trunc('{iv_name}', now() - {back})"), "now()".to_string())
-        }
         None | Some(DateRange::LastSprints(_)) => (
             "(SELECT min(sp.start_date) FROM sp)".to_string(),
             "(SELECT max(coalesce(sp.complete_date, now())) FROM sp) + interval '1 microsecond'".to_string(),
         ),
-        _ => return Err("a series needs a date range with a start and no field".into()),
+        range => super::series::date_span(range, iv_name, &mut q).ok_or("a series needs a date range with a start and no field")?,
     };
 
     let mut select = Vec::new();
@@ -91,11 +73,7 @@ pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tena
         columns.push(Column { name: m.alias.clone(), role: "metric", unit: Some(def.unit.as_str()) });
     }
 
-    let order: Vec<String> = if spec.sort_by.is_empty() {
-        spec.group_by.iter().map(|g| quote(&g.column())).collect()
-    } else {
-        spec.sort_by.iter().map(|s| if s.descending { format!("{} DESC NULLS LAST", quote(&s.field)) } else { quote(&s.field) }).collect()
-    };
+    let order = order_by(spec);
     let limit = q.bind(Bound::Integer(spec.limit as i32), "integer");
     // The burn of a sprint at a bucket's end is one call, however many of its columns the metrics read
     // (PostgreSQL would evaluate `(f(...)).col` once per reference): computed once per sprint and bucket.
