@@ -76,6 +76,9 @@ echo
 bash scripts/bench_spec.sh "$base" "$port" "$db" "$tenant"
 
 echo
+bash scripts/bench_stats.sh "$base" "$port" "$db" "$tenant"
+
+echo
 bash scripts/bench_flow.sh "$base" "$port" "$db" "$tenant"
 
 echo

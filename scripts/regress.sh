@@ -4,7 +4,8 @@
 # "ERROR:  SQLSTATE: message" plus DETAIL and HINT, must equal tests/regress/expected/NAME.out.
 # tests/regress/setup/NAME.sh, if present, prepares the database first. Then a pg_dump/restore check
 # (tests/regress/dump_restore.sh), a streaming standby check (tests/regress/standby.sh), a hostile
-# search_path check (tests/regress/hostile_path.sh), the upgrade check (tests/upgrade/upgrade.sh) and
+# search_path check (tests/regress/hostile_path.sh), the upgrade check (tests/upgrade/upgrade.sh), the
+# concurrency checks (jobs, statistics refreshes) and
 # every golden test again on databases made by ALTER EXTENSION UPDATE from the released versions.
 #   scripts/regress.sh [--accept] [NAME...]   --accept: write the results over the expected files;
 #   with NAMEs only those golden tests run (no cluster-level checks).
@@ -91,6 +92,9 @@ if [ "$accept" = 0 ] && [ "$full" = 1 ]; then
   run_check upgrade tests/upgrade/upgrade.sh
   # Concurrent submits of the same job queue it once.
   run_check jobs_concurrent tests/regress/jobs_concurrent.sh
+  # Per-tenant statistics refreshes: a write during its tenant's refresh is not lost, concurrent refreshes
+  # of one tenant take turns, other tenants are untouched.
+  run_check stats_concurrent tests/regress/stats_concurrent.sh
   # The job workers: results, access, cancel, progress, 1,000 jobs once, kill -9 of a worker and of the
   # postmaster (the cluster is restarted).
   run_check jobs_workers tests/regress/jobs_workers.sh

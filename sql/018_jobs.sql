@@ -16,7 +16,7 @@ COMMENT ON TABLE analytics.job_kinds IS 'The kinds of async job: each needs EXEC
 INSERT INTO analytics.job_kinds (kind, function, reusable, description) VALUES
     ('run', 'analytics.analytics_run(jsonb)', true, 'Run an AnalyticsSpec (payload: the spec) for the tenant, as the submitter.'),
     ('ask', 'analytics.analytics_ask(text,jsonb)', true, 'Answer a question (payload: {"question", "options"}) for the tenant, as the submitter.'),
-    ('refresh_views', 'analytics.analytics_refresh_views(boolean)', false, 'Refresh the materialized statistics (payload: {"concurrently": true|false}); admin access.');
+    ('refresh_views', 'analytics.analytics_refresh_views(boolean)', false, 'Refresh the materialized statistics of every tenant (payload: {"concurrently": true|false}) or only of the stale tenants ({"stale_only": true}, what the workers queue every analytics.refresh_interval); admin access.');
 REVOKE ALL ON analytics.job_kinds FROM PUBLIC;
 
 CREATE TABLE analytics.jobs (

@@ -31,6 +31,9 @@ pub static STATEMENT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30_000);
 /// Whether spec queries may use PostgreSQL's JIT compilation (see `crate::jit`).
 pub static JIT: GucSetting<bool> = GucSetting::<bool>::new(false);
 
+/// Whether sprint specs are answered from the tenant's materialized statistics while they are fresh.
+pub static STATS_ROUTING: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 /// Seconds a cached analytics_run result stays valid (0: no caching).
 pub static CACHE_TTL: GucSetting<i32> = GucSetting::<i32>::new(300);
 
@@ -163,6 +166,14 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_bool_guc(
+        c"analytics.stats_routing",
+        c"Whether sprint specs are answered from the tenant's materialized sprint statistics while they are fresh.",
+        c"On (default): a spec that reads sprint statistics reads analytics.sprint_stats instead of computing analytics.sprint_facts when nothing the tenant's statistics depend on changed since their last refresh (the same rows, much faster). Off: always computed live.",
+        &STATS_ROUTING,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"analytics.refresh_interval",
         c"Seconds between refreshes of the materialized views by the agile_analytics job workers (0: off).",
@@ -229,6 +240,10 @@ pub fn statement_timeout() -> i32 {
 
 pub fn jit() -> bool {
     JIT.get()
+}
+
+pub fn stats_routing() -> bool {
+    STATS_ROUTING.get()
 }
 
 pub fn cache_ttl() -> i32 {

@@ -11,7 +11,7 @@ use analytics_core::catalog::params::Bound;
 use analytics_core::catalog::MetricDef;
 use analytics_core::json_arg as args;
 use analytics_core::memo::Memo;
-use analytics_core::spec::{compile, parse, parse_with_limit, Compiled, Spec, SpecError, JOB_MAX_LIMIT};
+use analytics_core::spec::{compile_from, parse, parse_with_limit, Compiled, Spec, SpecError, SprintSource, JOB_MAX_LIMIT};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
@@ -83,8 +83,18 @@ pub(crate) fn prepare_parsed(spec: &str, tenant: &str, parsed: Spec) -> Result<R
 }
 
 fn prepare_with(spec: Option<&str>, tenant: &str, parsed: Option<Spec>) -> Result<Rc<Prepared>, ApiError> {
+    prepare_from(spec, tenant, parsed, SprintSource::Live)
+}
+
+fn prepare_from(spec: Option<&str>, tenant: &str, parsed: Option<Spec>, source: SprintSource) -> Result<Rc<Prepared>, ApiError> {
     let cat = active_catalog()?;
-    let key = (spec.unwrap_or_default().to_string(), tenant.to_string());
+    // The materialized variant is memoized beside the live one, under the tenant with a suffix no
+    // tenant id has (a control character).
+    let tenant_key = match source {
+        SprintSource::Live => tenant.to_string(),
+        SprintSource::Stats => format!("{tenant}\u{1}stats"),
+    };
+    let key = (spec.unwrap_or_default().to_string(), tenant_key);
     if let Some(p) = MEMO.with(|m| m.borrow().get(&cat.version).and_then(|e| e.get(&key)).cloned()) {
         return Ok(p);
     }
@@ -92,11 +102,44 @@ fn prepare_with(spec: Option<&str>, tenant: &str, parsed: Option<Spec>) -> Resul
         Some(p) => p,
         None => parse_spec(spec, &cat.active)?,
     };
-    let compiled = compile(&parsed, &cat.active, tenant).map_err(ApiError::Internal)?;
+    let compiled = compile_from(&parsed, &cat.active, tenant, source).map_err(ApiError::Internal)?;
     let canonical_text = parsed.canonical().to_string();
     let prepared = Rc::new(Prepared { spec_hash: parsed.hash(), canonical_text, compiled });
     MEMO.with(|m| m.borrow_mut().room(&cat.version).insert(key, prepared.clone()));
     Ok(prepared)
+}
+
+/// Where a spec is answered from: for a spec that reads sprint statistics, the tenant's materialized
+/// statistics while they are fresh (analytics._stats_fresh; analytics.stats_routing on), else live.
+pub(crate) struct Routed {
+    /// The materialized variant and the time of the refresh it reads, when routed.
+    stats: Option<(Rc<Prepared>, String)>,
+    reads_sprint_stats: bool,
+}
+
+impl Routed {
+    pub fn compiled<'a>(&'a self, live: &'a Prepared) -> &'a Compiled {
+        self.stats.as_ref().map_or(&live.compiled, |(p, _)| &p.compiled)
+    }
+    /// The answer's "source" (None for specs that read no sprint statistics).
+    pub fn source(&self) -> Option<Value> {
+        match (&self.stats, self.reads_sprint_stats) {
+            (Some((_, at)), _) => Some(json!({"sprint_stats": "materialized", "refreshed_at": at})),
+            (None, true) => Some(json!({"sprint_stats": "live"})),
+            (None, false) => None,
+        }
+    }
+}
+
+pub(crate) fn route(spec: &str, tenant: &str, live: &Prepared) -> Result<Routed, ApiError> {
+    let reads_sprint_stats = live.compiled.reads_sprint_stats;
+    if !reads_sprint_stats || !gucs::stats_routing() {
+        return Ok(Routed { stats: None, reads_sprint_stats });
+    }
+    let Some(at) = spi_read::one::<String>("SELECT analytics._stats_fresh()::text", &[])? else {
+        return Ok(Routed { stats: None, reads_sprint_stats });
+    };
+    Ok(Routed { stats: Some((prepare_from(Some(spec), tenant, None, SprintSource::Stats)?, at)), reads_sprint_stats })
 }
 
 /// The session's tenant; 42501 with a HINT when none is set.
@@ -259,9 +302,10 @@ fn run_missed(spec_text: &str, tenant: &str, prepared: &Prepared, cache: Option<
         }
         None => None,
     };
-    let c = &prepared.compiled;
+    let routed = route(spec_text, tenant, prepared)?;
+    let c = routed.compiled(prepared);
     let (rows, count, ms) = execute(c)?;
-    let head = json!({
+    let mut head = json!({
         "columns": &c.columns,
         "row_count": count,
         "query_ms": ms,
@@ -270,8 +314,11 @@ fn run_missed(spec_text: &str, tenant: &str, prepared: &Prepared, cache: Option<
         "sql": &c.sql,
         "tenant_id": tenant,
         "metrics": &c.metrics,
-    })
-    .to_string();
+    });
+    if let Some(source) = routed.source() {
+        head["source"] = source;
+    }
+    let head = head.to_string();
     let result = format!("{{\"rows\":{rows},{}", &head[1..]);
     if let Some(slot) = slot {
         cache::store(&slot, &result)?;
@@ -304,8 +351,10 @@ fn analytics_rows(spec: Option<&str>) -> SetOfIterator<'static, JsonB> {
 }
 
 fn rows_of(spec: Option<&str>) -> Result<SetOfIterator<'static, JsonB>, ApiError> {
-    let prepared = prepare(spec, &tenant()?)?;
-    let text = execute(&prepared.compiled)?.0;
+    let tenant = tenant()?;
+    let prepared = prepare(spec, &tenant)?;
+    let routed = route(spec.unwrap_or_default(), &tenant, &prepared)?;
+    let text = execute(routed.compiled(&prepared))?.0;
     let rows = serde_json::from_str::<Value>(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
     let items: Vec<JsonB> = match rows {
         Value::Array(a) => a.into_iter().map(JsonB).collect(),
@@ -339,12 +388,14 @@ fn analytics_explain(spec: Option<&str>) -> JsonB {
     crate::search_path::pinned(|| explanation(spec)).map(JsonB).or_report()
 }
 
-fn explanation(spec: Option<&str>) -> Result<Value, ApiError> {
+fn explanation(spec_text: Option<&str>) -> Result<Value, ApiError> {
     let catalog = active_catalog()?;
     let catalog = &catalog.active;
-    let spec = parse_spec(spec, catalog)?;
+    let spec = parse_spec(spec_text, catalog)?;
     let tenant = tenant()?;
-    let c = compile(&spec, catalog, &tenant).map_err(ApiError::Internal)?;
+    let prepared = prepare(spec_text, &tenant)?;
+    let routed = route(spec_text.unwrap_or_default(), &tenant, &prepared)?;
+    let c = routed.compiled(&prepared);
     // The plan the query runs with: without JIT unless analytics.jit.
     let plan = jit::scoped(|| spi_read::explain(&c.sql, &datums(&c.params)))?.ok_or_else(|| ApiError::Internal("no plan".into()))?;
     let definitions: Vec<Value> = c
@@ -353,7 +404,7 @@ fn explanation(spec: Option<&str>) -> Result<Value, ApiError> {
         .filter_map(|m| catalog.iter().find(|d| d.name == m.name))
         .map(|d| serde_json::to_value(d).unwrap_or(Value::Null))
         .collect();
-    let mut out = compiled_json(&spec.hash(), &c);
+    let mut out = compiled_json(&spec.hash(), c);
     out["spec"] = spec.canonical();
     out["definitions"] = Value::Array(definitions);
     out["tenant_id"] = json!(tenant);
@@ -362,5 +413,8 @@ fn explanation(spec: Option<&str>) -> Result<Value, ApiError> {
         "the calling role"
     ));
     out["plan"] = serde_json::to_value(plan.0).unwrap_or(Value::Null);
+    if let Some(source) = routed.source() {
+        out["source"] = source;
+    }
     Ok(out)
 }

@@ -65,20 +65,10 @@ fn set(name: &str, value: &str) -> Result<(), ApiError> {
 /// search path), under the job's statement timeout; restores the worker's identity and settings after,
 /// errors included.
 ///
-/// One exception: a concurrent refresh (a refresh_views job) runs with SECURITY_LOCAL_USERID_CHANGE
-/// only, as a SECURITY DEFINER function does. PostgreSQL's `REFRESH MATERIALIZED VIEW CONCURRENTLY`
-/// steps out of the restricted operation it runs in to make its temporary diff table, back to its
-/// caller's context, and fails when that is restricted too.
 fn as_submitter<T>(job: &Claimed, f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
     let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
     unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
-    let concurrent_refresh = job.kind == "refresh_views"
-        && serde_json::from_str::<Value>(&job.payload).ok().and_then(|p| p.get("concurrently").and_then(Value::as_bool)) != Some(false);
-    let flags = if concurrent_refresh {
-        pg_sys::SECURITY_LOCAL_USERID_CHANGE
-    } else {
-        pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION
-    };
+    let flags = pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION;
     let restricted = context | flags as std::ffi::c_int;
     unsafe { pg_sys::SetUserIdAndSecContext(job.submitted_by, restricted) };
     let level = unsafe { pg_sys::NewGUCNestLevel() };
@@ -143,15 +133,26 @@ fn body(job: &Claimed) -> Result<String, ApiError> {
         "refresh_views" => {
             report(0.1, "refreshing");
             let p: Value = serde_json::from_str(&job.payload).map_err(|e| ApiError::Internal(format!("job payload: {e}")))?;
-            let concurrently = p.get("concurrently").and_then(Value::as_bool).unwrap_or(true);
-            let rows = Spi::get_one_with_args::<JsonB>(
-                "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)), '[]') FROM analytics.analytics_refresh_views($1) r",
-                &[concurrently.into()],
-            )?
-            .map(|j| j.0)
-            .unwrap_or_else(|| json!([]));
+            let refresh = analytics_core::jobs::check_refresh(&p).map_err(|(m, _)| ApiError::Internal(format!("job payload: {m}")))?;
+            let (columns, rows) = if refresh.stale_only {
+                (
+                    json!(["tenant_id", "view_name", "refresh_ms", "stats_rows"]),
+                    Spi::get_one::<JsonB>(
+                        "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)), '[]') FROM analytics.analytics_refresh_stale_stats() r",
+                    )?,
+                )
+            } else {
+                (
+                    json!(["view_name", "refresh_ms"]),
+                    Spi::get_one_with_args::<JsonB>(
+                        "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)), '[]') FROM analytics.analytics_refresh_views($1) r",
+                        &[refresh.concurrently.into()],
+                    )?,
+                )
+            };
+            let rows = rows.map(|j| j.0).unwrap_or_else(|| json!([]));
             let n = rows.as_array().map_or(0, Vec::len);
-            Ok(json!({"columns": ["view_name", "refresh_ms"], "rows": rows, "row_count": n}).to_string())
+            Ok(json!({"columns": columns, "rows": rows, "row_count": n}).to_string())
         }
         other => Err(ApiError::Internal(format!("job kind {other} has no worker code"))),
     }

@@ -255,8 +255,8 @@ impl Supervisor {
         })
     }
 
-    /// Every analytics.refresh_interval seconds (0: never), a refresh_views job for all tenants, as the
-    /// extension's owner (tenant `*`); none while one is queued or running still.
+    /// Every analytics.refresh_interval seconds (0: never), a refresh_views job for the tenants whose
+    /// statistics are stale, as the extension's owner (tenant `*`); none while one is queued or running.
     fn schedule_refresh(&mut self) -> Result<(), ApiError> {
         let interval = gucs::refresh_interval();
         if !self.refresher || interval <= 0 || Instant::now() < self.next_refresh {
@@ -267,7 +267,7 @@ impl Supervisor {
             let id = Spi::get_one::<Uuid>(
                 "WITH ins AS (
                      INSERT INTO analytics.jobs (tenant_id, kind, payload, payload_hash, settings, submitted_by, max_attempts)
-                     SELECT '*', 'refresh_views', '{\"concurrently\": true}', 'analytics.refresh_interval', '{}', e.extowner, 1
+                     SELECT '*', 'refresh_views', '{\"stale_only\": true}', 'analytics.refresh_interval', '{}', e.extowner, 1
                      FROM pg_catalog.pg_extension e WHERE e.extname = 'agile_analytics'
                      ON CONFLICT DO NOTHING RETURNING id)
                  SELECT (SELECT id FROM ins)",

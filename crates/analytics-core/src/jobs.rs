@@ -96,18 +96,27 @@ pub fn check_ask(payload: &Value) -> Result<(&str, Option<&Value>), Problem> {
 }
 
 /// Checks the payload of a `refresh_views` job: {} or {"concurrently": true|false}; the flag (default true).
-pub fn check_refresh(payload: &Value) -> Result<bool, Problem> {
-    let hint = || r#"A refresh_views job's payload is {} or {"concurrently": false}."#.to_string();
+pub fn check_refresh(payload: &Value) -> Result<Refresh, Problem> {
+    let hint = || r#"A refresh_views job's payload is {}, {"concurrently": false} or {"stale_only": true}."#.to_string();
     let o = payload.as_object().ok_or_else(|| (format!("the payload of a refresh_views job must be an object, not {payload}"), hint()))?;
-    let mut concurrently = true;
+    let mut r = Refresh { concurrently: true, stale_only: false };
     for (k, v) in o {
         match (k.as_str(), v.as_bool()) {
-            ("concurrently", Some(b)) => concurrently = b,
-            ("concurrently", None) => return Err((format!("concurrently must be true or false, not {v}"), hint())),
+            ("concurrently", Some(b)) => r.concurrently = b,
+            ("stale_only", Some(b)) => r.stale_only = b,
+            ("concurrently" | "stale_only", None) => return Err((format!("{k} must be true or false, not {v}"), hint())),
             _ => return Err((format!("unknown key \"{k}\" in the payload of a refresh_views job"), hint())),
         }
     }
-    Ok(concurrently)
+    Ok(r)
+}
+
+/// What a refresh_views job refreshes: every tenant (analytics_refresh_views(concurrently)) or only the
+/// tenants whose statistics are stale (analytics_refresh_stale_stats()).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refresh {
+    pub concurrently: bool,
+    pub stale_only: bool,
 }
 
 /// What makes two payloads of a kind that is not a spec the same job: the SHA-256 of the payload with
@@ -252,8 +261,10 @@ mod tests {
         assert!(check_ask(&json!({"question": " "})).is_err());
         assert!(check_ask(&json!({"q": "x"})).unwrap_err().0.contains("unknown key \"q\""));
         assert!(check_ask(&json!("how many")).is_err());
-        assert!(check_refresh(&json!({})).unwrap());
-        assert!(!check_refresh(&json!({"concurrently": false})).unwrap());
+        assert_eq!(check_refresh(&json!({})).unwrap(), Refresh { concurrently: true, stale_only: false });
+        assert!(!check_refresh(&json!({"concurrently": false})).unwrap().concurrently);
+        assert!(check_refresh(&json!({"stale_only": true})).unwrap().stale_only);
+        assert!(check_refresh(&json!({"stale_only": 1})).is_err());
         assert!(check_refresh(&json!({"concurrently": "no"})).is_err());
         assert!(check_refresh(&json!({"views": []})).is_err());
     }

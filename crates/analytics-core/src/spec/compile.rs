@@ -34,6 +34,30 @@ pub struct Compiled {
     pub columns: Vec<Column>,
     /// Every catalog definition the query uses (a formula's dependencies included), with versions.
     pub metrics: Vec<MetricVersion>,
+    /// Whether the query reads the sprint statistics (`sprint_facts` when compiled from
+    /// [`SprintSource::Live`], `sprint_stats` from [`SprintSource::Stats`]): only then does the source
+    /// matter.
+    pub reads_sprint_stats: bool,
+}
+
+/// Where a sprint spec reads its statistics from: `analytics.sprint_facts`, computed live, or
+/// `analytics.sprint_stats`, the tenant's materialized copy (the same columns; the same rows while the
+/// tenant's statistics are fresh, which the caller checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SprintSource {
+    #[default]
+    Live,
+    Stats,
+}
+
+/// The relation a query reads `base` from: the sprint statistics' materialized copy for
+/// [`SprintSource::Stats`]; and whether `base` is the sprint statistics at all.
+pub(super) fn routed(base: String, source: SprintSource) -> (String, bool) {
+    let live = Entity::Sprint.base_relation();
+    match (base == live, source) {
+        (true, SprintSource::Stats) => ("analytics.sprint_stats".to_string(), true),
+        (is, _) => (base, is),
+    }
 }
 
 pub(super) fn find<'c>(catalog: &'c [MetricDef], name: &str) -> Result<&'c MetricDef, String> {
@@ -294,10 +318,16 @@ pub(super) fn plain_base(entity: Entity, parts: &[&str], tenant_param: &str) -> 
     parts.iter().all(|p| reads_only(p, columns)).then_some(table)
 }
 
-/// Compiles a validated spec for `tenant` against the catalog it was validated with.
+/// Compiles a validated spec for `tenant` against the catalog it was validated with (sprint statistics
+/// computed live).
 pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
+    compile_from(spec, catalog, tenant, SprintSource::Live)
+}
+
+/// [`compile`], reading sprint statistics from `source`.
+pub fn compile_from(spec: &Spec, catalog: &[MetricDef], tenant: &str, source: SprintSource) -> Result<Compiled, String> {
     if let Some(series) = spec.series() {
-        return super::series::compile(spec, series, catalog, tenant);
+        return super::series::compile(spec, series, catalog, tenant, source);
     }
     let mut q = Query::default();
     let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
@@ -394,8 +424,9 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
     let limit = q.bind(Bound::Integer(spec.limit as i32), "integer");
     let joins = if joins.is_empty() { String::new() } else { format!(" {}", joins.join(" ")) };
     let base = plain_base(spec.entity, &[&select.join(", "), &joins, &wheres.join(" AND ")], &tenant_param).unwrap_or(base.to_string());
+    let (base, reads_sprint_stats) = routed(base, source);
     q.sql = format!("SELECT {} FROM {base} AS f{joins} WHERE {}{group}{order} LIMIT {limit}", select.join(", "), wheres.join(" AND "));
-    Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used })
+    Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used, reads_sprint_stats })
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod parse;
 mod series;
 mod sprint_series;
 
-pub use compile::{compile, Compiled};
+pub use compile::{compile, compile_from, Compiled, SprintSource};
 pub use model::Spec;
 pub use parse::{parse, parse_with_limit, SpecError, JOB_MAX_LIMIT};
 

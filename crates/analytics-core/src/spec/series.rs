@@ -159,9 +159,15 @@ pub(super) fn date_span(range: &Option<DateRange>, iv: &str, q: &mut Query) -> O
 }
 
 /// Compiles a spec whose group_by holds the series group `series`.
-pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
+pub(super) fn compile(
+    spec: &Spec,
+    series: &GroupBy,
+    catalog: &[MetricDef],
+    tenant: &str,
+    source: super::compile::SprintSource,
+) -> Result<Compiled, String> {
     if spec.entity == crate::catalog::Entity::Sprint {
-        return super::sprint_series::compile(spec, series, catalog, tenant);
+        return super::sprint_series::compile(spec, series, catalog, tenant, source);
     }
     let mut q = Query::default();
     let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
@@ -286,7 +292,7 @@ pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tena
         select.join(", "),
         order.join(", ")
     );
-    Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used })
+    Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used, reads_sprint_stats: false })
 }
 
 struct StreamParts<'a> {

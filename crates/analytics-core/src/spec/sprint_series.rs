@@ -7,7 +7,10 @@
 //! 0 when none ran); grouped by sprint or board, a row is a bucket in which that group had a sprint
 //! running.
 
-use super::compile::{filter_sql, find, last_sprints, measure, note_version, order_by, plain_base, quote, Column, Compiled, MetricVersion};
+use super::compile::{
+    filter_sql, find, last_sprints, measure, note_version, order_by, plain_base, quote, routed, Column, Compiled, MetricVersion,
+    SprintSource,
+};
 use super::dims::{self, Kind as DimKind};
 use super::model::*;
 use crate::catalog::params::{Bound, Query};
@@ -17,7 +20,13 @@ use crate::catalog::{Aggregation, Kind, MetricDef};
 const BURN_AT_BUCKET: &str = "(analytics.sprint_burn_at(f.tenant_id, f.sprint_id, (bk.b_at))).";
 
 /// Compiles a sprint spec whose group_by holds the series group `series`.
-pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tenant: &str) -> Result<Compiled, String> {
+pub(super) fn compile(
+    spec: &Spec,
+    series: &GroupBy,
+    catalog: &[MetricDef],
+    tenant: &str,
+    source: SprintSource,
+) -> Result<Compiled, String> {
     let mut q = Query::default();
     let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
     let (iv_name, step) = super::series::interval_step(series, &mut q)?;
@@ -86,6 +95,7 @@ pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tena
     };
     let wheres = wheres.join(" AND ");
     let base = plain_base(spec.entity, &[&select, &wheres], &tenant_param).unwrap_or(spec.entity.base_relation().to_string());
+    let (base, reads_sprint_stats) = routed(base, source);
     let join = if grid { "JOIN" } else { "LEFT JOIN" };
     // b_at: the bucket's last microsecond, within the span and not after now.
     q.sql = format!(
@@ -97,5 +107,5 @@ pub(super) fn compile(spec: &Spec, series: &GroupBy, catalog: &[MetricDef], tena
         keys.join(", "),
         order.join(", ")
     );
-    Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used })
+    Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: used, reads_sprint_stats })
 }

@@ -485,3 +485,36 @@ fn sprint_series_compiles_per_sprint_day_and_reads_the_sprints_table() {
         .contains("FROM (SELECT s.id AS sprint_id"));
     assert!(sql(json!({"metrics": ["sprint_remaining_sp", "velocity"]})).contains("FROM analytics.sprint_facts AS f"));
 }
+
+#[test]
+fn sprint_specs_compile_to_the_materialized_statistics_on_request() {
+    use super::{compile_from, SprintSource};
+    let day = json!([{"field": "as_of", "interval": "day"}]);
+    for v in [
+        json!({"entity": "sprint", "metrics": ["completed_sp", "spillover_ratio"], "group_by": ["board"], "date_range": {"last_sprints": 6}}),
+        json!({"entity": "sprint", "metrics": [{"name": "velocity", "aggregation": "p90"}], "group_by": [{"field": "start_date", "interval": "month"}]}),
+    ] {
+        let spec = ok(v);
+        let live = compile_from(&spec, &catalog(), "t", SprintSource::Live).unwrap();
+        let stats = compile_from(&spec, &catalog(), "t", SprintSource::Stats).unwrap();
+        assert!(live.reads_sprint_stats && stats.reads_sprint_stats);
+        assert!(live.sql.contains(" FROM analytics.sprint_facts AS f") && !live.sql.contains("sprint_stats"), "{}", live.sql);
+        assert!(stats.sql.contains(" FROM analytics.sprint_stats AS f") && !stats.sql.contains("sprint_facts"), "{}", stats.sql);
+        // Nothing else differs: the same parameters, columns and text around the relation.
+        assert_eq!(stats.sql.replace("analytics.sprint_stats", "analytics.sprint_facts"), live.sql);
+        assert_eq!(format!("{:?}", stats.params), format!("{:?}", live.params));
+        assert_eq!(compile(&spec, &catalog(), "t").unwrap().sql, live.sql, "compile is the live form");
+    }
+    // Specs that read no sprint statistics are the same from either source, and say so.
+    for v in [
+        json!({"metrics": ["created"], "group_by": ["board"]}),
+        json!({"entity": "sprint", "metrics": ["sprint_remaining_sp"], "group_by": day.clone(), "filters": [{"field": "sprint", "operator": "eq", "value": "S1"}]}),
+        json!({"entity": "sprint", "metrics": ["sprint_scope_sp"], "group_by": ["board"]}),
+    ] {
+        let spec = ok(v);
+        let live = compile_from(&spec, &catalog(), "t", SprintSource::Live).unwrap();
+        let stats = compile_from(&spec, &catalog(), "t", SprintSource::Stats).unwrap();
+        assert!(!live.reads_sprint_stats && !stats.reads_sprint_stats, "{}", live.sql);
+        assert_eq!(live.sql, stats.sql);
+    }
+}
