@@ -24,7 +24,7 @@ other="$(db_psql -At -c "SELECT tenant_id FROM analytics.sprints WHERE tenant_id
 db_psql -At -c "SELECT count(*) FROM analytics.analytics_refresh_stale_stats()" >/dev/null
 
 spec='{"entity": "sprint", "metrics": ["completed_sp", "spillover_ratio"], "group_by": ["board"], "date_range": {"last_sprints": 6}}'
-hand="SELECT f.board, sum(f.completed_sp) AS completed_sp, avg(f.spillover_ratio) AS spillover_ratio FROM analytics.sprint_stats AS f
+hand="SELECT f.board, sum(f.completed_sp) AS completed_sp, avg(f.spillover_ratio)::float8 AS spillover_ratio FROM analytics.sprint_stats AS f
 WHERE f.sprint_id IN (SELECT r.id FROM (SELECT s.id, row_number() OVER (PARTITION BY s.instance_id, s.board ORDER BY s.complete_date DESC, s.id DESC) AS rn
                                         FROM analytics.sprints s WHERE s.tenant_id = current_setting('analytics.tenant_id') AND s.state = 'closed') AS r WHERE r.rn <= 6)
 GROUP BY 1 ORDER BY 1 LIMIT 1000"

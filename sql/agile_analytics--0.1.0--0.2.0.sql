@@ -1009,7 +1009,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass a tenant id, e.g. analytics_refresh_stats(''acme''); analytics_refresh_views() refreshes every tenant.';
     END IF;
-    -- One refresh of a tenant at a time (a second waits for the first); others go on.
+    -- One refresh of a tenant at a time (a second waits for the first); others go on; a full refresh
+    -- waits for them all, and they for it.
+    PERFORM pg_advisory_xact_lock_shared(hashtext('agile_analytics.stats_all'));
     PERFORM pg_advisory_xact_lock(hashtext('agile_analytics.stats'), hashtext($1));
     -- What the statistics are computed from, read before computing them: a write that commits meanwhile
     -- leaves the tenant stale (refreshed again next time), never fresh without that write's effect.
@@ -1083,11 +1085,12 @@ CREATE OR REPLACE FUNCTION analytics.analytics_refresh_views(concurrently boolea
 RETURNS TABLE (view_name text, refresh_ms numeric)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
-    t text;
+    t_all timestamptz := clock_timestamp();
+    t0 timestamptz;
     ms numeric[] := ARRAY[0, 0];
-    r record;
 BEGIN
     PERFORM analytics._ensure_writable('analytics_refresh_views');
     -- CONCURRENTLY is a keyword: the parameter is read as $1.
@@ -1095,14 +1098,47 @@ BEGIN
         RAISE EXCEPTION 'concurrently must not be null'
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass true or false: every refresh now replaces each tenant''s rows in one transaction and never blocks readers.';
     END IF;
+    -- Per-tenant refreshes wait for a full one (and it for them): they would insert the same keys.
+    PERFORM pg_advisory_xact_lock(hashtext('agile_analytics.stats_all'));
     -- Cached results may read the statistics: invalidate them all (before the tenants record the version).
     UPDATE analytics.data_versions SET version = version + 1, changed_at = now() WHERE tenant_id = '';
-    FOR t IN SELECT x FROM analytics._stats_tenants() AS x ORDER BY 1 LOOP
-        FOR r IN SELECT * FROM analytics.analytics_refresh_stats(t) LOOP
-            ms[CASE WHEN r.view_name = 'analytics.mv_sprint_stats_enriched' THEN 1 ELSE 2 END] :=
-                ms[CASE WHEN r.view_name = 'analytics.mv_sprint_stats_enriched' THEN 1 ELSE 2 END] + r.refresh_ms;
-        END LOOP;
-    END LOOP;
+    -- What every tenant's statistics are computed from, read before computing them (as
+    -- analytics_refresh_stats does); all tenants at once: set-based statements over every tenant are
+    -- faster than one per tenant (20 s against 25 s for the sprint statistics at 1M issues).
+    INSERT INTO analytics.stats_refreshes AS r (tenant_id, data_version, global_version, catalog_stamp, valid_until, refreshed_at, refresh_ms)
+    SELECT t.t, coalesce(d.version, 0), (SELECT g.version FROM analytics.data_versions g WHERE g.tenant_id = ''),
+           (SELECT c.stamp FROM analytics.catalog_stamp c), NULL, now(), 0
+    FROM analytics._stats_tenants() AS t(t) LEFT JOIN analytics.data_versions d ON d.tenant_id = t.t
+    ON CONFLICT ON CONSTRAINT stats_refreshes_pkey DO UPDATE
+        SET data_version = excluded.data_version, global_version = excluded.global_version, catalog_stamp = excluded.catalog_stamp,
+            valid_until = NULL, refreshed_at = excluded.refreshed_at;
+
+    t0 := clock_timestamp();
+    DELETE FROM analytics.mv_sprint_stats_enriched;
+    INSERT INTO analytics.mv_sprint_stats_enriched SELECT * FROM analytics.sprint_facts;
+    ms[1] := round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 1);
+    t0 := clock_timestamp();
+    DELETE FROM analytics.mv_issue_comment_stats;
+    INSERT INTO analytics.mv_issue_comment_stats
+    SELECT i.id, i.tenant_id, i.issue_key, count(c.id), count(DISTINCT c.author), min(c.created_at), max(c.created_at),
+           extract(epoch FROM min(c.created_at) FILTER (WHERE c.author IS DISTINCT FROM i.reporter) - i.created_at) / 3600.0
+    FROM analytics.issues i
+    LEFT JOIN analytics.issue_comments c ON c.tenant_id = i.tenant_id AND c.issue_id = i.id
+    GROUP BY i.id, i.tenant_id, i.issue_key, i.reporter, i.created_at;
+    ms[2] := round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 1);
+
+    -- valid_until per tenant (see analytics_refresh_stats); refresh_ms: the whole refresh's.
+    UPDATE analytics.stats_refreshes AS r
+    SET valid_until = u.at, refresh_ms = round((extract(epoch FROM clock_timestamp() - t_all) * 1000)::numeric, 1)
+    FROM (SELECT t.t AS tenant_id,
+                 (SELECT min(m.at) FROM analytics.sprint_issues si
+                  JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
+                  CROSS JOIN LATERAL (VALUES (si.added_at), (si.removed_at)) AS m(at)
+                  WHERE si.tenant_id = t.t AND s.complete_date IS NULL AND s.state <> 'future' AND s.start_date IS NOT NULL
+                    AND m.at >= now()) AS at
+          FROM analytics._stats_tenants() AS t(t)) AS u
+    WHERE r.tenant_id = u.tenant_id;
+
     FOR i IN 1..2 LOOP
         view_name := (ARRAY['analytics.mv_sprint_stats_enriched', 'analytics.mv_issue_comment_stats'])[i];
         refresh_ms := ms[i];
@@ -1115,7 +1151,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION analytics.analytics_refresh_views(boolean) IS
-  'Refresh the statistics (sprint stats with z-scores, issue comment stats) of every tenant, one tenant at a time with analytics_refresh_stats; returns each table with its total refresh time in ms. concurrently is kept for compatibility: no refresh blocks readers. Admin access.';
+  'Refresh the statistics (sprint stats with z-scores, issue comment stats) of every tenant in one transaction; returns each table with its refresh time in ms. concurrently is kept for compatibility: no refresh blocks readers. Admin access.';
 REVOKE ALL ON FUNCTION analytics.analytics_refresh_views(boolean) FROM PUBLIC;
 
 -- For the background worker: refresh the stale tenants, and report an error as text instead of raising it.

@@ -118,6 +118,7 @@ hostile_admin	0	SELECT analytics.analytics_metric_upsert('{"name": "hostile_bugs
 hostile_admin	0	SELECT analytics.analytics_metric_deprecate('hostile_bugs')
 hostile_admin	0	SELECT analytics.analytics_metric_activate('hostile_bugs')
 hostile_admin	0	SELECT view_name FROM analytics.analytics_refresh_views()
+hostile_admin	0	SELECT view_name, stats_rows FROM analytics.analytics_refresh_stats('fx')
 hostile_admin	0	SELECT analytics.analytics_schedule_refresh('*/30 * * * *')
 hostile_admin	0	SELECT analytics.analytics_unschedule_refresh()
 hostile_admin	0	SELECT analytics.analytics_cache_clear()

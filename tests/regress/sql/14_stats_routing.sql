@@ -1,5 +1,6 @@
 -- Sprint specs answered from the materialized statistics (issue 19): the same rows as computed live,
--- for 40 fixed specs and 240 generated ones; staleness per tenant; per-tenant refresh; access.
+-- for 47 fixed specs (the golden sprint specs of 10_spec_vs_sql among them) and 240 generated ones;
+-- staleness per tenant; per-tenant refresh; access.
 SET analytics.cache_ttl = 0;
 SET analytics.tenant_id = 'acme';
 -- A spec's rows live and routed, and whether the routed run read the statistics.
@@ -39,7 +40,15 @@ INSERT INTO fixed (spec) VALUES
   ('{"entity": "sprint", "metrics": ["completed_sp", "spillover_ratio"], "group_by": ["board"], "date_range": {"last_sprints": 6}}'),
   ('{"entity": "sprint", "metrics": [{"name": "velocity", "aggregation": "p90"}], "group_by": ["board"], "filters": [{"field": "state", "operator": "eq", "value": "closed"}]}'),
   ('{"entity": "sprint", "metrics": ["sprint_problematic_score"], "group_by": ["sprint"], "sort_by": [{"field": "sprint_problematic_score", "direction": "desc"}], "limit": 5}'),
-  ('{"entity": "sprint", "metrics": ["planned_sp", "added_sp", "removed_sp"], "group_by": ["sprint"], "date_range": {"field": "start_date", "from": "2026-01-01", "to": "2026-04-01"}}');
+  ('{"entity": "sprint", "metrics": ["planned_sp", "added_sp", "removed_sp"], "group_by": ["sprint"], "date_range": {"field": "start_date", "from": "2026-01-01", "to": "2026-04-01"}}'),
+  -- The sprint specs of 10_spec_vs_sql (checked there against hand-written SQL).
+  ('{"entity": "sprint", "metrics": ["planned_sp", "completed_sp"], "group_by": ["board"], "filters": [{"field": "state", "operator": "eq", "value": "closed"}]}'),
+  ('{"entity": "sprint", "metrics": ["spillover_ratio"], "group_by": ["board"], "date_range": {"from": "2026-01-01", "to": "2026-07-01"}}'),
+  ('{"entity": "sprint", "metrics": ["velocity"], "group_by": ["board"], "date_range": {"last_sprints": 3}}'),
+  ('{"entity": "sprint", "metrics": [{"name": "scope_churn_ratio", "aggregation": "p50"}, {"name": "accuracy_abs", "aggregation": "max"}], "group_by": ["board"], "filters": [{"field": "state", "operator": "eq", "value": "closed"}]}'),
+  ('{"entity": "sprint", "metrics": ["added_sp", "removed_sp"], "group_by": [{"field": "start_date", "interval": "quarter"}], "filters": [{"field": "state", "operator": "eq", "value": "closed"}]}'),
+  ('{"entity": "sprint", "metrics": ["completed_sp"], "group_by": ["sprint"], "sort_by": ["completed_sp"], "limit": 5}'),
+  ('{"entity": "sprint", "metrics": ["sprint_scope_sp", "sprint_done_sp", "sprint_remaining_sp"], "group_by": [{"field": "as_of", "interval": "day"}, "sprint"], "filters": [{"field": "state", "operator": "eq", "value": "closed"}], "date_range": {"from": "2026-01-01", "to": "2026-07-01"}, "limit": 1000}');
 SELECT count(*) AS fixed_specs, sum(b.rows) AS rows, sum(b.mismatches) AS mismatches, count(*) FILTER (WHERE b.source = 'materialized') AS routed
 FROM fixed f, LATERAL pg_temp.both_ways(f.spec) AS b;
 -- Generated specs (a fixed seed): one to three sprint metrics with any allowed aggregation, up to two
