@@ -914,6 +914,34 @@ CREATE VIEW analytics.issue_comment_stats WITH (security_barrier = true) AS
 SELECT * FROM analytics.mv_issue_comment_stats WHERE tenant_id = analytics.current_tenant();
 COMMENT ON VIEW analytics.issue_comment_stats IS 'The session tenant''s per-issue comment statistics as of the last refresh.';
 
+-- What a refresh writes, as views over every tenant (a refresh filters them by tenant_id, which reaches
+-- the scans: both group by it). Internal: only the refresh functions read them.
+CREATE VIEW analytics._issue_comment_facts WITH (security_invoker = true) AS
+SELECT i.id AS issue_id, i.tenant_id, i.issue_key,
+       count(c.id) AS comment_count,
+       count(DISTINCT c.author) AS distinct_commenters,
+       min(c.created_at) AS first_comment_at,
+       max(c.created_at) AS last_comment_at,
+       extract(epoch FROM min(c.created_at) FILTER (WHERE c.author IS DISTINCT FROM i.reporter) - i.created_at) / 3600.0
+           AS first_response_hours
+FROM analytics.issues i
+LEFT JOIN analytics.issue_comments c ON c.tenant_id = i.tenant_id AND c.issue_id = i.id
+GROUP BY i.id, i.tenant_id, i.issue_key, i.reporter, i.created_at;
+COMMENT ON VIEW analytics._issue_comment_facts IS 'Internal: the per-issue comment statistics computed live (what analytics.mv_issue_comment_stats holds after a refresh).';
+REVOKE ALL ON analytics._issue_comment_facts FROM PUBLIC;
+
+-- sprint_facts counts the members a running sprint gained or lost before now(): a change dated later
+-- alters the statistics without a write, so they are fresh only until then.
+CREATE VIEW analytics._stats_valid_until WITH (security_invoker = true) AS
+SELECT si.tenant_id, min(m.at) AS valid_until
+FROM analytics.sprint_issues si
+JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
+CROSS JOIN LATERAL (VALUES (si.added_at), (si.removed_at)) AS m(at)
+WHERE s.complete_date IS NULL AND s.state <> 'future' AND s.start_date IS NOT NULL AND m.at >= now()
+GROUP BY si.tenant_id;
+COMMENT ON VIEW analytics._stats_valid_until IS 'Internal: per tenant, the first membership change of a running sprint dated now or later (until when statistics refreshed now stay fresh).';
+REVOKE ALL ON analytics._stats_valid_until FROM PUBLIC;
+
 -- When each tenant's statistics were refreshed and from what.
 CREATE TABLE analytics.stats_refreshes (
     tenant_id      text PRIMARY KEY,
@@ -1031,27 +1059,14 @@ BEGIN
 
     t0 := clock_timestamp();
     DELETE FROM analytics.mv_issue_comment_stats s WHERE s.tenant_id = $1;
-    INSERT INTO analytics.mv_issue_comment_stats
-    SELECT i.id, i.tenant_id, i.issue_key, count(c.id), count(DISTINCT c.author), min(c.created_at), max(c.created_at),
-           extract(epoch FROM min(c.created_at) FILTER (WHERE c.author IS DISTINCT FROM i.reporter) - i.created_at) / 3600.0
-    FROM analytics.issues i
-    LEFT JOIN analytics.issue_comments c ON c.tenant_id = i.tenant_id AND c.issue_id = i.id
-    WHERE i.tenant_id = $1
-    GROUP BY i.id, i.tenant_id, i.issue_key, i.reporter, i.created_at;
+    INSERT INTO analytics.mv_issue_comment_stats SELECT * FROM analytics._issue_comment_facts f WHERE f.tenant_id = $1;
     GET DIAGNOSTICS n = ROW_COUNT;
     view_name := 'analytics.mv_issue_comment_stats';
     refresh_ms := round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 1);
     stats_rows := n;
     RETURN NEXT;
 
-    -- sprint_facts counts the members a running sprint gained or lost before now(): a change dated
-    -- later alters the statistics without a write, so they are fresh only until then.
-    SELECT min(m.at) INTO v_until
-    FROM analytics.sprint_issues si
-    JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
-    CROSS JOIN LATERAL (VALUES (si.added_at), (si.removed_at)) AS m(at)
-    WHERE si.tenant_id = $1 AND s.complete_date IS NULL AND s.state <> 'future' AND s.start_date IS NOT NULL
-      AND m.at >= now();
+    SELECT v.valid_until INTO v_until FROM analytics._stats_valid_until v WHERE v.tenant_id = $1;
     INSERT INTO analytics.stats_refreshes AS r (tenant_id, data_version, global_version, catalog_stamp, valid_until, refreshed_at, refresh_ms)
     VALUES ($1, v_data, v_global, v_stamp, v_until, now(), round((extract(epoch FROM clock_timestamp() - t_all) * 1000)::numeric, 1))
     ON CONFLICT ON CONSTRAINT stats_refreshes_pkey DO UPDATE
@@ -1119,25 +1134,13 @@ BEGIN
     ms[1] := round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 1);
     t0 := clock_timestamp();
     DELETE FROM analytics.mv_issue_comment_stats;
-    INSERT INTO analytics.mv_issue_comment_stats
-    SELECT i.id, i.tenant_id, i.issue_key, count(c.id), count(DISTINCT c.author), min(c.created_at), max(c.created_at),
-           extract(epoch FROM min(c.created_at) FILTER (WHERE c.author IS DISTINCT FROM i.reporter) - i.created_at) / 3600.0
-    FROM analytics.issues i
-    LEFT JOIN analytics.issue_comments c ON c.tenant_id = i.tenant_id AND c.issue_id = i.id
-    GROUP BY i.id, i.tenant_id, i.issue_key, i.reporter, i.created_at;
+    INSERT INTO analytics.mv_issue_comment_stats SELECT * FROM analytics._issue_comment_facts;
     ms[2] := round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 1);
 
-    -- valid_until per tenant (see analytics_refresh_stats); refresh_ms: the whole refresh's.
+    -- Until when each tenant stays fresh; refresh_ms: the whole refresh's.
     UPDATE analytics.stats_refreshes AS r
-    SET valid_until = u.at, refresh_ms = round((extract(epoch FROM clock_timestamp() - t_all) * 1000)::numeric, 1)
-    FROM (SELECT t.t AS tenant_id,
-                 (SELECT min(m.at) FROM analytics.sprint_issues si
-                  JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
-                  CROSS JOIN LATERAL (VALUES (si.added_at), (si.removed_at)) AS m(at)
-                  WHERE si.tenant_id = t.t AND s.complete_date IS NULL AND s.state <> 'future' AND s.start_date IS NOT NULL
-                    AND m.at >= now()) AS at
-          FROM analytics._stats_tenants() AS t(t)) AS u
-    WHERE r.tenant_id = u.tenant_id;
+    SET valid_until = (SELECT v.valid_until FROM analytics._stats_valid_until v WHERE v.tenant_id = r.tenant_id),
+        refresh_ms = round((extract(epoch FROM clock_timestamp() - t_all) * 1000)::numeric, 1);
 
     FOR i IN 1..2 LOOP
         view_name := (ARRAY['analytics.mv_sprint_stats_enriched', 'analytics.mv_issue_comment_stats'])[i];
