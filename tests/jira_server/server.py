@@ -5,7 +5,8 @@ cross-check of issue 20 points the `jira` Python library at it). Standard librar
 It serves a generated site (deterministic for a seed): N issues in projects, each with a status history,
 estimate changes and comments, on boards with sprints:
 
-  Cloud   POST /rest/api/3/search/jql            body {"jql", "nextPageToken", "maxResults", "fields", "expand"}
+  Cloud   POST /rest/api/3/search/approximate-count  body {"jql"} -> {"count"}
+          POST /rest/api/3/search/jql            body {"jql", "nextPageToken", "maxResults", "fields", "expand"}
                                                  -> {"issues", "nextPageToken"?, "isLast"}   (no "total")
           GET  /rest/api/3/search, /rest/api/2/search -> 410 Gone (Atlassian CHANGE-2046)
           GET  /rest/api/3/issue/{key}/changelog  ?startAt&maxResults -> {"values", "total", "isLast", ...}
@@ -15,6 +16,7 @@ estimate changes and comments, on boards with sprints:
           GET  /rest/api/2/issue/{key}/comment    ?startAt&maxResults
   Both    GET  /rest/agile/1.0/board/{id}/sprint  ?startAt&maxResults -> {"values", "isLast", ...}
           GET  /rest/agile/1.0/board              ?startAt&maxResults
+          GET  /rest/api/2|3/status (every status with its category)
           GET  /rest/api/2/field, /rest/api/3/field, /rest/api/2/serverInfo, /rest/api/2/myself
 
 A search embeds at most `embed` changelog entries and comments per issue (as Jira truncates them); the
@@ -25,8 +27,9 @@ clauses are ignored.
 Control (not Jira; for tests):
   POST /_control/update {"keys": [...], "add": n, "at": "2026-..."}   change issues / add new ones
   POST /_control/faults [{"on": "search", "after": k, "status": 429, "retry_after": 1, "times": 1}, ...]
-       status 429/503 (with Retry-After), "reset" (the connection dropped mid-response), "malformed"
-  GET  /_control/log                                                    every request served, in order
+       status 429/503 (with Retry-After), "reset" (the connection dropped mid-response), "malformed" (JSON
+       with a field of the wrong type), "truncated" (not JSON)
+  GET  /_control/log          every request served, in order (searches: their JQL and the keys returned)
 Auth: Cloud Basic (email:api_token); Server Bearer (a personal access token) or Basic (user:password,
 as JAM's client sends it); anything else is 401.
 
@@ -240,6 +243,12 @@ class Handler(BaseHTTPRequestHandler):
         # Server/DC takes a personal access token, or (as JAM's client sends) user and password.
         return auth == basic or (cfg.flavor == "server" and auth == f"Bearer {cfg.token}")
 
+    def returned(self, jql, page):
+        """Notes in the request log which issues a search returned."""
+        with self.server.lock:
+            self.entry["jql"] = jql
+            self.entry["returned"] = [i["key"] for i in page]
+
     def fault(self, kind):
         """Applies the first matching fault: True when the request was answered by it."""
         with self.server.lock:
@@ -259,7 +268,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return True
         if status == "malformed":
-            self.send(200, b'{"issues": [{"key": "BROKEN-1", "fields": {"created": 42}}], "isLast": false, "nextPageToken": "x"')
+            self.send(200, {"startAt": 0, "maxResults": 1, "total": 1, "isLast": False, "nextPageToken": "x",
+                            "issues": [{"id": "1", "key": "BROKEN-1", "fields": {"created": 42, "updated": "2026-01-01T00:00:00.000+0000"}}]})
+            return True
+        if status == "truncated":
+            self.send(200, b'{"issues": [{"key": "BROKEN-1", "fields": {"created": 4')
             return True
         headers = {"Retry-After": str(f["retry_after"])} if "retry_after" in f else {}
         self.send(int(status), {"errorMessages": [f"scripted {status}"]}, headers)
@@ -268,8 +281,9 @@ class Handler(BaseHTTPRequestHandler):
     def route(self, method):
         url = urlparse(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        self.entry = {"method": method, "path": url.path, "query": q}
         with self.server.lock:
-            self.server.log.append({"method": method, "path": url.path, "query": q})
+            self.server.log.append(self.entry)
         site, cfg = self.server.site, self.server.cfg
         p = url.path
         if p.startswith("/_control/"):
@@ -282,11 +296,15 @@ class Handler(BaseHTTPRequestHandler):
                                    "versionNumbers": [9, 12, 0] if cfg.flavor == "server" else [1001, 0, 0],
                                    "deploymentType": "Cloud" if cfg.flavor == "cloud" else "Server"})
         if p in ("/rest/api/2/myself", "/rest/api/3/myself"):
-            return self.send(200, {"displayName": "Scripted", "accountId": "scripted"})
+            return self.send(200, {"displayName": "Scripted", "accountId": "scripted", "timeZone": "UTC"})
+        if p in ("/rest/api/2/status", "/rest/api/3/status"):
+            return self.send(200, [{"id": str(i), "name": n, "statusCategory": {"key": k}} for n, k, i in STATUSES])
         if p in ("/rest/api/2/field", "/rest/api/3/field"):
             return self.send(200, [{"id": k, "name": v, "custom": k.startswith("customfield_")} for k, v in site.names().items()])
         if cfg.flavor == "cloud" and p in ("/rest/api/3/search", "/rest/api/2/search"):
             return self.send(410, {"errorMessages": ["The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."]})
+        if cfg.flavor == "cloud" and p == "/rest/api/3/search/approximate-count" and method == "POST":
+            return self.send(200, {"count": len(site.select(self.body().get("jql")))})
         if cfg.flavor == "cloud" and p == "/rest/api/3/search/jql" and method == "POST":
             if self.fault("search"):
                 return
@@ -295,6 +313,7 @@ class Handler(BaseHTTPRequestHandler):
             items = site.select(b.get("jql"))
             start = int(b.get("nextPageToken") or "0") if str(b.get("nextPageToken") or "0").isdigit() else 0
             page = items[start:start + n]
+            self.returned(b.get("jql"), page)
             out = {"issues": [site.issue_json(i, cfg.embed, "changelog" in str(b.get("expand") or "")) for i in page],
                    "isLast": start + n >= len(items)}
             if not out["isLast"]:
@@ -308,6 +327,7 @@ class Handler(BaseHTTPRequestHandler):
             n = min(int(q.get("maxResults", 50)), limit)
             start = int(q.get("startAt", 0))
             items = site.select(q.get("jql"))
+            self.returned(q.get("jql"), items[start:start + n])
             out = {"expand": "names,schema", "startAt": start, "maxResults": n, "total": len(items),
                    "issues": [site.issue_json(i, cfg.embed, "changelog" in q.get("expand", "")) for i in items[start:start + n]]}
             if "names" in q.get("expand", ""):

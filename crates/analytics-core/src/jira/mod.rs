@@ -4,7 +4,9 @@
 //! element is reported with its JSON path.
 
 pub mod adf;
+pub mod driver;
 pub mod issue;
+pub mod source;
 pub mod sprint_field;
 pub mod sync;
 pub mod time;
