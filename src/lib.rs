@@ -16,12 +16,14 @@
 //! - `sql/016_catalog_cache.sql` triggers that make every backend reload the catalog
 //! - `sql/017_ask.sql`       the tenant's values that analytics_ask may match in questions
 //! - `sql/018_jobs.sql`      the queue of async jobs (kinds, jobs, results)
+//! - `sql/019_jira.sql`      Jira sources, their credentials and sync state; scheduling a sync
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `forecast`, `ask`,
-//!   `llm`, `ingest`, `views`, `jobs`, `version`)
+//!   `llm`, `ingest`, `jira` (Jira sources and sync), `views`, `jobs`, `version`)
 //! - [`jobs`]                the job workers: launcher, per-database supervisor and executors (also
-//!   the periodic refresh of the materialized views, `analytics.refresh_interval`)
+//!   the periodic refresh of the materialized views, `analytics.refresh_interval`, and the Jira sync
+//!   of `jira_sync` jobs)
 //! - [`catalog_cache`]       the catalog: loaded, parsed, kept per backend and dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`owner`]               running SQL as the extension's owner (cache and job tables)
@@ -67,6 +69,7 @@ extension_sql_file!("../sql/015_views.sql", name = "views", requires = ["cache"]
 extension_sql_file!("../sql/016_catalog_cache.sql", name = "catalog_cache", requires = ["views", catalog_cache::catalog_invalidate]);
 extension_sql_file!("../sql/017_ask.sql", name = "ask", requires = ["catalog_cache"]);
 extension_sql_file!("../sql/018_jobs.sql", name = "jobs", requires = ["ask"]);
+extension_sql_file!("../sql/019_jira.sql", name = "jira", requires = ["jobs"]);
 extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).

@@ -39,7 +39,8 @@ fn write(sql: &str, tenant: &str, instance: &str, rows: &Value) -> Result<i64, A
     Ok(n)
 }
 
-fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError> {
+/// Writes a parsed batch for `tenant` (the loader of analytics_ingest_jira and of the Jira sync).
+pub(crate) fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError> {
     // Sprints first: memberships refer to them. A sprint seen only inside an issue has no goal and maybe
     // no board: what is already known is kept.
     let sprints = serde_json::to_value(&batch.sprints).map_err(|e| ApiError::Internal(e.to_string()))?;

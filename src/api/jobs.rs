@@ -65,7 +65,7 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
         return Err(ApiError::NotAllowed {
             message: format!("permission denied to submit a {kind} job"),
             detail: format!("A {kind} job does the work of {function}, which this role may not execute."),
-            hint: "An admin gives access with analytics_grant(role, level): run and ask jobs need 'reader', refresh_views 'admin'.".into(),
+            hint: "An admin gives access with analytics_grant(role, level): run and ask jobs need 'reader', refresh_views and jira_sync 'admin'.".into(),
         });
     }
     match kind {
@@ -81,6 +81,10 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
         }
         "refresh_views" => {
             jobs::check_refresh(payload).map_err(invalid)?;
+            Ok(jobs::payload_hash(payload))
+        }
+        "jira_sync" => {
+            crate::api::jira::check_sync(payload)?;
             Ok(jobs::payload_hash(payload))
         }
         other => Err(ApiError::Internal(format!("job kind {other} has no payload check"))),
@@ -130,7 +134,7 @@ fn same_request(found: (Uuid, String, String), kind: &str, hash: &str, key: Opti
     }
 }
 
-fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> Result<Uuid, ApiError> {
+pub(crate) fn submit(kind: Option<&str>, payload: Option<&str>, options: Option<&str>) -> Result<Uuid, ApiError> {
     spi_read::ensure_writable("analytics_job_submit()")?;
     let tenant = tenant()?;
     let kind = kind.ok_or(ApiError::NullArgument("kind"))?;

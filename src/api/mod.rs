@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod compile;
 pub mod forecast;
 pub mod ingest;
+pub mod jira;
 pub mod jobs;
 pub mod llm;
 pub mod spec;

@@ -65,7 +65,7 @@ fn set(name: &str, value: &str) -> Result<(), ApiError> {
 /// search path), under the job's statement timeout; restores the worker's identity and settings after,
 /// errors included.
 ///
-fn as_submitter<T>(job: &Claimed, f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
+pub(super) fn as_submitter<T>(job: &Claimed, f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
     let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
     unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
     let flags = pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION;
@@ -94,7 +94,7 @@ fn as_submitter<T>(job: &Claimed, f: impl FnOnce() -> Result<T, ApiError>) -> Re
 }
 
 /// The submitter may still do what the job does: the role exists and may execute the kind's function.
-fn check_submitter(job: &Claimed) -> Result<(), ApiError> {
+pub(super) fn check_submitter(job: &Claimed) -> Result<(), ApiError> {
     let (exists, allowed) = Spi::get_two_with_args::<bool, bool>(
         "SELECT r.oid IS NOT NULL,
                 CASE WHEN r.oid IS NOT NULL THEN pg_catalog.has_function_privilege(r.oid, k.function, 'EXECUTE') END
@@ -158,37 +158,41 @@ fn body(job: &Claimed) -> Result<String, ApiError> {
     }
 }
 
-/// The attempt, in one transaction: Ok when the job completed (its result and state committed).
+/// The attempt, in one transaction: Ok when the job completed (its result and state committed). A
+/// jira_sync job commits page by page instead (`super::jira`).
 pub fn run(job: &Claimed) -> Result<(), ApiError> {
+    if job.kind == "jira_sync" {
+        return super::jira::run(job);
+    }
     in_tx(|| {
         check_submitter(job)?;
         let versions = Spi::get_one_with_args::<String>("SELECT analytics._cache_versions($1)::text", &[job.tenant.as_str().into()])?;
         let text = as_submitter(job, || body(job))?;
-        let done = Spi::get_one_with_args::<Uuid>(
-            "WITH r AS MATERIALIZED (SELECT $5::jsonb AS result),
-             done AS (
-                 UPDATE analytics.jobs SET state = 'completed', progress = 1, stage = 'completed', finished_at = pg_catalog.clock_timestamp(),
-                        heartbeat_at = pg_catalog.clock_timestamp(), error = NULL, worker_pid = NULL, data_versions = $4::bigint[],
-                        result_rows = (SELECT coalesce((r.result ->> 'row_count')::bigint, (r.result -> 'result' ->> 'row_count')::bigint) FROM r)
-                 WHERE tenant_id = $1 AND id = $2 AND attempt_token = $3 AND state = 'running' AND NOT cancel_requested
-                 RETURNING tenant_id, id),
-             ins AS (INSERT INTO analytics.job_results (tenant_id, job_id, result)
-                     SELECT done.tenant_id, done.id, r.result FROM done, r RETURNING job_id)
-             SELECT (SELECT job_id FROM ins)",
-            &[
-                job.tenant.as_str().into(),
-                job.id.into(),
-                job.token.into(),
-                versions.into(),
-                text.as_str().into(),
-            ],
-        )?;
-        if done.is_none() {
-            // Cancelled or rescued meanwhile: nothing of this attempt may stay.
-            return Err(ApiError::Internal("fenced: the attempt no longer owns the job".into()));
-        }
-        notify(&job.id, "completed", 1.0, "completed")
+        complete(job, versions, &text)
     })
+}
+
+/// Writes the job's result and marks it completed, in the current transaction, while the attempt still
+/// owns the job (else an error: nothing of the attempt may stay).
+pub(super) fn complete(job: &Claimed, versions: Option<String>, text: &str) -> Result<(), ApiError> {
+    let done = Spi::get_one_with_args::<Uuid>(
+        "WITH r AS MATERIALIZED (SELECT $5::jsonb AS result),
+         done AS (
+             UPDATE analytics.jobs SET state = 'completed', progress = 1, stage = 'completed', finished_at = pg_catalog.clock_timestamp(),
+                    heartbeat_at = pg_catalog.clock_timestamp(), error = NULL, worker_pid = NULL, data_versions = $4::bigint[],
+                    result_rows = (SELECT coalesce((r.result ->> 'row_count')::bigint, (r.result -> 'result' ->> 'row_count')::bigint) FROM r)
+             WHERE tenant_id = $1 AND id = $2 AND attempt_token = $3 AND state = 'running' AND NOT cancel_requested
+             RETURNING tenant_id, id),
+         ins AS (INSERT INTO analytics.job_results (tenant_id, job_id, result)
+                 SELECT done.tenant_id, done.id, r.result FROM done, r RETURNING job_id)
+         SELECT (SELECT job_id FROM ins)",
+        &[job.tenant.as_str().into(), job.id.into(), job.token.into(), versions.into(), text.into()],
+    )?;
+    if done.is_none() {
+        // Cancelled or rescued meanwhile.
+        return Err(ApiError::Internal("fenced: the attempt no longer owns the job".into()));
+    }
+    notify(&job.id, "completed", 1.0, "completed")
 }
 
 /// After a failed attempt (rolled back): queued again with backoff when the failure is transient and

@@ -5,6 +5,7 @@
 //! - [`supervisor`] per database: starts the executors; heartbeats, progress NOTIFY, rescue, retention
 //! - [`executor`]   per database, `analytics.job_workers` of them: claim a job, run an attempt, record it
 //! - [`attempt`]    one attempt in one transaction, as the submitter, fenced by the attempt's token
+//! - [`jira`]       a jira_sync job's attempt: the Jira sync, one transaction per page
 //! - [`registry`]   shared memory: the live workers and attempts; wake-up and cancel at commit
 //! - [`tx`]         signals, waiting, and transactions that roll back on any failure
 //!
@@ -12,6 +13,7 @@
 
 pub mod attempt;
 pub mod executor;
+pub mod jira;
 pub mod launcher;
 pub mod registry;
 pub mod supervisor;

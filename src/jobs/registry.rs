@@ -18,7 +18,20 @@ const REQUESTS: usize = 16;
 pub const SUPERVISOR: u32 = 0;
 
 /// The stage words a job reports (an index into this list is what a slot holds).
-pub const STAGES: [&str; 8] = ["started", "compiling", "querying", "storing", "translating", "refreshing", "finishing", "running"];
+pub const STAGES: [&str; 12] = [
+    "started",
+    "compiling",
+    "querying",
+    "storing",
+    "translating",
+    "refreshing",
+    "sprints",
+    "issues",
+    "changelogs",
+    "pruning",
+    "finishing",
+    "running",
+];
 
 #[repr(C)]
 #[derive(Default)]

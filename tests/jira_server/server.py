@@ -216,6 +216,7 @@ class Site:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall on kept-alive connections
     server_version = "ScriptedJira/1"
 
     def log_message(self, *args):  # quiet; the request log is /_control/log
@@ -233,8 +234,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(n) or b"{}") if n else {}
+        """The JSON body, read once, before any answer (an unread body would be taken for the next
+        request on a kept-alive connection)."""
+        if not hasattr(self, "_body"):
+            n = int(self.headers.get("Content-Length") or 0)
+            self._body = json.loads(self.rfile.read(n) or b"{}") if n else {}
+        return self._body
 
     def authorized(self):
         cfg = self.server.cfg
@@ -281,6 +286,9 @@ class Handler(BaseHTTPRequestHandler):
     def route(self, method):
         url = urlparse(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if hasattr(self, "_body"):
+            del self._body
+        self.body()
         self.entry = {"method": method, "path": url.path, "query": q}
         with self.server.lock:
             self.server.log.append(self.entry)

@@ -111,6 +111,41 @@ pub fn check_refresh(payload: &Value) -> Result<Refresh, Problem> {
     Ok(r)
 }
 
+/// What a `jira_sync` job does: sync source `source`; `full` resyncs every issue of the JQL (and reports
+/// the issues Jira no longer returns), `prune` also deletes those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraSync {
+    pub source: String,
+    pub full: bool,
+    pub prune: bool,
+}
+
+/// Checks the payload of a `jira_sync` job: {"source": name, "full": bool, "prune": bool}.
+pub fn check_jira_sync(payload: &Value) -> Result<JiraSync, Problem> {
+    let hint = || {
+        r#"A jira_sync job's payload is {"source": "<name>"}, with "full": true to resync every issue and "prune": true to delete the issues Jira no longer returns."#.to_string()
+    };
+    let o = payload.as_object().ok_or_else(|| (format!("the payload of a jira_sync job must be an object, not {payload}"), hint()))?;
+    let mut r = JiraSync { source: String::new(), full: false, prune: false };
+    for (k, v) in o {
+        match (k.as_str(), v) {
+            ("source", Value::String(s)) => r.source = s.clone(),
+            ("full", Value::Bool(b)) => r.full = *b,
+            ("prune", Value::Bool(b)) => r.prune = *b,
+            ("source", _) => return Err((format!("source must be a source name, not {v}"), hint())),
+            ("full" | "prune", _) => return Err((format!("{k} must be true or false, not {v}"), hint())),
+            _ => return Err((format!("unknown key \"{k}\" in the payload of a jira_sync job"), hint())),
+        }
+    }
+    if r.source.is_empty() {
+        return Err(("a jira_sync job names its source".into(), hint()));
+    }
+    if r.prune && !r.full {
+        return Err(("prune needs a full resync: only a full resync knows which issues Jira no longer returns".into(), hint()));
+    }
+    Ok(r)
+}
+
 /// What a refresh_views job refreshes: every tenant (analytics_refresh_views(concurrently)) or only the
 /// tenants whose statistics are stale (analytics_refresh_stale_stats()).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,6 +302,25 @@ mod tests {
         assert!(check_refresh(&json!({"stale_only": 1})).is_err());
         assert!(check_refresh(&json!({"concurrently": "no"})).is_err());
         assert!(check_refresh(&json!({"views": []})).is_err());
+    }
+
+    #[test]
+    fn jira_sync_payloads() {
+        assert_eq!(check_jira_sync(&json!({"source": "pay"})).unwrap(), JiraSync { source: "pay".into(), full: false, prune: false });
+        assert_eq!(
+            check_jira_sync(&json!({"source": "pay", "full": true, "prune": true})).unwrap(),
+            JiraSync { source: "pay".into(), full: true, prune: true }
+        );
+        for bad in [
+            json!({}),
+            json!({"source": 1}),
+            json!({"source": "p", "full": "yes"}),
+            json!({"source": "p", "prune": true}),
+            json!({"source": "p", "since": 1}),
+            json!([]),
+        ] {
+            assert!(check_jira_sync(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

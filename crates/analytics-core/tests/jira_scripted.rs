@@ -5,6 +5,7 @@
 //! a bad credential). Needs python3 (the server's only requirement); it talks to 127.0.0.1 only.
 
 use analytics_core::jira::driver::{self, Http, Plan, Response, Sink, SyncError};
+use analytics_core::jira::http::Client;
 use analytics_core::jira::source::{Credential, SourceConfig};
 use analytics_core::jira::sync::Request;
 use analytics_core::jira::{parse_payload, Batch, IssueRec, Options};
@@ -49,33 +50,15 @@ fn start(flavor: &str, issues: u32) -> Server {
     panic!("the scripted Jira did not start");
 }
 
-/// ureq to 127.0.0.1, as the glue sends: no redirects, a time limit, a size limit.
+/// The sync's ureq client to 127.0.0.1; pauses are recorded (and shortened).
 struct Ureq {
-    base: String,
-    auth: String,
+    client: Client,
     pauses: Vec<u64>,
 }
 
 impl Http for Ureq {
     fn send(&mut self, req: &Request) -> Result<Response, String> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        let url = format!("{}{}", self.base, req.path);
-        let resp = match &req.body {
-            Some(b) => {
-                agent.post(&url).header("Authorization", &self.auth).header("Content-Type", "application/json").send(b.to_string().as_str())
-            }
-            None => agent.get(&url).header("Authorization", &self.auth).call(),
-        };
-        let mut resp = resp.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(String::from);
-        let body = resp.body_mut().with_config().limit(1 << 26).read_to_string().map_err(|e| e.to_string())?;
-        Ok(Response { status, retry_after, body })
+        self.client.send(req)
     }
     fn pause(&mut self, ms: u64) -> Result<(), String> {
         self.pauses.push(ms);
@@ -101,7 +84,8 @@ struct Mem {
 
 impl Sink for Mem {
     type Error = String;
-    fn jql_minute(&mut self, utc: &str) -> Result<String, String> {
+    fn jql_minute(&mut self, utc: &str, zone: &str) -> Result<String, String> {
+        assert_eq!(zone, "UTC", "the scripted site's user is in UTC (/myself)");
         let t = chrono::DateTime::parse_from_rfc3339(utc).map_err(|e| e.to_string())?;
         Ok(t.with_timezone(&chrono::Utc).format("%Y/%m/%d %H:%M").to_string())
     }
@@ -152,7 +136,7 @@ fn http(flavor: &str, port: u16) -> Ureq {
         Credential::parse(&json!({"token": "scripted-pat"}))
     }
     .unwrap();
-    Ureq { base: format!("http://127.0.0.1:{port}"), auth: cred.header(), pauses: vec![] }
+    Ureq { client: Client::new(&format!("http://127.0.0.1:{port}"), &cred, Duration::from_secs(10), 1 << 26), pauses: vec![] }
 }
 
 fn plan(since: Option<String>) -> Plan {
@@ -225,7 +209,7 @@ fn server_full_sync_pages_by_offset_and_completes_changelogs() {
 
 fn since(mem: &mut Mem, overlap_minutes: i64) -> Option<String> {
     let w = chrono::DateTime::parse_from_rfc3339(mem.watermark.as_ref()?).unwrap() - chrono::Duration::minutes(overlap_minutes);
-    Some(mem.jql_minute(&w.to_rfc3339()).unwrap())
+    Some(w.to_rfc3339())
 }
 
 #[test]
@@ -336,7 +320,9 @@ fn a_failed_write_stops_the_sync_and_a_bad_credential_is_not_retried() {
     let e = driver::run(&mut h, &mut mem, &config("server", s.port), &plan(None)).unwrap_err();
     assert_eq!(e, SyncError::Sink("the page's transaction failed".into()));
     assert_eq!((mem.sprints.len(), mem.issues.len()), (24, 25), "what was written before stays");
-    let mut bad = Ureq { auth: "Bearer wrong".into(), ..http("server", s.port) };
+    let wrong = Credential::parse(&json!({"token": "wrong"})).unwrap();
+    let mut bad =
+        Ureq { client: Client::new(&format!("http://127.0.0.1:{}", s.port), &wrong, Duration::from_secs(10), 1 << 20), pauses: vec![] };
     let before = log(s.port).len();
     let e = driver::run(&mut bad, &mut Mem::default(), &config("server", s.port), &plan(None)).unwrap_err();
     assert!(matches!(e, SyncError::Auth { status: 401, .. }), "{e:?}");

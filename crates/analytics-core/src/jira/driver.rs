@@ -33,8 +33,8 @@ pub trait Http {
 
 pub trait Sink {
     type Error;
-    /// A point in time (RFC 3339, UTC) as a JQL date in the site's time zone: `yyyy/MM/dd HH:mm`.
-    fn jql_minute(&mut self, utc: &str) -> Result<String, Self::Error>;
+    /// A point in time (RFC 3339) as a JQL date in time zone `zone` (an IANA name): `yyyy/MM/dd HH:mm`.
+    fn jql_minute(&mut self, utc: &str, zone: &str) -> Result<String, Self::Error>;
     /// Of these (key, updated) pairs, the keys already stored with that `updated` (an incremental sync
     /// neither completes nor writes them).
     fn unchanged(&mut self, issues: &[(String, String)]) -> Result<HashSet<String>, Self::Error>;
@@ -48,7 +48,7 @@ pub trait Sink {
 /// What one sync does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// The JQL date the search starts at (the watermark less the overlap); None: every issue.
+    /// Where the search starts (RFC 3339: the watermark less the overlap); None: every issue.
     pub since: Option<String>,
     /// Write every issue the search returns, unchanged ones too (a full resync).
     pub full: bool,
@@ -92,6 +92,8 @@ pub struct Report {
     pub retries: u64,
     pub search_pages: u64,
     pub boards: BTreeMap<String, String>,
+    /// The time zone JQL dates are read in (config, else the API user's, else UTC).
+    pub time_zone: String,
     pub sprints: u64,
     pub issues_fetched: u64,
     pub issues_written: u64,
@@ -111,7 +113,7 @@ impl Report {
     pub fn to_json(&self) -> Value {
         json!({
             "requests": self.requests, "retries": self.retries, "search_pages": self.search_pages,
-            "boards": self.boards, "sprints": self.sprints, "issues_fetched": self.issues_fetched,
+            "boards": self.boards, "time_zone": self.time_zone, "sprints": self.sprints, "issues_fetched": self.issues_fetched,
             "issues_written": self.issues_written, "issues_unchanged": self.issues_unchanged,
             "changelogs_completed": self.changelogs_completed, "comments_completed": self.comments_completed,
             "watermark": self.watermark, "loaded": self.loaded, "warnings": self.warnings,
@@ -134,6 +136,7 @@ struct Run<'a, H: Http, S: Sink> {
 pub fn run<H: Http, S: Sink>(http: &mut H, sink: &mut S, config: &SourceConfig, plan: &Plan) -> Result<Report, SyncError<S::Error>> {
     let mut r = Run { http, sink, config, plan, options: config.ingest.clone(), report: Report::default(), fraction: 0.0 };
     r.sink.progress("sprints", 0.0).map_err(SyncError::Sink)?;
+    r.time_zone()?;
     r.statuses()?;
     r.boards()?;
     r.sprints()?;
@@ -188,6 +191,24 @@ impl<H: Http, S: Sink> Run<'_, H, S> {
 
     fn payload<T>(&self, path: &str, r: Result<T, JiraError>) -> Result<T, SyncError<S::Error>> {
         r.map_err(|e| SyncError::Payload { path: path.to_string(), json_path: e.path, message: e.message })
+    }
+
+    /// JQL dates are read in the API user's time zone (`/myself`), unless the config names one.
+    fn time_zone(&mut self) -> Result<(), SyncError<S::Error>> {
+        self.report.time_zone = match &self.config.time_zone {
+            Some(z) => z.clone(),
+            None => {
+                let v = if self.config.flavor == Flavor::Cloud { 3 } else { 2 };
+                let me = self.call(&get(format!("/rest/api/{v}/myself")))?;
+                me.get("timeZone").and_then(Value::as_str).filter(|z| !z.is_empty()).unwrap_or("UTC").to_string()
+            }
+        };
+        Ok(())
+    }
+
+    fn minute(&mut self, utc: &str) -> Result<String, SyncError<S::Error>> {
+        let zone = self.report.time_zone.clone();
+        self.sink.jql_minute(utc, &zone).map_err(SyncError::Sink)
     }
 
     /// Every status's category from the site (`/rest/api/N/status`), for the statuses the config does
@@ -275,7 +296,10 @@ impl<H: Http, S: Sink> Run<'_, H, S> {
     fn issues(&mut self) -> Result<(), SyncError<S::Error>> {
         let flavor = self.config.flavor;
         let size = self.config.page_size;
-        let mut since = self.plan.since.clone();
+        let mut since = match self.plan.since.clone() {
+            Some(t) => Some(self.minute(&t)?),
+            None => None,
+        };
         let mut jql = sync::sync_jql(&self.config.jql, since.as_deref());
         let mut expected = self.expected(&jql);
         let mut cursor = Cursor::Start;
@@ -346,7 +370,7 @@ impl<H: Http, S: Sink> Run<'_, H, S> {
             }
             // Keyset paging: start again at this page's last minute, unless that is where it started.
             let restart = match &page_max {
-                Some(max) => Some(self.sink.jql_minute(max).map_err(SyncError::Sink)?).filter(|m| Some(m) != since.as_ref()),
+                Some(max) => Some(self.minute(max)?).filter(|m| Some(m) != since.as_ref()),
                 None => None,
             };
             match restart {

@@ -5,6 +5,7 @@
 
 pub mod adf;
 pub mod driver;
+pub mod http;
 pub mod issue;
 pub mod source;
 pub mod sprint_field;
