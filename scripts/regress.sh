@@ -4,7 +4,8 @@
 # "ERROR:  SQLSTATE: message" plus DETAIL and HINT, must equal tests/regress/expected/NAME.out.
 # tests/regress/setup/NAME.sh, if present, prepares the database first. Then a pg_dump/restore check
 # (tests/regress/dump_restore.sh), a streaming standby check (tests/regress/standby.sh), a hostile
-# search_path check (tests/regress/hostile_path.sh), the upgrade check (tests/upgrade/upgrade.sh), the
+# search_path check (tests/regress/hostile_path.sh), the upgrade check (tests/upgrade/upgrade.sh), the Jira
+# sync check (tests/regress/jira_sync.sh), the
 # concurrency checks (jobs, statistics refreshes) and
 # every golden test again on databases made by ALTER EXTENSION UPDATE from the released versions.
 #   scripts/regress.sh [--accept] [NAME...]   --accept: write the results over the expected files;
@@ -98,6 +99,9 @@ if [ "$accept" = 0 ] && [ "$full" = 1 ]; then
   # The job workers: results, access, cancel, progress, 1,000 jobs once, kill -9 of a worker and of the
   # postmaster (the cluster is restarted).
   run_check jobs_workers tests/regress/jobs_workers.sh
+  # The Jira sync against the scripted Jira: both flavours equal analytics_ingest_jira of the same data,
+  # incremental, faults, kill -9 and resume, full resync and prune, the credential never shown.
+  run_check jira_sync tests/regress/jira_sync.sh
   # The reference in docs/ matches the installed extension.
   run_check docs tests/docs/check.sh
   # Every golden test again, on databases made through the update path: with the current install

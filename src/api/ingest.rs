@@ -43,20 +43,38 @@ fn write(sql: &str, tenant: &str, instance: &str, rows: &Value) -> Result<i64, A
 pub(crate) fn ingest(batch: &Batch, tenant: &str, instance: &str) -> Result<Value, ApiError> {
     // Sprints first: memberships refer to them. A sprint seen only inside an issue has no goal and maybe
     // no board: what is already known is kept.
-    let sprints = serde_json::to_value(&batch.sprints).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let n_sprints = write(
-        "INSERT INTO analytics.sprints AS s (tenant_id, instance_id, external_id, board, name, goal, state, start_date, end_date, complete_date)
+    let rows = |from_issue: bool| -> Result<Value, ApiError> {
+        let list: Vec<&analytics_core::jira::SprintRec> = batch.sprints.iter().filter(|s| s.from_issue == from_issue).collect();
+        serde_json::to_value(list).map_err(|e| ApiError::Internal(e.to_string()))
+    };
+    const SPRINT_ROWS: &str = "INSERT INTO analytics.sprints AS s (tenant_id, instance_id, external_id, board, name, goal, state, start_date, end_date, complete_date)
          SELECT $1, $2, r.external_id, r.board, r.name, r.goal, r.state, r.start_date, r.end_date, r.complete_date
          FROM jsonb_to_recordset($3::jsonb) AS r(external_id bigint, board text, name text, goal text, state text,
               start_date timestamptz, end_date timestamptz, complete_date timestamptz)
          ON CONFLICT (tenant_id, instance_id, external_id) DO UPDATE SET
              board = CASE WHEN excluded.board = 'unknown' THEN s.board ELSE excluded.board END,
-             name = excluded.name, goal = coalesce(excluded.goal, s.goal), state = excluded.state,
-             start_date = excluded.start_date, end_date = excluded.end_date, complete_date = excluded.complete_date",
+             name = excluded.name, goal = coalesce(excluded.goal, s.goal), ";
+    // A sprint of the Agile API replaces what was known of it.
+    let n_sprints = write(
+        &format!("{SPRINT_ROWS} state = excluded.state, start_date = excluded.start_date, end_date = excluded.end_date, complete_date = excluded.complete_date"),
         tenant,
         instance,
-        &sprints,
+        &rows(false)?,
     )?;
+    // An issue's copy (often without dates) replaces only another copy: once a sprint has its start
+    // date (from the Agile API, or a Server copy that had it), copies leave state and dates alone.
+    let n_copies = write(
+        &format!(
+            "{SPRINT_ROWS} state = CASE WHEN s.start_date IS NULL THEN excluded.state ELSE s.state END,
+             start_date = coalesce(s.start_date, excluded.start_date),
+             end_date = CASE WHEN s.start_date IS NULL THEN excluded.end_date ELSE s.end_date END,
+             complete_date = CASE WHEN s.start_date IS NULL THEN excluded.complete_date ELSE s.complete_date END"
+        ),
+        tenant,
+        instance,
+        &rows(true)?,
+    )?;
+    let n_sprints = n_sprints + n_copies;
 
     let issues: Vec<Value> = batch
         .issues

@@ -224,7 +224,7 @@ impl Sink for Writer<'_> {
             as_submitter(job, || {
                 let found = Spi::get_one_with_args::<Vec<String>>(
                     "SELECT coalesce(pg_catalog.array_agg(i.issue_key), '{}') FROM analytics.issues i
-                     JOIN pg_catalog.unnest($3::text[], $4::timestamptz[]) AS u(k, t) ON i.issue_key = u.k AND i.updated_at = u.t
+                     JOIN ROWS FROM (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::timestamptz[])) AS u(k, t) ON i.issue_key = u.k AND i.updated_at = u.t
                      WHERE i.tenant_id = $1 AND i.instance_id = $2",
                     &[job.tenant.as_str().into(), instance.as_str().into(), keys.into(), updated.into()],
                 )?;
@@ -249,7 +249,7 @@ impl Sink for Writer<'_> {
                 // A full resync's watermark is where its pages got to; an incremental one only moves forward.
                 Spi::run_with_args(
                     "UPDATE analytics.jira_sources SET watermark = CASE WHEN $4 OR watermark IS NULL THEN $3::timestamptz
-                                                                       ELSE pg_catalog.greatest(watermark, $3::timestamptz) END
+                                                                       ELSE GREATEST(watermark, $3::timestamptz) END
                      WHERE tenant_id = $1 AND name = $2",
                     &[job.tenant.as_str().into(), source.into(), w.into(), full.into()],
                 )?;

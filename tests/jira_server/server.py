@@ -25,10 +25,11 @@ rest must be paged from the issue's endpoints. JQL: `project in (A, B)`, `projec
 clauses are ignored.
 
 Control (not Jira; for tests):
-  POST /_control/update {"keys": [...], "add": n, "at": "2026-..."}   change issues / add new ones
+  POST /_control/update {"keys": [...], "add": n, "at": "2026-...", "delete": [...]}   change, add, delete issues
   POST /_control/faults [{"on": "search", "after": k, "status": 429, "retry_after": 1, "times": 1}, ...]
        status 429/503 (with Retry-After), "reset" (the connection dropped mid-response), "malformed" (JSON
-       with a field of the wrong type), "truncated" (not JSON)
+       with a field of the wrong type), "truncated" (not JSON), "delay" (answered late: "seconds")
+  GET  /_control/export[?part=sprints]   every issue whole (or every sprint), for analytics_ingest_jira
   GET  /_control/log          every request served, in order (searches: their JQL and the keys returned)
 Auth: Cloud Basic (email:api_token); Server Bearer (a personal access token) or Basic (user:password,
 as JAM's client sends it); anything else is 401.
@@ -44,6 +45,7 @@ import random
 import re
 import socket
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -122,8 +124,9 @@ class Site:
                 "status": status, "points": points, "sprint": sprint["id"] if sprint else None,
                 "history": history, "comments": comments, "summary": f"Issue {i + 1}", "type": "Story" if i % 4 else "Bug"}
 
-    def update(self, keys, add, at):
+    def update(self, keys, add, at, delete=()):
         with self.lock:
+            self.issues = [i for i in self.issues if i["key"] not in delete]
             at = at or datetime.now(timezone.utc)
             changed = []
             for iss in self.issues:
@@ -266,6 +269,9 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 return False
         status = f.get("status")
+        if status == "delay":  # answered normally, late (a slow page)
+            time.sleep(float(f.get("seconds", 1)))
+            return False
         if status == "reset":
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"issues\": [")
             self.wfile.flush()
@@ -379,10 +385,18 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/_control/log":
             with self.server.lock:
                 return self.send(200, self.server.log)
+        if p == "/_control/export":
+            # The whole site as analytics_ingest_jira takes it: one search response with every issue whole
+            # (changelog and comments), or (?part=sprints) every sprint.
+            site = self.server.site
+            if "part=sprints" in self.path:
+                return self.send(200, {"values": [site.sprint_json(x) for x in site.sprints.values()]})
+            return self.send(200, {"issues": [site.issue_json(i, None) for i in site.issues], "names": site.names()})
         if p == "/_control/update" and method == "POST":
             b = self.body()
             at = datetime.fromisoformat(b["at"]) if b.get("at") else None
-            return self.send(200, {"changed": self.server.site.update(set(b.get("keys", [])), int(b.get("add", 0)), at)})
+            changed = self.server.site.update(set(b.get("keys", [])), int(b.get("add", 0)), at, set(b.get("delete", [])))
+            return self.send(200, {"changed": changed})
         if p == "/_control/faults" and method == "POST":
             with self.server.lock:
                 self.server.faults = self.body()

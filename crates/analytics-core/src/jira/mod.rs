@@ -160,6 +160,9 @@ pub struct SprintRec {
     pub start_date: Option<String>,
     pub end_date: Option<String>,
     pub complete_date: Option<String>,
+    /// Seen only as an issue's copy in its sprint field (which may lack dates and goal): the loader lets
+    /// it fill gaps but never overwrite what the Agile API's sprint said.
+    pub from_issue: bool,
 }
 
 /// Everything a payload holds, ready to write.
@@ -220,6 +223,7 @@ fn sprint_rec(r: &SprintRef, path: &str, options: &Options) -> Result<SprintRec,
         start_date: start,
         end_date: end,
         complete_date: complete,
+        from_issue: false,
     })
 }
 
@@ -271,7 +275,8 @@ pub fn parse_payload(payload: &Value, options: &Options) -> Result<Batch, JiraEr
         }
         batch.warnings.extend(p.warnings.iter().cloned());
         for r in &p.sprints {
-            add_sprint(sprint_rec(r, &format!("{path}.fields.<sprint field>"), options)?, &mut sprints);
+            let rec = SprintRec { from_issue: true, ..sprint_rec(r, &format!("{path}.fields.<sprint field>"), options)? };
+            add_sprint(rec, &mut sprints);
         }
         parsed.push(p);
     }
