@@ -5,8 +5,7 @@
 # tests/regress/setup/NAME.sh, if present, prepares the database first. Then a pg_dump/restore check
 # (tests/regress/dump_restore.sh), a streaming standby check (tests/regress/standby.sh), a hostile
 # search_path check (tests/regress/hostile_path.sh), the upgrade check (tests/upgrade/upgrade.sh), the Jira
-# sync check (tests/regress/jira_sync.sh), the
-# concurrency checks (jobs, statistics refreshes) and
+# sync check (tests/regress/jira_sync.sh), the concurrency checks (jobs, statistics refreshes) and
 # every golden test again on databases made by ALTER EXTENSION UPDATE from the released versions.
 #   scripts/regress.sh [--accept] [NAME...]   --accept: write the results over the expected files;
 #   with NAMEs only those golden tests run (no cluster-level checks).
