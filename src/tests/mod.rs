@@ -10,6 +10,7 @@ mod forecast;
 mod hostile;
 mod ingest;
 mod jam;
+mod jira;
 mod jit;
 mod jobs;
 mod llm;

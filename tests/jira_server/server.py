@@ -34,7 +34,7 @@ Control (not Jira; for tests):
 Auth: Cloud Basic (email:api_token); Server Bearer (a personal access token) or Basic (user:password,
 as JAM's client sends it); anything else is 401.
 
-Usage: server.py --port P [--flavor cloud|server] [--issues N] [--seed S] [--embed E] [--page-limit M]
+Usage: server.py --port P [--flavor cloud|server] [--issues N] [--seed S] [--embed E] [--page-limit M] [--history H]
                  [--email E --api-token T | --token T] [--port-file F]
 """
 
@@ -66,8 +66,9 @@ def jira_time(t, flavor):
 class Site:
     """The generated data: issues with histories, comments, sprints per board."""
 
-    def __init__(self, n, seed, flavor, start=datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)):
+    def __init__(self, n, seed, flavor, start=datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), history=None):
         self.flavor = flavor
+        self.history = history
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.projects = ["PAY", "WEB"]
@@ -100,7 +101,7 @@ class Site:
         sprint = next((s for s in board_sprints if s["startDate"] <= created + timedelta(days=2) < s["endDate"]), None)
         history = []
         t = created
-        steps = rng.randrange(1, len(STATUSES))
+        steps = rng.randrange(1, len(STATUSES)) if self.history is None else min(self.history - 1, len(STATUSES) - 1)
         hid = 10000 + i * 100
         for k in range(steps):
             t = t + timedelta(hours=rng.randrange(2, 96))
@@ -109,12 +110,18 @@ class Site:
                             "items": [{"field": "status", "fieldtype": "jira", "from": str(STATUSES[k][2]),
                                        "fromString": STATUSES[k][0], "to": str(STATUSES[k + 1][2]),
                                        "toString": STATUSES[k + 1][0]}]})
-        points = rng.choice([1, 2, 3, 5, 8, None])
+        points = rng.choice([1, 2, 3, 5, 8, None]) if self.history is None else rng.choice([1, 2, 3, 5, 8])
         if points is not None:
             hid += 1
             history.insert(0, {"id": str(hid), "author": {"displayName": "po"}, "created": created + timedelta(minutes=5),
                                "items": [{"field": "Story Points", "fieldtype": "custom", "fieldId": POINTS_FIELD,
                                           "from": None, "fromString": None, "to": None, "toString": str(points)}]})
+        while self.history is not None and len(history) < self.history:  # pad with reassignments
+            t = t + timedelta(hours=1)
+            hid += 1
+            history.append({"id": str(hid), "author": {"displayName": "lead"}, "created": t,
+                            "items": [{"field": "assignee", "fieldtype": "jira", "from": None, "fromString": "dev1",
+                                       "to": None, "toString": f"dev{rng.randrange(2, 6)}"}]})
         comments = [{"id": str(500000 + i * 10 + c), "author": {"displayName": f"dev{c + 1}"},
                      "body": f"Comment {c + 1} on {project}-{number}", "created": created + timedelta(hours=c + 1)}
                     for c in range(2)]
@@ -419,13 +426,14 @@ def main():
     ap.add_argument("--issues", type=int, default=120)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--embed", type=int, default=3, help="changelog entries and comments a search embeds per issue")
+    ap.add_argument("--history", type=int, help="exactly this many changelog entries per issue (else 1 to 5)")
     ap.add_argument("--page-limit", type=int, default=100, help="the most items a page holds, whatever maxResults asks")
     ap.add_argument("--email", default="bot@example.com")
     ap.add_argument("--api-token", default="scripted-token")
     ap.add_argument("--token", default="scripted-pat")
     cfg = ap.parse_args()
     httpd = ThreadingHTTPServer(("127.0.0.1", cfg.port), Handler)
-    httpd.cfg, httpd.site, httpd.lock = cfg, Site(cfg.issues, cfg.seed, cfg.flavor), threading.Lock()
+    httpd.cfg, httpd.site, httpd.lock = cfg, Site(cfg.issues, cfg.seed, cfg.flavor, history=cfg.history), threading.Lock()
     httpd.log, httpd.faults, httpd.counts = [], [], {}
     if cfg.port_file:
         with open(cfg.port_file, "w") as f:
