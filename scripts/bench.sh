@@ -24,7 +24,8 @@ cluster_stop "$base"
 echo "[bench] building and installing the extension (release)"
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 cluster_start "$base" "$port" "$db" "shared_buffers = '4GB'" "work_mem = '64MB'" "maintenance_work_mem = '1GB'" \
-  "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" "max_parallel_workers_per_gather = 2" "track_commit_timestamp = on"
+  "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" "max_parallel_workers_per_gather = 2" "track_commit_timestamp = on" \
+  "max_worker_processes = 16"
 psql_su() { cluster_psql "$base" "$port" "$@"; }
 
 # Reload when asked, when the scale differs, or when the installed extension script changed.
@@ -87,6 +88,9 @@ bash scripts/bench_jobs.sh "$base" "$port" "$db" "$tenant"
 echo
 echo "[bench] Jira ingest"
 bash scripts/bench_ingest.sh "$base" "$port" "$db"
+
+echo
+bash scripts/bench_jira.sh "$base" "$port"
 
 echo
 echo "[bench] builtin translator of analytics_ask (goal < 1 ms per question)"
