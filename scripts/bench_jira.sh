@@ -88,7 +88,7 @@ ingest() {  # $1 tenant -> seconds
   awk -v ns=$(( $(date +%s%N) - t0 )) 'BEGIN {printf "%.2f", ns / 1e9}'
 }
 ingest_s="$(ingest ingest_t)"
-# Round 2, in the other order (the first writer into empty tables has been the slower in either role).
+# Round 2, in the other order, so that neither goes first into empty tables only (best of 2 is reported).
 ingest2_s="$(ingest ingest2_t)"
 read -r full2_s _ _ _ <<<"$(sync sync2_t)"
 

@@ -172,6 +172,12 @@ impl Http for Worker {
         self.client.send(req)
     }
 
+    /// The next search page is fetched on a thread of the client's (network I/O only, signals blocked)
+    /// while this one is written.
+    fn prefetch(&mut self, req: &Request) {
+        self.client.prefetch(req)
+    }
+
     fn pause(&mut self, ms: u64) -> Result<(), String> {
         let until = std::time::Instant::now() + Duration::from_millis(ms);
         loop {

@@ -29,6 +29,9 @@ pub trait Http {
     fn send(&mut self, req: &Request) -> Result<Response, String>;
     /// Waits before a retry; Err stops the sync (a cancel).
     fn pause(&mut self, ms: u64) -> Result<(), String>;
+    /// May start sending `req` now, for the next `send` of the same request to take its answer: the
+    /// sync asks for the next search page before it writes the current one. Doing nothing is correct.
+    fn prefetch(&mut self, _req: &Request) {}
 }
 
 pub trait Sink {
@@ -342,8 +345,42 @@ impl<H: Http, S: Sink> Run<'_, H, S> {
             }
             self.complete(&mut v, &page.truncated_changelogs, &page.truncated_comments, &write)?;
             let page_max = fresh.iter().map(|(_, u)| u.as_str()).filter(|u| !u.is_empty()).max().map(String::from);
-            if !write.is_empty() || page_max.is_some() {
-                let batch = if write.is_empty() { Batch::default() } else { self.payload(&req.path, parse_payload(&v, &self.options))? };
+            let batch = match (write.is_empty(), &page_max) {
+                (true, None) => None,
+                (true, Some(_)) => Some(Batch::default()),
+                (false, _) => Some(self.payload(&req.path, parse_payload(&v, &self.options))?),
+            };
+            // The next page's request does not depend on this page's write: it is sent ahead of it.
+            let last = page.next == Cursor::Done;
+            if !last {
+                // Keyset paging: start again at this page's last minute, unless that is where it started.
+                let restart = match &page_max {
+                    Some(max) => Some(self.minute(max)?).filter(|m| Some(m) != since.as_ref()),
+                    None => None,
+                };
+                match restart {
+                    Some(minute) => {
+                        let floor = minute_floor(page_max.as_deref().unwrap_or_default());
+                        seen.retain(|_, u| u.as_str() >= floor.as_str());
+                        for (k, u) in fresh {
+                            if u >= floor {
+                                seen.insert(k, u);
+                            }
+                        }
+                        since = Some(minute);
+                        jql = sync::sync_jql(&self.config.jql, since.as_deref());
+                        cursor = Cursor::Start;
+                    }
+                    None => {
+                        seen.extend(fresh);
+                        cursor = page.next.clone();
+                    }
+                }
+                if let Some(next) = sync::search_request(flavor, &jql, &cursor, size) {
+                    self.http.prefetch(&next);
+                }
+            }
+            if let Some(batch) = batch {
                 let counts = self.sink.load(&batch, page_max.as_deref()).map_err(SyncError::Sink)?;
                 self.report.issues_written += batch.issues.len() as u64;
                 add_counts(&mut self.report.loaded, &counts);
@@ -365,31 +402,8 @@ impl<H: Http, S: Sink> Run<'_, H, S> {
             };
             self.fraction = 0.05 + 0.9 * fraction;
             self.sink.progress("issues", self.fraction).map_err(SyncError::Sink)?;
-            if page.next == Cursor::Done {
+            if last {
                 break;
-            }
-            // Keyset paging: start again at this page's last minute, unless that is where it started.
-            let restart = match &page_max {
-                Some(max) => Some(self.minute(max)?).filter(|m| Some(m) != since.as_ref()),
-                None => None,
-            };
-            match restart {
-                Some(minute) => {
-                    let floor = minute_floor(page_max.as_deref().unwrap_or_default());
-                    seen.retain(|_, u| u.as_str() >= floor.as_str());
-                    for (k, u) in fresh {
-                        if u >= floor {
-                            seen.insert(k, u);
-                        }
-                    }
-                    since = Some(minute);
-                    jql = sync::sync_jql(&self.config.jql, since.as_deref());
-                    cursor = Cursor::Start;
-                }
-                None => {
-                    seen.extend(fresh);
-                    cursor = page.next;
-                }
             }
             if pages_done > 1_000_000 {
                 return Err(SyncError::Payload { path: req.path, json_path: "$".into(), message: "paging does not end".into() });
