@@ -41,6 +41,22 @@ SELECT g::date AS as_of_day, sum(coalesce(d.todo, 0)) OVER w AS backlog_count, s
 FROM generate_series(date_trunc('day', now() - interval '90 days'), now() - interval '1 microsecond', interval '1 day') AS g
 LEFT JOIN d ON d.b = g WINDOW w AS (ORDER BY g) ORDER BY 1"
 
+# The floor under the cumulative flow's ratio: the hand-written query plus only the join to the issues
+# that the spec's rules need (a transition before its issue's creation counts from the creation), still
+# without the issues that have no history. Nothing with the spec's meaning does less.
+cfd_floor="$(printf '%s' "$cfd_hand" | python3 -c '
+import sys
+s = sys.stdin.read()
+old = """  SELECT t.changed_at, t.to_category AS c, lag(t.to_category) OVER (PARTITION BY t.issue_id ORDER BY t.changed_at, t.id) AS p
+  FROM analytics.issue_transitions t WHERE t.tenant_id = current_setting(\x27analytics.tenant_id\x27) AND t.changed_at <= now()"""
+new = """  SELECT greatest(t.changed_at, i.created_at) AS changed_at, t.c, t.p FROM (
+    SELECT t.issue_id, t.changed_at, t.to_category AS c, lag(t.to_category) OVER (PARTITION BY t.issue_id ORDER BY t.changed_at, t.id) AS p
+    FROM analytics.issue_transitions t WHERE t.tenant_id = current_setting(\x27analytics.tenant_id\x27) AND t.changed_at <= now()) AS t
+  JOIN analytics.issues i ON i.tenant_id = current_setting(\x27analytics.tenant_id\x27) AND i.id = t.issue_id"""
+assert old.replace("\\x27", "\x27") in s
+print(s.replace(old, new))
+')"
+
 flow_spec='{"metrics": ["created", "closed", "net_flow"], "group_by": [{"field": "as_of", "interval": "day"}], "date_range": {"last": "12 weeks"}}'
 flow_hand="WITH g AS (SELECT g FROM generate_series(date_trunc('day', now() - interval '12 weeks'), now() - interval '1 microsecond', interval '1 day') AS g),
 c AS (SELECT date_trunc('day', created_at) AS b, count(*) AS n FROM analytics.issues WHERE tenant_id = current_setting('analytics.tenant_id')
@@ -98,4 +114,12 @@ for name in cfd flow burn fc; do
     label = (n == "cfd") ? "90-day daily cumulative flow" : (n == "flow") ? "12-week daily created/closed/net flow" : (n == "burn") ? "sprint burndown/burnup by day" : "10,000-trial 30-day forecast_items"
     printf "  %-40s %8.1f ms  hand-written %8.1f ms  ratio %.2f (goal <= 1.2; < 500 ms: ratio %.2f)  [%s; rounds %s]\n", label, s, h, s / h, s / 500, same, all
   }'
+  if [ "$name" = cfd ]; then
+    f_floor="$(put cfd_floor "$cfd_floor;")"
+    fl=()
+    for r in 1 2 3; do fl+=("$(lat "$f_floor" 5)"); done
+    floor_ms="$(printf '%s\n' "${fl[@]}" | sort -n | sed -n 2p)"
+    awk -v s="$(cat "$dir/s")" -v h="$(cat "$dir/h")" -v f="$floor_ms" 'BEGIN {
+      printf "    floor: the hand-written query joined to the issues for their creation times only %8.1f ms (%.2f of the hand-written); ours / floor %.2f\n", f, f / h, s / f }'
+  fi
 done

@@ -277,7 +277,16 @@ pub(super) fn compile(
     if !atoms.states.is_empty() {
         from_sql.push_str(&state_stream(
             &atoms.states,
-            &StreamParts { base, joins: &joins, common: &common, dims: &dim_exprs, iv: iv_name, from: &from, to: &to },
+            &StreamParts {
+                base,
+                joins: &joins,
+                common: &common,
+                dims: &dim_exprs,
+                iv: iv_name,
+                from: &from,
+                to: &to,
+                tenant: &tenant_param,
+            },
         ));
         from_sql.push_str(&dim_match("e"));
     }
@@ -303,65 +312,97 @@ struct StreamParts<'a> {
     iv: &'a str,
     from: &'a str,
     to: &'a str,
+    /// The tenant's bound parameter (the transitions' window reads the tenant's rows only).
+    tenant: &'a str,
 }
 
-/// The state changes per bucket (source `e`), by `category_at`'s rules, from one ordered pass over the
-/// tenant's issues joined to their transitions:
-/// - a transition after the issue's creation enters its state and leaves the one before it (the
-///   previous transition's, or for the first one its own from-state, `todo` when unknown);
-/// - the creation enters the state the issue had then: the last transition at or before it, else the
-///   first transition's from-state; an issue without transitions its current state.
+/// The state changes per bucket (source `e`), by `category_at`'s rules, from one pass over the tenant's
+/// issues joined to their transitions (each issue's in order, by a window over the transitions alone).
+/// An issue's state at a moment after its creation is its first transition's from-state (`todo` when
+/// unknown), changed by every transition up to that moment into its to-state; an issue without
+/// transitions is in its current state. So the changes are, telescoped:
+/// - at the creation: the issue enters its first transition's from-state (without transitions: its
+///   current state);
+/// - at each transition, or at the creation for one at or before it: the issue leaves the state before
+///   the transition (the previous transition's to-state, for the first its from-state) and enters the
+///   transition's to-state.
 ///
+/// Each row of the pass carries one change of the second kind and, on an issue's first row, the one of
+/// the first kind: one `GROUPING SETS` aggregate buckets them by their two times, with no second scan.
 /// Changes before the span fall into the first bucket, so the running sum over buckets is the count
 /// at each bucket's end.
 fn state_stream(states: &[(usize, StateAtom)], p: &StreamParts) -> String {
-    let StreamParts { base, joins, common, dims, iv, from, to } = *p;
+    let StreamParts { base, joins, common, dims, iv, from, to, tenant } = *p;
     let d_inner: String = dims.iter().enumerate().map(|(i, e)| format!(", {e} AS d{i}")).collect();
-    let d_part: String = dims.iter().map(|e| format!(", {e}")).collect();
     let d_cols = |alias: &str| -> String { (0..dims.len()).map(|i| format!(", {alias}.d{i}")).collect() };
-    let rests: String = states.iter().map(|(i, st)| format!(", {} AS r{i}", st.rest)).collect();
-    let r_cols = |alias: &str| -> String { states.iter().map(|(i, _)| format!(", {alias}.r{i}")).collect() };
+    // A rest that is no condition is left out; the others are grouped on.
+    let rested: Vec<usize> = states.iter().filter(|(_, st)| st.rest != "true").map(|(i, _)| *i).collect();
+    let rests: String = states.iter().filter(|(i, _)| rested.contains(i)).map(|(i, st)| format!(", {} AS r{i}", st.rest)).collect();
+    let r_cols = |alias: &str| -> String { rested.iter().map(|i| format!(", {alias}.r{i}")).collect() };
     // The category's columns only when an atom reads the category, the status's only when one reads it.
     let uses = |col: &str| states.iter().any(|(_, st)| st.state.contains(&format!("y.{col}")));
     let cols: Vec<(&str, &str, &str, &str)> =
-        [("cat", "category", "status_category", "coalesce(y.from_cat, 'todo')"), ("status", "status", "status", "y.from_status")]
+        [("cat", "category", "status_category", "coalesce(w.from_cat, 'todo')"), ("status", "status", "status", "w.from_status")]
             .into_iter()
             .filter(|(c, ..)| uses(c))
             .collect();
+    let col_list = |kind: &str| -> String { cols.iter().map(|(c, ..)| format!(", y.{kind}_{c}")).collect() };
     let sums: String = states
         .iter()
         .map(|(i, st)| {
-            let plus = st.state.replace("y.cat", "z.plus_cat").replace("y.status", "z.plus_status");
-            let minus = st.state.replace("y.cat", "z.minus_cat").replace("y.status", "z.minus_status");
-            format!(", sum(CASE WHEN {plus} THEN 1 ELSE 0 END - CASE WHEN {minus} THEN 1 ELSE 0 END) FILTER (WHERE z.r{i}) AS a{i}")
+            let [plus, minus, cre] = ["plus", "minus", "cre"]
+                .map(|k| st.state.replace("y.cat", &format!("z.{k}_cat")).replace("y.status", &format!("z.{k}_status")));
+            let filter = if rested.contains(i) { format!(" FILTER (WHERE z.r{i})") } else { String::new() };
+            format!(
+                ", sum(z.n * CASE WHEN z.g = 0 THEN CASE WHEN {plus} THEN 1 ELSE 0 END - CASE WHEN {minus} THEN 1 ELSE 0 END \
+                 ELSE CASE WHEN {cre} THEN 1 ELSE 0 END END){filter} AS a{i}"
+            )
         })
         .collect();
     let group: String = (0..dims.len()).map(|i| format!(", {}", i + 2)).collect();
-    let (mut windowed, mut after, mut creation) = (String::new(), String::new(), String::new());
+    // prev_cat: the previous transition's category, 'first' on an issue's first one (a category is one of
+    // three words, so 'first' tells the first row apart with no other window function).
+    let (mut windowed, mut changes) = (String::new(), String::new());
     for (c, t_col, f_col, first_from) in &cols {
-        windowed.push_str(&format!(
-            ", t.to_{t_col} AS to_{c}, t.from_{t_col} AS from_{c}, lag(t.to_{t_col}) OVER w AS lag_{c}, f.{f_col} AS cur_{c}"
-        ));
-        let before = format!("CASE WHEN y.lag_at IS NOT NULL THEN y.lag_{c} ELSE {first_from} END");
-        after.push_str(&format!(", y.to_{c} AS plus_{c}, {before} AS minus_{c}"));
-        creation.push_str(&format!(
-            ", CASE WHEN y.t_id IS NULL THEN y.cur_{c} WHEN y.at > y.created_at THEN {before} ELSE y.to_{c} END, NULL::text"
+        let lag = if *c == "cat" { "prev_cat".to_string() } else { format!("lag_{c}") };
+        windowed.push_str(&format!(", t.to_{t_col} AS to_{c}, t.from_{t_col} AS from_{c}"));
+        if *c != "cat" {
+            windowed.push_str(&format!(", lag(t.to_{t_col}) OVER w AS {lag}"));
+        }
+        let before = format!("CASE WHEN w.prev_cat = 'first' THEN {first_from} ELSE w.{lag} END");
+        changes.push_str(&format!(
+            ", w.to_{c} AS plus_{c}, {before} AS minus_{c}, CASE WHEN w.t_id IS NULL THEN f.{f_col} ELSE {before} END AS cre_{c}"
         ));
     }
-    // y: every issue joined to its transitions in order (an issue without any: one row, t_id NULL).
-    // z: a transition after the creation enters and leaves at its time; one row per issue gives the
-    // creation its state (the first transition, when it comes after the creation; else the last one at
-    // or before it; else, without transitions, the issue's own).
+    // A change's bucket, changes before the span in the first one: one date_trunc per row (the first
+    // bucket's start is computed once, as an init plan, and is a bucket boundary itself).
+    let first = format!("(SELECT date_trunc('{iv}', {from}))");
+    let bucket = |when: &str, at: &str| {
+        let not_after_now = if to == "now()" { String::new() } else { format!(" AND {at} <= now()") };
+        format!("CASE WHEN {when} AND {at} < {to}{not_after_now} THEN date_trunc('{iv}', greatest({at}, {first})) END")
+    };
+    // y: every issue joined to its transitions (an issue without any: one row, t_id NULL; both sides are
+    // the tenant's rows only, so the issue id alone joins them); b1 is the
+    // bucket of a transition's change (at the creation for one at or before it), b2 the creation's, on
+    // the issue's first row only. Rows without one have it NULL: those NULL groups are dropped.
+    // z: the rows counted by bucket and the states they leave and enter (g = 0) or are created in
+    // (g = 1); only then is each atom's state read, over those few rows.
     format!(
-        " LEFT JOIN (SELECT greatest(date_trunc('{iv}', z.at), date_trunc('{iv}', {from})) AS b{dz}{sums} FROM (\
-         WITH y AS MATERIALIZED (SELECT f.created_at, t.id AS t_id, t.changed_at AS at, lag(t.changed_at) OVER w AS lag_at, \
-         lead(t.changed_at) OVER w AS lead_at{windowed}{d_inner}{rests} \
-         FROM {base} AS f{joins} LEFT JOIN analytics.issue_transitions AS t ON t.tenant_id = f.tenant_id AND t.issue_id = f.id \
-         WHERE {common} AND f.created_at < {to} WINDOW w AS (PARTITION BY f.id{d_part} ORDER BY t.changed_at, t.id)) \
-         SELECT y.at{after}{dy}{ry} FROM y WHERE y.at > y.created_at \
-         UNION ALL SELECT y.created_at{creation}{dy}{ry} FROM y WHERE y.t_id IS NULL OR (y.at > y.created_at AND y.lag_at IS NULL) \
-         OR (y.at <= y.created_at AND (y.lead_at IS NULL OR y.lead_at > y.created_at))) \
-         AS z WHERE z.at < {to} AND z.at <= now() GROUP BY 1{group}) AS e ON e.b = bk.b_start",
+        " LEFT JOIN (SELECT z.b{dz}{sums} FROM (\
+         SELECT CASE WHEN GROUPING(y.b1) = 0 THEN y.b1 ELSE y.b2 END AS b, GROUPING(y.b1) AS g{plus}{minus}{cre}{dy}{ry}, count(*) AS n FROM (\
+         SELECT {b1} AS b1, {b2} AS b2{changes}{d_inner}{rests} \
+         FROM {base} AS f{joins} LEFT JOIN (SELECT t.issue_id, t.id AS t_id, t.changed_at AS at, \
+         lag(t.to_category, 1, 'first') OVER w AS prev_cat{windowed} \
+         FROM analytics.issue_transitions AS t WHERE t.tenant_id = {tenant} WINDOW w AS (PARTITION BY t.issue_id ORDER BY t.changed_at, t.id)) AS w \
+         ON w.issue_id = f.id \
+         WHERE {common} AND f.created_at < {to}) AS y \
+         GROUP BY GROUPING SETS ((y.b1{plus}{minus}{dy}{ry}), (y.b2{cre}{dy}{ry}))) AS z \
+         WHERE z.b IS NOT NULL GROUP BY 1{group}) AS e ON e.b = bk.b_start",
+        b1 = bucket("w.t_id IS NOT NULL", "greatest(w.at, f.created_at)"),
+        b2 = bucket("(w.t_id IS NULL OR w.prev_cat = 'first')", "f.created_at"),
+        plus = col_list("plus"),
+        minus = col_list("minus"),
+        cre = col_list("cre"),
         dz = d_cols("z"),
         dy = d_cols("y"),
         ry = r_cols("y"),

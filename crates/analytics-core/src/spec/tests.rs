@@ -393,9 +393,16 @@ fn series_parse_compile_and_explain() {
     assert!(c.sql.starts_with("WITH buckets AS (SELECT g AS b_start"), "{}", c.sql);
     assert!(c.sql.contains("generate_series(date_trunc('week', date_trunc('week', now() - $"), "{}", c.sql);
     assert!(!c.sql.contains("category_at"), "{}", c.sql);
-    // One ordered pass over the issues joined to their transitions.
+    // One ordered pass over the issues joined to their transitions, bucketed once by grouping sets.
     assert_eq!(c.sql.matches("analytics.issue_transitions AS t").count(), 1, "{}", c.sql);
-    assert_eq!(c.sql.matches(" OVER w ").count(), 3, "lag and lead of the time, lag of the category");
+    assert_eq!(c.sql.matches(" OVER w ").count(), 1, "the lag of the category, which also tells the first transition");
+    assert_eq!(
+        c.sql.matches("GROUP BY GROUPING SETS ((y.b1, y.plus_cat, y.minus_cat, y.d0), (y.b2, y.cre_cat, y.d0))").count(),
+        1,
+        "{}",
+        c.sql
+    );
+    assert!(!c.sql.contains("MATERIALIZED") && !c.sql.contains("UNION"), "no second scan of the rows: {}", c.sql);
     assert!(c.sql.contains("date_trunc('week', f.created_at) AS b"), "{}", c.sql);
     assert_eq!(c.params[0], crate::catalog::params::Bound::Text("t".into()));
     assert_eq!(c.columns.iter().map(|c| c.role).collect::<Vec<_>>(), ["dimension", "dimension", "metric", "metric", "metric", "metric"]);
