@@ -2,7 +2,8 @@
 //! with ureq as its HTTP and the loader of `analytics_ingest_jira` as its sink. Unlike other jobs it
 //! commits page by page: each page is written in its own transaction, as the job's submitter for its
 //! tenant, together with the source's watermark, and only while the attempt still owns the job (fenced
-//! by its token, like every attempt). HTTP happens between transactions, never inside one. An attempt
+//! by its token, like every attempt). The worker never waits for HTTP inside a transaction: the next
+//! search page is fetched on a thread of the client (network I/O only) while a page is written. An attempt
 //! that dies (kill -9, a timeout, an HTTP error) leaves every committed page and the watermark after
 //! them; the next attempt (or the next sync) goes on from there. One sync per source at a time: a
 //! session advisory lock, held across the transactions.

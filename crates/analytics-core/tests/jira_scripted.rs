@@ -340,10 +340,9 @@ fn a_failed_write_stops_the_sync_and_a_bad_credential_is_not_retried() {
         pauses: vec![],
         prefetched: 0,
     };
-    // The failed sync had sent the next search page ahead of its write; that request may still be on
-    // its way (it is abandoned, not waited for): let it land before counting.
-    drop(h);
-    std::thread::sleep(Duration::from_millis(300));
+    // The failed sync had sent the next search page ahead of its write (a sync abandons it, it does not
+    // wait for it): wait for it here, so that it is counted before, not after.
+    h.client.settle();
     let before = log(s.port).len();
     let e = driver::run(&mut bad, &mut Mem::default(), &config("server", s.port), &plan(None)).unwrap_err();
     assert!(matches!(e, SyncError::Auth { status: 401, .. }), "{e:?}");

@@ -45,6 +45,14 @@ impl Client {
         fetch(&self.agent, &self.base, &self.auth, self.max_response, req)
     }
 
+    /// Waits for a request sent ahead to be answered, and drops the answer (a test's way to know the
+    /// site has seen it).
+    pub fn settle(&mut self) {
+        if let Some((_, thread)) = self.ahead.take() {
+            let _ = thread.join();
+        }
+    }
+
     /// Starts sending `req` on another thread; the next [`Client::send`] of the same request takes its
     /// answer (any other request drops it). When no thread can be started, nothing is sent ahead.
     pub fn prefetch(&mut self, req: &Request) {
@@ -63,7 +71,9 @@ fn spawn_without_signals<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stat
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut old: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        if libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old) != 0 {
+            return Err(std::io::Error::other("signals could not be blocked for the thread"));
+        }
         let thread = std::thread::Builder::new().name("jira-prefetch".into()).spawn(f);
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         thread

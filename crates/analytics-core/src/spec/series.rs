@@ -286,6 +286,7 @@ pub(super) fn compile(
                 from: &from,
                 to: &to,
                 tenant: &tenant_param,
+                filtered: !spec.filters.is_empty(),
             },
         ));
         from_sql.push_str(&dim_match("e"));
@@ -314,6 +315,8 @@ struct StreamParts<'a> {
     to: &'a str,
     /// The tenant's bound parameter (the transitions' window reads the tenant's rows only).
     tenant: &'a str,
+    /// Whether the spec has filters: then the window reads only the transitions of the issues they keep.
+    filtered: bool,
 }
 
 /// The state changes per bucket (source `e`), by `category_at`'s rules, from one pass over the tenant's
@@ -332,7 +335,13 @@ struct StreamParts<'a> {
 /// Changes before the span fall into the first bucket, so the running sum over buckets is the count
 /// at each bucket's end.
 fn state_stream(states: &[(usize, StateAtom)], p: &StreamParts) -> String {
-    let StreamParts { base, joins, common, dims, iv, from, to, tenant } = *p;
+    let StreamParts { base, joins, common, dims, iv, from, to, tenant, filtered } = *p;
+    // A filtered spec's window sorts only the transitions of the issues it keeps (a semi-join first).
+    let kept = if filtered {
+        format!(" AND t.issue_id IN (SELECT f.id FROM {base} AS f WHERE {common} AND f.created_at < {to})")
+    } else {
+        String::new()
+    };
     let d_inner: String = dims.iter().enumerate().map(|(i, e)| format!(", {e} AS d{i}")).collect();
     let d_cols = |alias: &str| -> String { (0..dims.len()).map(|i| format!(", {alias}.d{i}")).collect() };
     // A rest that is no condition is left out; the others are grouped on.
@@ -393,7 +402,7 @@ fn state_stream(states: &[(usize, StateAtom)], p: &StreamParts) -> String {
          SELECT {b1} AS b1, {b2} AS b2{changes}{d_inner}{rests} \
          FROM {base} AS f{joins} LEFT JOIN (SELECT t.issue_id, t.id AS t_id, t.changed_at AS at, \
          lag(t.to_category, 1, 'first') OVER w AS prev_cat{windowed} \
-         FROM analytics.issue_transitions AS t WHERE t.tenant_id = {tenant} WINDOW w AS (PARTITION BY t.issue_id ORDER BY t.changed_at, t.id)) AS w \
+         FROM analytics.issue_transitions AS t WHERE t.tenant_id = {tenant}{kept} WINDOW w AS (PARTITION BY t.issue_id ORDER BY t.changed_at, t.id)) AS w \
          ON w.issue_id = f.id \
          WHERE {common} AND f.created_at < {to}) AS y \
          GROUP BY GROUPING SETS ((y.b1{plus}{minus}{dy}{ry}), (y.b2{cre}{dy}{ry}))) AS z \

@@ -403,6 +403,14 @@ fn series_parse_compile_and_explain() {
         c.sql
     );
     assert!(!c.sql.contains("MATERIALIZED") && !c.sql.contains("UNION"), "no second scan of the rows: {}", c.sql);
+    // Filtered: the window sorts only the transitions of the issues the filters keep.
+    assert!(
+        c.sql.contains(
+            "t.tenant_id = $1::text AND t.issue_id IN (SELECT f.id FROM analytics.issue_facts AS f WHERE f.tenant_id = $1::text AND"
+        ),
+        "{}",
+        c.sql
+    );
     assert!(c.sql.contains("date_trunc('week', f.created_at) AS b"), "{}", c.sql);
     assert_eq!(c.params[0], crate::catalog::params::Bound::Text("t".into()));
     assert_eq!(c.columns.iter().map(|c| c.role).collect::<Vec<_>>(), ["dimension", "dimension", "metric", "metric", "metric", "metric"]);
