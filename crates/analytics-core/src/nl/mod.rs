@@ -4,11 +4,13 @@
 //! it says why and offers candidate interpretations; it never guesses silently.
 //!
 //! - [`text`]: words and stems; [`period`]: "last quarter", "since March", "last 6 sprints";
+//!   [`forecast`]: horizons and item counts; [`dwell`]: "time in QA" (statuses for `time_in_status`);
 //! - [`lexicon`]: the fixed vocabulary (dimension, ranking, aggregation, negation and filler words);
 //! - [`reader`]: finds the known phrases in a question; [`build`]: a reading to a spec;
 //! - [`explain`]: one sentence describing any validated spec; [`eval`]: scoring against expected specs.
 
 pub mod build;
+pub mod dwell;
 pub mod eval;
 pub mod explain;
 pub mod forecast;
@@ -129,7 +131,9 @@ type Failure = Box<(build::Unsure, reader::Reading, String)>;
 /// One translation of normalized text; on failure, also the reading and the text without its period.
 fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
     let (ahead_text, ahead) = forecast::take(text);
-    let text = ahead_text.as_str();
+    let statuses = ctx.values.get("status").map(Vec::as_slice).unwrap_or_default();
+    let (dwell_text, dwell_in) = dwell::take(&ahead_text, statuses);
+    let text = dwell_text.as_str();
     let (period, rest) = match period::find(text, ctx.today) {
         Some((p, r)) => (Some(p), format!("{} , {}", &text[..r.start], &text[r.end..])),
         None => (None, text.to_string()),
@@ -137,6 +141,7 @@ fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
     let reading = reader::read(&rest, &ctx.phrases, ctx.values);
     let built = build::build(&reading, &period, ctx.catalog).and_then(|mut b| {
         forecast::apply(&mut b.spec, &ahead).map_err(|reason| build::Unsure { reason, partial: None })?;
+        dwell::apply(&mut b.spec, &dwell_in).map_err(|reason| build::Unsure { reason, partial: None })?;
         Ok(b)
     });
     match built {

@@ -266,3 +266,22 @@ fn relative_periods_can_be_pinned_to_the_given_day() {
         )
     );
 }
+
+#[test]
+fn time_in_a_named_status_is_time_in_status_with_those_statuses() {
+    let qa = json!({"name": "time_in_status", "params": {"statuses": ["QA"]}});
+    assert_eq!(spec_of("time in QA by priority"), json!({"entity": "issue", "metrics": [qa], "group_by": ["priority"]}));
+    assert_eq!(spec_of("how long do issues spend in QA"), json!({"entity": "issue", "metrics": [qa]}));
+    assert_eq!(
+        spec_of("how long do bugs sit in in review or qa last quarter"),
+        json!({"entity": "issue", "metrics": [{"name": "time_in_status", "params": {"statuses": ["In Review", "QA"]}}],
+               "filters": [{"field": "issue_type", "operator": "eq", "value": "Bug"}], "date_range": {"from": "2026-07-01", "to": "2026-10-01"}})
+    );
+    // Without a status of the data the metric's default stays (In Review, by its synonyms), and a
+    // status without a dwell word is still a filter.
+    assert_eq!(spec_of("how long do code reviews take"), json!({"entity": "issue", "metrics": ["time_in_status"]}));
+    assert_eq!(
+        spec_of("how many bugs are in QA"),
+        json!({"entity": "issue", "metrics": ["bug_count"], "filters": [{"field": "status", "operator": "eq", "value": "QA"}]})
+    );
+}
