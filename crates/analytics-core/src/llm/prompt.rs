@@ -47,8 +47,15 @@ fn metric_lines(catalog: &[MetricDef]) -> String {
             } else {
                 ""
             };
+            // Parameters, for "params" (a null or a missing one keeps its default).
+            let params: Vec<String> = m
+                .parameters
+                .iter()
+                .map(|(k, p)| format!("{k} ({}, default {}): {}", p.param_type.sql_type(), p.default, p.description))
+                .collect();
+            let params = if params.is_empty() { String::new() } else { format!(" Params: {}", params.join("; ")) };
             format!(
-                "- {} ({}, {}, time field {}, aggregations {} default {}{direction}): {} Words: {}.",
+                "- {} ({}, {}, time field {}, aggregations {} default {}{direction}): {} Words: {}.{params}",
                 m.name,
                 m.entity.as_str(),
                 m.unit.as_str(),

@@ -4,7 +4,7 @@
 //! dimension whitelists as enums. And the way back: a model's answer to a spec for `spec::parse`.
 
 use crate::ask::Provider;
-use crate::catalog::{Aggregation, Entity, MetricDef};
+use crate::catalog::{Aggregation, Entity, MetricDef, ParamType};
 use crate::spec::dims;
 use crate::spec::model::Op;
 use crate::spec::parse::{MAX_FILTERS, MAX_GROUP_BY, MAX_METRICS, MAX_SORT};
@@ -245,18 +245,24 @@ fn filter_items(fields: &[&str]) -> Value {
 }
 
 /// One metric item shape per set of allowed aggregations in the catalog.
+/// The metric selections a model may write: one shape per set of allowed aggregations and parameters.
+/// A metric with parameters also takes `params` (each one nullable: null keeps its default) and an
+/// `alias` (the same metric twice, e.g. a forecast at two confidences, needs two names).
 fn metric_items(catalog: &[MetricDef]) -> Vec<Value> {
-    let mut groups: Vec<(Vec<Aggregation>, Vec<String>)> = Vec::new();
+    type Shape = (Vec<Aggregation>, Vec<(String, ParamType)>);
+    let mut groups: Vec<(Shape, Vec<String>)> = Vec::new();
     for m in catalog {
         let allowed: Vec<Aggregation> = m.allowed_aggregations.iter().copied().filter(|a| *a != Aggregation::Formula).collect();
-        match groups.iter_mut().find(|(a, _)| *a == allowed) {
+        let params: Vec<(String, ParamType)> = m.parameters.iter().map(|(k, p)| (k.clone(), p.param_type)).collect();
+        let shape = (allowed, params);
+        match groups.iter_mut().find(|(s, _)| *s == shape) {
             Some((_, names)) => names.push(m.name.clone()),
-            None => groups.push((allowed, vec![m.name.clone()])),
+            None => groups.push((shape, vec![m.name.clone()])),
         }
     }
     groups
         .into_iter()
-        .map(|(allowed, names)| {
+        .map(|((allowed, params), names)| {
             let aggregation = if allowed.is_empty() {
                 json!({"type": "null"})
             } else {
@@ -264,9 +270,25 @@ fn metric_items(catalog: &[MetricDef]) -> Vec<Value> {
                 list.push(Value::Null);
                 json!({"type": ["string", "null"], "enum": list})
             };
-            closed(json!({"name": {"type": "string", "enum": names}, "aggregation": aggregation}))
+            let mut properties = json!({"name": {"type": "string", "enum": names}, "aggregation": aggregation});
+            if !params.is_empty() {
+                let each: Map<String, Value> = params.iter().map(|(k, t)| (k.clone(), param_schema(*t))).collect();
+                properties["params"] = json!({"anyOf": [closed(Value::Object(each)), {"type": "null"}]});
+                properties["alias"] = json!({"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]{0,62}$"});
+            }
+            closed(properties)
         })
         .collect()
+}
+
+/// A parameter's value as a model writes it (null: the default).
+fn param_schema(t: ParamType) -> Value {
+    match t {
+        ParamType::Text | ParamType::Timestamptz => json!({"type": ["string", "null"]}),
+        ParamType::TextArray => json!({"type": ["array", "null"], "items": {"type": "string"}}),
+        ParamType::Integer => json!({"type": ["integer", "null"]}),
+        ParamType::Numeric => json!({"type": ["number", "null"]}),
+    }
 }
 
 fn drop_nulls(v: &mut Value) {

@@ -400,3 +400,46 @@ fn the_prompt_names_metrics_values_and_valid_examples() {
 fn print_schema() {
     println!("{}", serde_json::to_string_pretty(&schema::schema(&builtin::metrics().unwrap())).unwrap());
 }
+
+#[test]
+fn metrics_with_parameters_take_params_and_an_alias() {
+    let catalog = crate::catalog::builtin::metrics().unwrap();
+    let s = schema::schema(&catalog);
+    let items = s.pointer("/properties/metrics/items/anyOf").and_then(Value::as_array).unwrap();
+    let with = |name: &str| {
+        items
+            .iter()
+            .find(|i| i.pointer("/properties/name/enum").and_then(Value::as_array).is_some_and(|e| e.contains(&json!(name))))
+            .unwrap()
+    };
+    let tis = with("time_in_status");
+    assert_eq!(tis.pointer("/properties/params/anyOf/0/properties/statuses/type"), Some(&json!(["array", "null"])), "{tis}");
+    assert_eq!(tis.pointer("/properties/params/anyOf/0/additionalProperties"), Some(&json!(false)));
+    assert!(tis.pointer("/properties/alias").is_some());
+    assert!(with("velocity").pointer("/properties/params").is_none(), "a metric without parameters takes none");
+    // Each shape holds metrics of one set of parameters: every name in it has exactly those.
+    for i in items {
+        let names = i.pointer("/properties/name/enum").and_then(Value::as_array).unwrap();
+        let keys: Vec<String> = i
+            .pointer("/properties/params/anyOf/0/properties")
+            .and_then(Value::as_object)
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        for n in names {
+            let def = catalog.iter().find(|m| json!(m.name) == *n).unwrap();
+            assert_eq!(def.parameters.keys().cloned().collect::<Vec<_>>(), keys, "{n}");
+        }
+    }
+    // What a model writes with them is a valid spec.
+    let answer = json!({"entity": "issue", "metrics": [
+        {"name": "time_in_status", "aggregation": null, "params": {"statuses": ["QA"], "as_of": null}, "alias": null},
+        {"name": "forecast_date", "aggregation": null, "params": {"items": 40, "confidence": 0.85, "trials": null, "weeks_of_history": null, "as_of": null, "seed": null}, "alias": "forecast_85"}],
+        "group_by": [], "filters": [], "date_range": null, "sort_by": [], "limit": null, "clarification": null});
+    match schema::output(&answer) {
+        schema::Output::Spec(spec) => {
+            crate::spec::parse(&spec, &catalog).unwrap_or_else(|e| panic!("{e:?}: {spec}"));
+            assert_eq!(spec["metrics"][0], json!({"name": "time_in_status", "params": {"statuses": ["QA"]}}));
+        }
+        other => panic!("{other:?}"),
+    }
+}
