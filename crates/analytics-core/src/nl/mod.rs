@@ -129,7 +129,27 @@ fn clarify(reason: &str, candidates: Vec<Candidate>) -> Translation {
 type Failure = Box<(build::Unsure, reader::Reading, String)>;
 
 /// One translation of normalized text; on failure, also the reading and the text without its period.
+/// A hyphenated word the reading does not know ("in-progress", "high-priority") is read as its parts
+/// (a known hyphenated value such as the label "tech-debt" is known, so it stays whole).
 fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
+    let first = attempt_once(text, ctx);
+    let Err(failure) = &first else { return first };
+    let hyphenated: Vec<&String> = failure.1.unknown.iter().filter(|w| w.contains('-')).collect();
+    if hyphenated.is_empty() {
+        return first;
+    }
+    let mut split = text.to_string();
+    for w in hyphenated {
+        split = replace_word(&split, w, &w.replace('-', " "));
+    }
+    match attempt_once(&split, ctx) {
+        Ok(spec) => Ok(spec),
+        Err(f) if f.1.unknown.len() < failure.1.unknown.len() => Err(f),
+        Err(_) => first,
+    }
+}
+
+fn attempt_once(text: &str, ctx: &Context) -> Result<Value, Failure> {
     let (ahead_text, ahead) = forecast::take(text);
     let statuses = ctx.values.get("status").map(Vec::as_slice).unwrap_or_default();
     let (dwell_text, dwell_in) = dwell::take(&ahead_text, statuses);

@@ -285,3 +285,16 @@ fn time_in_a_named_status_is_time_in_status_with_those_statuses() {
         json!({"entity": "issue", "metrics": ["bug_count"], "filters": [{"field": "status", "operator": "eq", "value": "QA"}]})
     );
 }
+
+#[test]
+fn hyphenated_forms_of_known_words_are_read_as_their_parts() {
+    for (hyphenated, plain) in [
+        ("in-progress bugs by assignee", "in progress bugs by assignee"),
+        ("how many high-priority bugs were closed last month", "how many high priority bugs were closed last month"),
+        ("lead-time of stories by priority", "lead time of stories by priority"),
+    ] {
+        assert_eq!(spec_of(hyphenated), spec_of(plain), "{hyphenated}");
+    }
+    // A hyphenated value of the data stays one value.
+    assert_eq!(spec_of("bugs labelled tech-debt")["filters"], json!([{"field": "label", "operator": "eq", "value": "tech-debt"}]));
+}
