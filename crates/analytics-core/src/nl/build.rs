@@ -139,6 +139,12 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
         }
         Ok(fields.remove(0))
     };
+    // "trend per quarter": the named interval is the trend's, not a second grouping by month.
+    let named_interval = r.found.iter().any(|f| match &f.item {
+        Item::Interval(i) => *i != "trend",
+        Item::Dim { dim, .. } => dim.starts_with('@'),
+        _ => false,
+    });
     for (i, f) in r.found.iter().enumerate() {
         match &f.item {
             Item::Dim { dim: word, cued } => {
@@ -191,6 +197,9 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
                 // A sprint metric's trend is sprint by sprint.
                 if entity == Entity::Sprint && *interval == "trend" {
                     push_group(json!("sprint"), &mut groups);
+                    continue;
+                }
+                if *interval == "trend" && named_interval {
                     continue;
                 }
                 let interval = if *interval == "trend" { "month" } else { interval };

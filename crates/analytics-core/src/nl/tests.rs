@@ -298,3 +298,10 @@ fn hyphenated_forms_of_known_words_are_read_as_their_parts() {
     // A hyphenated value of the data stays one value.
     assert_eq!(spec_of("bugs labelled tech-debt")["filters"], json!([{"field": "label", "operator": "eq", "value": "tech-debt"}]));
 }
+#[test]
+fn a_trend_with_a_named_interval_is_grouped_once() {
+    let quarter = json!([{"field": "created_at", "interval": "quarter"}]);
+    assert_eq!(spec_of("trend of bugs per quarter")["group_by"], quarter);
+    assert_eq!(spec_of("weekly trend of bugs")["group_by"], json!([{"field": "created_at", "interval": "week"}]));
+    assert_eq!(spec_of("bug trend")["group_by"], json!([{"field": "created_at", "interval": "month"}]), "a trend alone is by month");
+}
