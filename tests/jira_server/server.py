@@ -135,8 +135,6 @@ class Site:
 
     def update(self, keys, add, at, delete=()):
         with self.lock:
-            self.generation += 1
-            self.selected = {}
             self.issues = [i for i in self.issues if i["key"] not in delete]
             at = at or datetime.now(timezone.utc)
             changed = []
@@ -154,6 +152,9 @@ class Site:
                     c["created"] = at
                 self.issues.append(iss)
                 changed.append(iss["key"])
+            # Last, so that a search read during the update is not kept for the data after it.
+            self.generation += 1
+            self.selected = {}
             return changed
 
     # --- JSON shapes ---------------------------------------------------------------------------------

@@ -391,9 +391,9 @@ fn state_stream(states: &[(usize, StateAtom)], p: &StreamParts) -> String {
         format!("CASE WHEN {when} AND {at} < {to}{not_after_now} THEN date_trunc('{iv}', greatest({at}, {first})) END")
     };
     // y: every issue joined to its transitions (an issue without any: one row, t_id NULL; both sides are
-    // the tenant's rows only, so the issue id alone joins them); b1 is the
-    // bucket of a transition's change (at the creation for one at or before it), b2 the creation's, on
-    // the issue's first row only. Rows without one have it NULL: those NULL groups are dropped.
+    // the tenant's rows only, so the issue id alone joins them). b1 is the bucket of a transition's change
+    // (at the creation for one at or before it), b2 the creation's, on the issue's first row only. Rows
+    // without one have it NULL: those NULL groups are dropped.
     // z: the rows counted by bucket and the states they leave and enter (g = 0) or are created in
     // (g = 1); only then is each atom's state read, over those few rows.
     format!(
