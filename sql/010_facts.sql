@@ -137,7 +137,8 @@ SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_typ
        (SELECT s.board FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
          WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS board,
        (SELECT s.name FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
-         WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS sprint
+         WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS sprint,
+       i.summary
 FROM analytics.issues i
 LEFT JOIN LATERAL (
     SELECT min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress') AS first_in_progress_at,

@@ -660,8 +660,9 @@ ALTER TABLE analytics.sprint_issues DROP CONSTRAINT sprint_issues_pkey, DROP CON
 
 -- Ids are unique per tenant now, so every join by id also matches the tenant wherever row-level
 -- security may not narrow the rows: the materialized views are refreshed as the extension owner, and a
--- superuser or BYPASSRLS role sees every tenant. issue_facts and sprint_facts are replaced in place;
--- the materialized statistics become tables (below).
+-- superuser or BYPASSRLS role sees every tenant. issue_facts (which also gains the summary, for list
+-- specs, as its last column) and sprint_facts are replaced in place; the materialized statistics become
+-- tables (below).
 CREATE OR REPLACE VIEW analytics.issue_facts WITH (security_invoker = true) AS
 SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_type, i.status, i.status_category,
        i.priority, i.assignee, i.reporter, i.story_points, i.labels, i.components, i.epic_key,
@@ -679,7 +680,8 @@ SELECT i.id, i.tenant_id, i.instance_id, i.issue_key, i.project_key, i.issue_typ
        (SELECT s.board FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
          WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS board,
        (SELECT s.name FROM analytics.sprint_issues si JOIN analytics.sprints s ON s.tenant_id = si.tenant_id AND s.id = si.sprint_id
-         WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS sprint
+         WHERE si.tenant_id = i.tenant_id AND si.issue_id = i.id ORDER BY si.added_at DESC, si.id DESC LIMIT 1) AS sprint,
+       i.summary
 FROM analytics.issues i
 LEFT JOIN LATERAL (
     SELECT min(t.changed_at) FILTER (WHERE t.to_category = 'in_progress') AS first_in_progress_at,

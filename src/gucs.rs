@@ -17,6 +17,7 @@
 //! | `analytics.llm_api_key` | text | empty | superuser (not readable by others) | the provider's API key; fallback: the server's OPENAI_API_KEY / ANTHROPIC_API_KEY |
 //! | `analytics.llm_timeout_ms` | integer (ms) | 20000 | anyone | longest wait for one provider request |
 //! | `analytics.llm_fallback` | enum | builtin | anyone | when the provider cannot be reached: builtin (answer with the builtin translator) or none (error) |
+//! | `analytics.ask_mode` | enum | single | anyone | single (the provider translates every question) or hybrid (the builtin translator first, the provider only where it would ask back) |
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
 use std::ffi::CString;
@@ -87,6 +88,18 @@ pub enum LlmFallback {
 }
 pub static LLM_FALLBACK: GucSetting<LlmFallback> = GucSetting::<LlmFallback>::new(LlmFallback::Builtin);
 
+/// Whether a model provider translates every question or only what the builtin translator cannot.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AskMode {
+    /// The provider translates every question.
+    #[name = c"single"]
+    Single,
+    /// The builtin translator first; the provider where it would answer clarification_needed.
+    #[name = c"hybrid"]
+    Hybrid,
+}
+pub static ASK_MODE: GucSetting<AskMode> = GucSetting::<AskMode>::new(AskMode::Single);
+
 pub fn init() {
     GucRegistry::define_enum_guc(
         c"analytics.llm_provider",
@@ -135,6 +148,14 @@ pub fn init() {
         c"What analytics_ask does when the LLM provider cannot be reached: builtin (answer with the builtin translator) or none (raise an error).",
         c"The answer's provider field says who answered.",
         &LLM_FALLBACK,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"analytics.ask_mode",
+        c"How analytics_ask uses a model provider: single (every question) or hybrid (the builtin translator first; the model only where it would ask back).",
+        c"In hybrid mode the model is told what the builtin translator read; the answer's path field says which answered. Per call: options => '{\"mode\": ...}'.",
+        &ASK_MODE,
         GucContext::Userset,
         GucFlags::default(),
     );
@@ -313,6 +334,13 @@ pub fn llm_api_key(env_var: &str) -> Option<String> {
 
 pub fn llm_timeout_ms() -> i32 {
     LLM_TIMEOUT_MS.get()
+}
+
+pub fn ask_mode() -> analytics_core::ask::Mode {
+    match ASK_MODE.get() {
+        AskMode::Single => analytics_core::ask::Mode::Single,
+        AskMode::Hybrid => analytics_core::ask::Mode::Hybrid,
+    }
 }
 
 pub fn llm_fallback() -> String {

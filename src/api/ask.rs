@@ -7,7 +7,7 @@ use crate::api::spec::{active_catalog, prepare_parsed, run_spec, tenant};
 use crate::error::{ApiError, OrReport};
 use crate::jsonb_arg::JsonbText;
 use crate::{cache, gucs};
-use analytics_core::ask::{Options, Provider};
+use analytics_core::ask::{Mode, Options, Provider};
 use analytics_core::json_arg as args;
 use analytics_core::nl::{self, eval, Context, Translation};
 use analytics_core::spec::{parse, Spec};
@@ -80,11 +80,35 @@ fn provider_of(options: &Options) -> Result<Provider, ApiError> {
 }
 
 fn translate(question: &str, provider: Provider, options: &Options, ctx: &Context) -> Result<Translated, ApiError> {
-    match provider {
-        Provider::Builtin => {
-            Ok(Translated { translation: nl::translate(question, ctx), provider, model: None, attempts: 1, fallback: None })
-        }
-        other => crate::api::llm::translate(question, other, options, ctx),
+    let builtin = |translation| Translated {
+        translation,
+        provider: Provider::Builtin,
+        model: None,
+        attempts: 1,
+        fallback: None,
+        builtin_reason: None,
+    };
+    match (provider, options.mode.unwrap_or_else(gucs::ask_mode)) {
+        (Provider::Builtin, _) => Ok(builtin(nl::translate(question, ctx))),
+        (other, Mode::Single) => crate::api::llm::translate(question, other, options, ctx),
+        // Hybrid: the builtin translator answers when it can; otherwise the model, told what it read.
+        (other, Mode::Hybrid) => match nl::translate(question, ctx) {
+            Translation::Spec(s) => Ok(builtin(Translation::Spec(s))),
+            Translation::Clarify(c) => {
+                let candidates: Vec<(String, Option<Value>)> =
+                    c.candidates.iter().map(|k| (k.description.clone(), k.spec.clone())).collect();
+                let hint = analytics_core::llm::prompt::builtin_hint(&nl::reading(question, ctx), &c.reason, &candidates);
+                let mut t = crate::api::llm::translate_hinted(question, Some(&hint), other, options, ctx)?;
+                // A model that asks back too gets the builtin translator's candidates.
+                if let Translation::Clarify(mc) = &mut t.translation {
+                    if mc.candidates.is_empty() {
+                        mc.candidates = c.candidates.clone();
+                    }
+                }
+                t.builtin_reason = Some(c.reason);
+                Ok(t)
+            }
+        },
     }
 }
 
@@ -171,6 +195,11 @@ pub(crate) fn answer(question: Option<&str>, options: Option<&str>) -> Result<Va
     });
     if let Some(why) = &t.fallback {
         answer["fallback_reason"] = json!(why);
+    }
+    // Which path answered: the builtin translator or the model (hybrid mode says why it asked the model).
+    answer["path"] = json!(if t.provider == Provider::Builtin { "builtin" } else { "model" });
+    if let Some(why) = &t.builtin_reason {
+        answer["builtin_reason"] = json!(why);
     }
     match &t.translation {
         Translation::Spec(spec) => {

@@ -17,6 +17,8 @@ pub(crate) struct Translated {
     pub attempts: u32,
     /// Why the configured provider was not used (it could not be reached).
     pub fallback: Option<String>,
+    /// Hybrid mode: why the builtin translator passed the question to the model.
+    pub builtin_reason: Option<String>,
 }
 
 fn config(provider: Provider, options: &Options) -> Result<Config, ApiError> {
@@ -37,9 +39,27 @@ fn config(provider: Provider, options: &Options) -> Result<Config, ApiError> {
 /// Translates with a model; when the provider is unavailable and analytics.llm_fallback is builtin,
 /// with the builtin translator instead (the answer then says provider "builtin" and why).
 pub(crate) fn translate(question: &str, provider: Provider, options: &Options, ctx: &Context) -> Result<Translated, ApiError> {
+    translate_hinted(question, None, provider, options, ctx)
+}
+
+/// [`translate`] with a note for the model after the question (hybrid mode).
+pub(crate) fn translate_hinted(
+    question: &str,
+    hint: Option<&str>,
+    provider: Provider,
+    options: &Options,
+    ctx: &Context,
+) -> Result<Translated, ApiError> {
     let cfg = config(provider, options)?;
-    match llm::translate(question, &cfg, ctx, &Ureq) {
-        Ok(a) => Ok(Translated { translation: a.translation, provider, model: Some(a.model), attempts: a.attempts, fallback: None }),
+    match llm::translate_hinted(question, hint, &cfg, ctx, &Ureq) {
+        Ok(a) => Ok(Translated {
+            translation: a.translation,
+            provider,
+            model: Some(a.model),
+            attempts: a.attempts,
+            fallback: None,
+            builtin_reason: None,
+        }),
         Err(LlmError::InvalidOutput(problems)) => Err(ApiError::ProviderOutput {
             message: format!("the {} model did not produce a valid spec in {} attempts", provider.as_str(), problems.len()),
             detail: problems.join("\n"),
@@ -51,6 +71,7 @@ pub(crate) fn translate(question: &str, provider: Provider, options: &Options, c
                 model: None,
                 attempts: 1,
                 fallback: Some(message),
+                builtin_reason: None,
             }),
             _ => Err(ApiError::ProviderUnavailable {
                 message,

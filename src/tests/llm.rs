@@ -141,4 +141,45 @@ mod tests {
         let e = error_of(r#"SELECT analytics.analytics_ask('bugs', '{"provider": "anthropic"}')"#);
         assert!(e.starts_with("22023 | the anthropic provider needs an API key") && e.contains("ANTHROPIC_API_KEY"), "{e}");
     }
+    #[pg_test]
+    fn hybrid_asks_the_model_only_what_the_builtin_translator_cannot_answer() {
+        seed();
+        let (base, seen) = serve(vec![Reply::new(200, openai_body(VALID))]).unwrap();
+        use_provider("openai_compatible", &base);
+        exec("SELECT set_config('analytics.ask_mode', 'hybrid', true)");
+        // The builtin translator answers: no request is made.
+        let a = ask("bugs by priority");
+        assert_eq!(
+            (a["status"].as_str(), a["provider"].as_str(), a["path"].as_str()),
+            (Some("answered"), Some("builtin"), Some("builtin")),
+            "{a}"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 0);
+        // It would ask back: the model is asked, with what the builtin translator read.
+        let a = ask("bugs by priority, frobnicated");
+        assert_eq!(
+            (a["status"].as_str(), a["provider"].as_str(), a["path"].as_str()),
+            (Some("answered"), Some("openai_compatible"), Some("model")),
+            "{a}"
+        );
+        assert!(a["builtin_reason"].as_str().is_some_and(|r| r.contains("frobnicated")), "{a}");
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        let user = seen[0].body["messages"].as_array().unwrap().iter().find(|m| m["role"] == "user").unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            user.starts_with("bugs by priority, frobnicated") && user.contains("rule-based reader") && user.contains("bug_count"),
+            "{user}"
+        );
+        // Per call, and a bad mode is refused with a hint.
+        let a: Value = serde_json::from_str(
+            &text("SELECT analytics.analytics_ask('bugs by priority', '{\"mode\": \"single\", \"provider\": \"builtin\"}')::text").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(a["path"], "builtin");
+        let e = error_of(r#"SELECT analytics.analytics_ask('bugs', '{"mode": "both"}')"#);
+        assert!(e.starts_with("22023 | unknown mode \"both\"") && e.contains("analytics.ask_mode"), "{e}");
+    }
 }

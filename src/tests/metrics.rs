@@ -157,6 +157,9 @@ pub mod tests {
             // In progress at 02-20 00:00: ALP-9 since 02-11 09:00 (8.625 days, the oldest), ALP-10 since 02-18 09:00.
             ("ageing_wip", snapshot, Some(8.625)),
             ("stuck_count", snapshot, Some(1.0)),
+            // Open at 02-20 00:00: ALP-7 to do since 01-25 09:00 (25.625 days, the longest), ALP-9 in progress
+            // since 02-11 09:00 (8.625), ALP-10 since 02-18 09:00 (1.625).
+            ("days_in_status", snapshot, Some(25.625)),
             ("wip_no_assignee", snapshot, Some(1.0)),
             // At 02-20 00:00: to do ALP-7; done ALP-1, 2, 3, 4, 5, 6, 8; In Progress ALP-9 and ALP-10.
             ("backlog_count", snapshot, Some(1.0)),

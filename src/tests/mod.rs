@@ -13,6 +13,7 @@ mod jam;
 mod jira;
 mod jit;
 mod jobs;
+mod list;
 mod llm;
 pub mod metrics;
 mod rls;

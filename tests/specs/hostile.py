@@ -56,6 +56,13 @@ for i, p in enumerate(PAYLOADS):
     add(f"sql in filter list #{i}", {"metrics": ["created"], "filters": [{"field": "label", "operator": "in", "value": [p, "x"]}]}, "ok")
     add(f"sql in contains #{i}", {"metrics": ["created"], "filters": [{"field": "project", "operator": "contains", "value": p}]}, "ok")
     add(f"sql in parameter value #{i}", {"metrics": [{"name": "escaped_defects", "params": {"labels": [p]}}]}, "ok")
+    # Lists: names are whitelisted, values bound.
+    add(f"sql in list field #{i}", {"fields": ["key", p]}, "22023")
+    add(f"sql in list field object #{i}", {"fields": [{"name": p}]}, "22023")
+    add(f"sql in list alias #{i}", {"fields": [{"name": "summary", "alias": p}]}, "ok" if re.fullmatch(r"[a-z][a-z0-9_]*", p) else "22023")
+    add(f"sql in metric filter #{i}", {"fields": ["key"], "filters": [{"metric": p}]}, "22023")
+    add(f"sql in list filter value #{i}", {"fields": ["key", "summary"], "filters": [{"field": "assignee", "operator": "eq", "value": p}]}, "ok")
+    add(f"sql in list parameter value #{i}", {"fields": ["key", {"name": "blocked_hours", "params": {"statuses": [p]}}]}, "ok")
 
 # Unknown keys and wrong types.
 for k in ["tenant_id", "sql", "where", "query", "raw_sql", "Metrics"]:
@@ -147,6 +154,16 @@ add("aggregation formula asked", {"metrics": [{"name": "created", "aggregation":
 add("snapshot by date", {"metrics": ["wip"], "group_by": [{"field": "created_at", "interval": "month"}]}, "22023")
 add("entities mixed", {"metrics": ["velocity", "created"]}, "22023")
 add("operator does not fit field", {"metrics": ["created"], "filters": [{"field": "label", "operator": "between", "value": ["a", "b"]}]}, "22023")
+add("list field tenant_id", {"fields": ["key", "tenant_id"]}, "22023")
+add("list field id", {"fields": ["id"]}, "22023")
+add("list of a count metric", {"fields": ["bug_count"]}, "22023")
+add("list with metrics", {"fields": ["key"], "metrics": ["created"]}, "22023")
+add("list with groups", {"fields": ["key"], "group_by": ["assignee"]}, "22023")
+add("metric filter in an aggregate", {"metrics": ["created"], "filters": [{"metric": "stuck_count"}]}, "22023")
+add("metric filter comparing a count", {"fields": ["key"], "filters": [{"metric": "bug_count", "operator": "gt", "value": 1}]}, "22023")
+add("metric filter value is SQL", {"fields": ["key"], "filters": [{"metric": "blocked_hours", "operator": "gt", "value": "1); DROP TABLE t; --"}]}, "22023")
+add("list sorted by a column not listed", {"fields": ["key"], "sort_by": ["priority"]}, "22023")
+add("list fields is a string", {"fields": "key, summary"}, "22023")
 add("is_null with a value", {"metrics": ["created"], "filters": [{"field": "assignee", "operator": "is_null", "value": "x"}]}, "22023")
 
 print(json.dumps(cases, indent=1, ensure_ascii=True))

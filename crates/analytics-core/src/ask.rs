@@ -42,6 +42,33 @@ impl Provider {
     }
 }
 
+/// How a question reaches a model provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The provider translates every question.
+    Single,
+    /// The builtin translator first; the provider only for what it would answer with a question back,
+    /// told what the builtin translator read.
+    Hybrid,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Single => "single",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Mode, String> {
+        match s.trim().to_lowercase().as_str() {
+            "single" => Ok(Mode::Single),
+            "hybrid" => Ok(Mode::Hybrid),
+            other => Err(format!("unknown mode \"{other}\"; use single or hybrid")),
+        }
+    }
+}
+
 /// Options of one `analytics_ask` call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Options {
@@ -55,10 +82,12 @@ pub struct Options {
     pub today: Option<NaiveDate>,
     /// Add a Vega-Lite chart of the rows (`chart`), when they are a series or groups.
     pub chart: bool,
+    /// Overrides `analytics.ask_mode`.
+    pub mode: Option<Mode>,
 }
 
 /// Keys `options` may have.
-pub const OPTION_KEYS: &[&str] = &["provider", "model", "limit", "dry_run", "today", "chart"];
+pub const OPTION_KEYS: &[&str] = &["provider", "model", "limit", "dry_run", "today", "chart", "mode"];
 
 impl Options {
     /// Parses the `options` argument; `Err((message, hint))`.
@@ -88,6 +117,11 @@ impl Options {
                 ("dry_run", Value::Bool(b)) => out.dry_run = *b,
                 ("dry_run", _) => return wrong("true or false"),
                 ("chart", Value::Bool(b)) => out.chart = *b,
+                ("mode", Value::String(s)) => {
+                    out.mode =
+                        Some(Mode::parse(s).map_err(|m| (m, "The default is analytics.ask_mode (single unless changed).".to_string()))?)
+                }
+                ("mode", _) => return wrong("a string"),
                 ("chart", _) => return wrong("true or false"),
                 ("today", Value::String(s)) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
                     Ok(d) => out.today = Some(d),

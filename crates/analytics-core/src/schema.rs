@@ -158,6 +158,7 @@ pub const ISSUE_FACTS_COLUMNS: &[&str] = &[
     "first_response_hours",
     "board",
     "sprint",
+    "summary",
 ];
 
 /// The columns `analytics.issue_facts` passes through from `analytics.issues` unchanged (one row per issue):
@@ -181,6 +182,7 @@ pub const ISSUE_FACTS_FROM_ISSUES: &[&str] = &[
     "created_at",
     "updated_at",
     "resolved_at",
+    "summary",
 ];
 
 /// The columns `analytics.sprint_facts` takes from `analytics.sprints` unchanged (one row per sprint,

@@ -103,13 +103,29 @@ fn redact(text: &str, key: &Option<String>) -> String {
 
 /// Asks the model, validates, and retries with the problems.
 pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Transport) -> Result<Answer, LlmError> {
+    translate_hinted(question, None, cfg, ctx, transport)
+}
+
+/// [`translate`], with a note after the question (hybrid mode: what the builtin translator read, see
+/// [`prompt::builtin_hint`]). The few-shot examples are the ones closest to the question.
+pub fn translate_hinted(
+    question: &str,
+    hint: Option<&str>,
+    cfg: &Config,
+    ctx: &Context,
+    transport: &dyn Transport,
+) -> Result<Answer, LlmError> {
     let started = Instant::now();
     let deadline = started + cfg.timeout * 3;
-    let system = prompt::system(ctx.catalog, ctx.values, ctx.today);
+    let system = prompt::system_for(ctx.catalog, ctx.values, ctx.today, question);
     // What the provider is sent: its preferred schema; after a 400 that names the schema, the single
     // object schema (when the preferred one was a choice of shapes), then json_object.
     let mut schema = schema::for_provider(cfg.provider, ctx.catalog);
-    let mut turns = vec![Turn::User(question.to_string())];
+    let asked = match hint {
+        Some(h) => format!("{question}\n\n({h})"),
+        None => question.to_string(),
+    };
+    let mut turns = vec![Turn::User(asked)];
     let mut problems: Vec<String> = Vec::new();
     let mut json_object = false;
     let mut model = cfg.model.clone();

@@ -4,10 +4,10 @@
 //! dimension whitelists as enums. And the way back: a model's answer to a spec for `spec::parse`.
 
 use crate::ask::Provider;
-use crate::catalog::{Aggregation, Entity, MetricDef, ParamType};
+use crate::catalog::{Aggregation, Entity, Kind, MetricDef, ParamType};
 use crate::spec::dims;
 use crate::spec::model::Op;
-use crate::spec::parse::{MAX_FILTERS, MAX_GROUP_BY, MAX_METRICS, MAX_SORT};
+use crate::spec::parse::{list, MAX_FILTERS, MAX_GROUP_BY, MAX_METRICS, MAX_SORT};
 use schemars::gen::SchemaSettings;
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
@@ -59,6 +59,8 @@ struct SpecOut {
     // Items of these lists are written out below (shapes per aggregation set, per interval, per
     // operator), not derived.
     metrics: Vec<Value>,
+    /// A list's columns (then `metrics` and `group_by` are empty).
+    fields: Vec<Value>,
     group_by: Vec<Value>,
     filters: Vec<Value>,
     date_range: Option<DateRangeOut>,
@@ -145,7 +147,13 @@ pub fn schema(catalog: &[MetricDef]) -> Value {
         *items = group_items(&plain, &by_date);
     }
     if let Some(items) = v.pointer_mut("/properties/filters/items") {
-        *items = filter_items(&all_dims.iter().map(String::as_str).collect::<Vec<_>>());
+        *items = filter_items(&all_dims.iter().map(String::as_str).collect::<Vec<_>>(), &filter_metrics(catalog));
+    }
+    let mut fields: Vec<String> = [Entity::Issue, Entity::Sprint].into_iter().flat_map(|e| list::field_names(catalog, e)).collect();
+    fields.sort();
+    fields.dedup();
+    if let Some(items) = v.pointer_mut("/properties/fields/items") {
+        *items = field_items(&fields);
     }
     // date_range is anyOf [between, last, sprints, null]: the date field of each shape that has one.
     for i in 0..3 {
@@ -191,10 +199,17 @@ pub fn split(catalog: &[MetricDef]) -> Value {
             let mut by_date = dates.clone();
             by_date.push(dims::SERIES);
             v["properties"]["group_by"]["items"] = group_items(&plain, &by_date);
-            v["properties"]["filters"]["items"] = filter_items(&all);
+            v["properties"]["filters"]["items"] = filter_items(&all, &filter_metrics(&own));
+            v["properties"]["fields"]["items"] = field_items(&list::field_names(&own, entity));
             // The validator's list limits, so a looping model stops at a valid length.
-            for (list, max) in [("metrics", MAX_METRICS), ("group_by", MAX_GROUP_BY), ("filters", MAX_FILTERS), ("sort_by", MAX_SORT)] {
-                v["properties"][list]["maxItems"] = json!(max);
+            for (name, max) in [
+                ("metrics", MAX_METRICS),
+                ("fields", list::MAX_FIELDS),
+                ("group_by", MAX_GROUP_BY),
+                ("filters", MAX_FILTERS),
+                ("sort_by", MAX_SORT),
+            ] {
+                v["properties"][name]["maxItems"] = json!(max);
             }
             if let Some(Value::Array(shapes)) = v.pointer_mut("/properties/date_range/anyOf") {
                 // last_sprints is for sprint specs only.
@@ -232,12 +247,24 @@ fn group_items<S: serde::Serialize>(plain: &[S], dates: &[S]) -> Value {
     ]})
 }
 
+/// A list's column: a list column or a listable metric's value (its parameters at their defaults).
+fn field_items(names: &[String]) -> Value {
+    closed(json!({"name": {"type": "string", "enum": names}}))
+}
+
+/// The metrics a list may filter by (every one but formulas).
+fn filter_metrics(catalog: &[MetricDef]) -> Vec<String> {
+    catalog.iter().filter(|m| m.kind != Kind::Formula).map(|m| m.name.clone()).collect()
+}
+
 /// A filter's value fits its operator: none for is_null/is_not_null, a list for in/not_in/between (two
-/// for between, which validation checks), one string for the rest.
-fn filter_items(fields: &[&str]) -> Value {
+/// for between, which validation checks), one string for the rest. A list may also keep the rows a
+/// metric counts (`{"metric"}`), or compare a metric's value (a number) with gt, gte, lt or lte.
+fn filter_items(fields: &[&str], metrics: &[String]) -> Value {
     let ops = |pick: &dyn Fn(Op) -> bool| Op::ALL.iter().filter(|o| pick(**o)).map(|o| o.as_str()).collect::<Vec<_>>();
     let field = json!({"type": "string", "enum": fields});
     json!({"anyOf": [
+        closed(json!({"metric": {"type": "string", "enum": metrics}, "operator": {"type": ["string", "null"], "enum": ["gt", "gte", "lt", "lte", null]}, "value": {"type": ["number", "null"]}})),
         closed(json!({"field": field, "operator": {"type": "string", "enum": ops(&|o| matches!(o, Op::IsNull | Op::IsNotNull))}, "value": {"type": "null"}})),
         closed(json!({"field": field, "operator": {"type": "string", "enum": ops(&|o| matches!(o, Op::In | Op::NotIn | Op::Between))}, "value": {"type": "array", "items": {"type": "string"}}})),
         closed(json!({"field": field, "operator": {"type": "string", "enum": ops(&|o| !matches!(o, Op::IsNull | Op::IsNotNull | Op::In | Op::NotIn | Op::Between))}, "value": {"type": "string"}})),
@@ -322,6 +349,10 @@ pub fn output(answer: &Value) -> Output {
     }
     let mut spec: Map<String, Value> = o.clone();
     spec.remove("clarification");
+    // A strict schema has every key: an aggregate answer's empty fields are no list.
+    if spec.get("fields").is_some_and(|f| f.as_array().is_some_and(|a| a.is_empty())) {
+        spec.remove("fields");
+    }
     let mut spec = Value::Object(spec);
     drop_nulls(&mut spec);
     if spec.get("date_range").is_some_and(|d| d.as_object().is_some_and(|m| m.is_empty())) {

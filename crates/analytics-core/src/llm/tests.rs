@@ -340,12 +340,14 @@ fn the_schema_is_strict_and_names_the_live_catalog() {
     for bad in ["90", "0 days", "ten days", "90 days ago", "-1 days"] {
         assert!(!last.is_match(bad), "{bad}");
     }
-    let fields = s.pointer("/properties/filters/items/anyOf/0/properties/field/enum").unwrap().to_string();
+    let fields = s.pointer("/properties/filters/items/anyOf/1/properties/field/enum").unwrap().to_string();
     assert!(fields.contains("\"priority\"") && !fields.contains("tenant"), "{fields}");
     // A filter's value fits its operator: every operator in exactly one shape.
     let shapes = s.pointer("/properties/filters/items/anyOf").unwrap().as_array().unwrap();
     let mut ops: Vec<&str> = Vec::new();
-    for shape in shapes {
+    // The first shape is a list's filter by a metric.
+    assert!(shapes[0].pointer("/properties/metric/enum").unwrap().to_string().contains("\"stuck_count\""));
+    for shape in &shapes[1..] {
         let value = shape.pointer("/properties/value/type").unwrap();
         for op in shape.pointer("/properties/operator/enum").unwrap().as_array().unwrap().iter().filter_map(Value::as_str) {
             let expected = match op {
@@ -442,4 +444,74 @@ fn metrics_with_parameters_take_params_and_an_alias() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_list_answer_and_an_aggregate_answer_with_empty_fields_both_validate() {
+    let catalog = builtin::metrics().unwrap();
+    let list = json!({"entity": "issue", "metrics": [], "fields": [{"name": "key"}, {"name": "summary"}, {"name": "days_in_status"}],
+        "group_by": [], "filters": [{"metric": "stuck_count", "operator": null, "value": null}, {"metric": "blocked_hours", "operator": "gt", "value": 24}],
+        "date_range": null, "sort_by": [], "limit": null, "clarification": null});
+    let schema::Output::Spec(spec) = schema::output(&list) else { panic!("a spec") };
+    let parsed = parse(&spec, &catalog).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert!(parsed.is_list() && parsed.metric_filters.len() == 2);
+    let agg = json!({"entity": "issue", "metrics": [{"name": "bug_count", "aggregation": null}], "fields": [], "group_by": [],
+        "filters": [], "date_range": null, "sort_by": [], "limit": null, "clarification": null});
+    let schema::Output::Spec(spec) = schema::output(&agg) else { panic!("a spec") };
+    assert!(!parse(&spec, &catalog).unwrap().is_list());
+    // Every field a split shape offers is one the validator takes for that entity.
+    for shape in schema::split(&catalog)["anyOf"].as_array().unwrap() {
+        let entity = shape["properties"]["entity"]["enum"][0].as_str().unwrap();
+        for name in shape["properties"]["fields"]["items"]["properties"]["name"]["enum"].as_array().unwrap() {
+            let spec = json!({"entity": entity, "fields": [name]});
+            assert!(parse(&spec, &catalog).is_ok(), "{spec}: {:?}", parse(&spec, &catalog).err());
+        }
+        for m in shape["properties"]["filters"]["items"]["anyOf"][0]["properties"]["metric"]["enum"].as_array().unwrap() {
+            let spec = json!({"entity": entity, "fields": ["sprint"], "filters": [{"metric": m}]});
+            let spec = if entity == "issue" { json!({"fields": ["key"], "filters": [{"metric": m}]}) } else { spec };
+            assert!(parse(&spec, &catalog).is_ok(), "{spec}: {:?}", parse(&spec, &catalog).err());
+        }
+    }
+}
+
+#[test]
+fn few_shot_examples_are_the_closest_of_a_valid_pool() {
+    let catalog = builtin::metrics().unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let pool = prompt::pool(today);
+    assert!(pool.len() >= 40, "{}", pool.len());
+    for (q, s) in &pool {
+        match schema::output(s) {
+            schema::Output::Spec(spec) => assert!(parse(&spec, &catalog).is_ok(), "{q}: {:?}", parse(&spec, &catalog).err()),
+            schema::Output::Clarify(_) => {}
+        }
+    }
+    // No question added for retrieval (prompts/pool.json) is one of an evaluation set's: retrieval must
+    // not hand the model the answers. (The fixed examples.json predates the sets; 3 of its questions are
+    // in cases.json and none in fresh.json.)
+    let fixed = prompt::examples(today).len();
+    let mut overlap = 0;
+    for set in ["cases.json", "fresh.json"] {
+        let text = std::fs::read_to_string(format!("{}/../../tests/nl/{set}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        for c in v["cases"].as_array().unwrap() {
+            let q = c["q"].as_str().unwrap().to_lowercase();
+            assert!(!pool[fixed..].iter().any(|(p, _)| p.to_lowercase() == q), "{q} is in {set}");
+            overlap += pool[..fixed].iter().filter(|(p, _)| p.to_lowercase() == q).count();
+        }
+    }
+    assert!(overlap <= 3, "{overlap} fixed examples are evaluation questions");
+    let picked = prompt::closest("list the stuck bugs of the web team", &pool, prompt::RETRIEVED);
+    assert_eq!(picked.len(), prompt::RETRIEVED);
+    assert!(picked.iter().take(3).any(|(q, _)| q.contains("stuck")), "{:?}", picked.iter().map(|p| &p.0).collect::<Vec<_>>());
+    assert!(picked.iter().any(|(q, _)| q.to_lowercase().starts_with("ignore")), "the injection example is always sent");
+    let system = prompt::system_for(&catalog, &BTreeMap::new(), today, "velocity of the payments team");
+    assert!(system.contains("Q: velocity of the web team over the last 4 sprints"), "the closest example is in the prompt");
+    // The hint carries the builtin reading, its reason and candidates.
+    let h = prompt::builtin_hint(
+        &json!({"metrics": ["cycle_time"]}),
+        "\"frobnicated\" is unknown",
+        &[("cycle time".into(), Some(json!({"metrics": ["cycle_time"]})))],
+    );
+    assert!(h.contains("cycle_time") && h.contains("frobnicated") && h.contains("closest readings"), "{h}");
 }

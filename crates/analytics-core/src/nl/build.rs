@@ -64,6 +64,12 @@ pub struct Built {
 
 /// Builds the spec for a reading. `period` is what the question said about time.
 pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Result<Built, Unsure> {
+    build_for(r, period, catalog, false)
+}
+
+/// [`build`]; `rows`: the question asks for rows (a list), so a ranking without groups ranks the rows
+/// ("which issues took longest") instead of asking what to rank.
+pub fn build_for(r: &Reading, period: &Option<Period>, catalog: &[MetricDef], rows: bool) -> Result<Built, Unsure> {
     if !r.unknown.is_empty() {
         let verb = if r.unknown.len() == 1 { "means" } else { "mean" };
         return Err(unsure(format!("I do not know what {} {verb} here", quoted(&r.unknown))));
@@ -145,6 +151,8 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
         Item::Dim { dim, .. } => dim.starts_with('@'),
         _ => false,
     });
+    // "cfd by week": an explicit date group beats an interval adjective ("daily") of a report's name.
+    let explicit_interval = r.found.iter().any(|f| matches!(&f.item, Item::Dim { dim, .. } if dim.starts_with('@')));
     for (i, f) in r.found.iter().enumerate() {
         match &f.item {
             Item::Dim { dim: word, cued } => {
@@ -199,10 +207,10 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
                     push_group(json!("sprint"), &mut groups);
                     continue;
                 }
-                if *interval == "trend" && named_interval {
+                if (*interval == "trend" && named_interval) || (*interval != "trend" && explicit_interval) {
                     continue;
                 }
-                let interval = if *interval == "trend" { "month" } else { interval };
+                let interval = if *interval == "trend" { trend_interval(period) } else { interval };
                 let field = date_field(&defs)?;
                 push_group(json!({"field": field, "interval": interval}), &mut groups);
             }
@@ -343,7 +351,7 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
             },
             _ => true,
         };
-        if groups.is_empty() {
+        if groups.is_empty() && !rows {
             // "the highest lead time" with nothing to rank: the maximum (or minimum) itself.
             let agg = if desc { "max" } else { "min" };
             if matches!(dir, "desc" | "asc")
@@ -423,6 +431,36 @@ pub fn build(r: &Reading, period: &Option<Period>, catalog: &[MetricDef]) -> Res
         spec.insert("limit".into(), json!(l));
     }
     Ok(Built { spec: Value::Object(spec) })
+}
+
+/// The buckets of a trend without a named interval: days over a month or less, weeks over a quarter or
+/// less, else months.
+fn trend_interval(period: &Option<Period>) -> &'static str {
+    let Some(Period::Range { range, .. }) = period else { return "month" };
+    let days = if let Some(last) = range.get("last").and_then(Value::as_str) {
+        let mut parts = last.split_whitespace();
+        let n: i64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let per = match parts.next().unwrap_or("").trim_end_matches('s') {
+            "day" => 1,
+            "week" => 7,
+            "month" => 30,
+            "quarter" => 91,
+            _ => 365,
+        };
+        n * per
+    } else {
+        let date =
+            |k: &str| range.get(k).and_then(Value::as_str).and_then(|d| chrono::NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok());
+        match (date("from"), date("to")) {
+            (Some(a), Some(b)) => (b - a).num_days(),
+            _ => i64::MAX,
+        }
+    };
+    match days {
+        d if d <= 31 => "day",
+        d if d <= 92 => "week",
+        _ => "month",
+    }
 }
 
 fn agg_word(a: &str) -> &str {

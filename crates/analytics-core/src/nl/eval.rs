@@ -69,7 +69,7 @@ pub fn differences(expected: &Value, actual: &Value, catalog: &[MetricDef]) -> R
     };
     let (e, a) = (canon(expected, "expected")?, canon(actual, "actual")?);
     let mut diffs = Vec::new();
-    for key in ["entity", "metrics", "group_by", "filters", "date_range", "sort_by", "limit"] {
+    for key in ["entity", "metrics", "fields", "group_by", "filters", "date_range", "sort_by", "limit"] {
         let (mut x, mut y) = (e[key].clone(), a[key].clone());
         if key == "filters" {
             for v in [&mut x, &mut y] {

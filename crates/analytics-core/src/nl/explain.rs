@@ -2,7 +2,7 @@
 //! measured, over which issues or sprints, which period, filtered and grouped how, for which tenant.
 
 use crate::catalog::{Aggregation, Entity, Kind, MetricDef};
-use crate::spec::model::{DateRange, FilterValue, Op};
+use crate::spec::model::{DateRange, FieldSource, FilterValue, Op};
 use crate::spec::Spec;
 use chrono::{Duration, NaiveDate};
 
@@ -105,8 +105,96 @@ fn filter_text(field: &str, op: Op, value: &FilterValue) -> String {
     }
 }
 
+/// The sentence for a list spec: which rows, with which columns, selected how, in which order.
+fn explain_list(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
+    let def = |n: &str| catalog.iter().find(|m| m.name == n);
+    let noun = match spec.entity {
+        Entity::Issue => "issues",
+        Entity::Sprint => "sprints",
+    };
+    let shown: Vec<String> = spec
+        .fields
+        .iter()
+        .map(|f| match (&f.source, def(&f.name)) {
+            (FieldSource::Metric(_), Some(d)) if d.display_name.to_lowercase().contains(d.unit.as_str()) || d.unit.as_str() == "count" => {
+                d.display_name.to_lowercase()
+            }
+            (FieldSource::Metric(_), Some(d)) => format!("{} in {}", d.display_name.to_lowercase(), d.unit.as_str()),
+            _ => f.name.replace('_', " "),
+        })
+        .collect();
+    let mut sentence = format!("A list of {noun} with their {}", list(&shown));
+    let mut conditions: Vec<String> = Vec::new();
+    for m in &spec.metric_filters {
+        let name = def(&m.metric).map(|d| d.display_name.to_lowercase()).unwrap_or_else(|| m.metric.clone());
+        let params: Vec<String> =
+            m.params.iter().filter(|(k, v)| k.as_str() != "as_of" || v.as_str() != Some("now")).map(|(k, v)| format!("{k} {v}")).collect();
+        let with = if params.is_empty() { String::new() } else { format!(" ({})", params.join(", ")) };
+        conditions.push(match (m.op, &m.value) {
+            (None, _) => format!("that count as {name}{with}"),
+            (Some(Op::Between), FilterValue::Two(a, b)) => format!("whose {name}{with} is from {a} up to {b}"),
+            (Some(op), FilterValue::One(v)) => format!(
+                "whose {name}{with} is {} {v}",
+                match op {
+                    Op::Gt => "above",
+                    Op::Gte => "at least",
+                    Op::Lt => "below",
+                    _ => "at most",
+                }
+            ),
+            (Some(op), _) => format!("whose {name} is {}", op.as_str()),
+        });
+    }
+    if spec.date_range.is_some() {
+        let field = match &spec.date_range {
+            Some(DateRange::Absolute { field: Some(f), .. }) | Some(DateRange::Relative { field: Some(f), .. }) => Some(f.clone()),
+            _ => None,
+        };
+        let events: Vec<&str> = match field {
+            Some(f) => vec![field_event(&f)],
+            None => spec.metric_filters.iter().filter_map(|m| def(&m.metric)?.time_field.as_deref()).map(field_event).collect(),
+        };
+        let period = period_text(&spec.date_range);
+        conditions.push(if events.is_empty() {
+            period
+        } else {
+            format!("{} {period}", list(&events.iter().map(|e| e.to_string()).collect::<Vec<_>>()))
+        });
+    }
+    let filters: Vec<String> = spec.filters.iter().map(|f| filter_text(&f.field, f.op, &f.value)).collect();
+    if !filters.is_empty() {
+        conditions.push(format!("where {}", filters.join(" and ")));
+    }
+    if !conditions.is_empty() {
+        sentence.push_str(&format!(", {}", conditions.join(", ")));
+    }
+    let first_metric = spec.fields.iter().find(|f| matches!(f.source, FieldSource::Metric(_))).map(|f| (f.alias.clone(), true));
+    match spec.sort_by.first().map(|s| (s.field.clone(), s.descending)).or(first_metric) {
+        Some((field, desc)) => {
+            let dated = spec
+                .fields
+                .iter()
+                .find(|f| f.alias == field)
+                .and_then(|f| crate::spec::dims::list_column(spec.entity, &f.name))
+                .is_some_and(|d| d.kind == crate::spec::dims::Kind::Timestamp);
+            let order = match (dated, desc) {
+                (true, true) => "latest",
+                (true, false) => "earliest",
+                (false, true) => "highest",
+                (false, false) => "lowest",
+            };
+            sentence.push_str(&format!(", {order} {} first, at most {}", field.replace('_', " "), spec.limit))
+        }
+        None => sentence.push_str(&format!(", at most {}", spec.limit)),
+    }
+    format!("{sentence}, for tenant {tenant}.")
+}
+
 /// The sentence for a validated spec.
 pub fn explain(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
+    if spec.is_list() {
+        return explain_list(spec, catalog, tenant);
+    }
     let def = |n: &str| catalog.iter().find(|m| m.name == n);
     let measured: Vec<String> = spec
         .metrics

@@ -59,7 +59,13 @@ pub fn take(text: &str) -> (String, Ahead) {
                 let after = next(1);
                 let before = if i > 0 { words[i - 1] } else { "" };
                 let unit = ["day", "week", "month", "quarter", "year", "sprint"].iter().any(|u| after.trim_end_matches('s') == *u);
-                if !unit && (ITEM_WORDS.contains(&after) || matches!(before, "remaining" | "another")) {
+                // "40 stories", "remaining 40", "the 40 remaining stories".
+                let then = next(2);
+                if !unit
+                    && (ITEM_WORDS.contains(&after)
+                        || matches!(before, "remaining" | "another")
+                        || (matches!(after, "remaining" | "open" | "outstanding") && ITEM_WORDS.contains(&then)))
+                {
                     ahead.items = Some(n);
                     keep[i] = false;
                 }
@@ -133,6 +139,8 @@ mod tests {
     fn horizons_and_items_come_out_of_the_text() {
         let (rest, a) = take("when will the remaining 40 stories be done");
         assert_eq!((rest.as_str(), a.items), ("when will the remaining stories be done", Some(40)));
+        let (rest, a) = take("when will the 25 remaining stories be done");
+        assert_eq!((rest.as_str(), a.items), ("when will the remaining stories be done", Some(25)));
         let (rest, a) = take("how many issues can we finish in the next 30 days?");
         assert_eq!((rest.as_str(), a.days), ("how many issues can we finish", Some(30)));
         let (rest, a) = take("how many items by 2027-03-01");

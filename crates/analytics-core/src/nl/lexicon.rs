@@ -75,6 +75,10 @@ pub const INTERVAL_WORDS: &[(&str, &str)] = &[
     ("over time", "trend"),
     ("trend", "trend"),
     ("trending", "trend"),
+    ("getting better", "trend"),
+    ("getting worse", "trend"),
+    ("improving", "trend"),
+    ("sprint over sprint", "trend"),
 ];
 
 /// Names of standard reports, read as the metrics they chart: a cumulative flow diagram is the backlog,
@@ -84,6 +88,10 @@ pub const REPORT_NAMES: &[(&str, &str)] = &[
     ("cumulative flow chart", "backlog vs wip vs done to date daily"),
     ("cumulative flow", "backlog vs wip vs done to date daily"),
     ("cfd", "backlog vs wip vs done to date daily"),
+    // Jira's Created vs Resolved report is a chart over time.
+    ("created vs resolved chart", "created vs closed trend"),
+    ("created vs resolved graph", "created vs closed trend"),
+    ("created vs resolved report", "created vs closed trend"),
     ("created vs resolved", "created vs closed"),
     ("created versus resolved", "created vs closed"),
     // A sprint's burndown and burnup, day by day (the current sprint unless one is named).
@@ -110,6 +118,7 @@ pub const RANK_WORDS: &[(&str, &str)] = &[
     ("biggest", "desc"),
     ("largest", "desc"),
     ("longest", "desc"),
+    ("oldest", "desc"),
     ("slowest", "desc"),
     ("maximum", "desc"),
     ("greatest", "desc"),
@@ -188,6 +197,21 @@ pub const VALUE_ALIASES: &[(&str, &str, &str)] = &[
 /// phrase, a value, a period or one of the lists above makes the translator ask instead of guessing.
 pub const FILLER: &[&str] = &[
     "a",
+    // Chart words ("pie chart of bugs by component") and vague nouns for issues ("high priority stuff").
+    "pie",
+    "graph",
+    "stuff",
+    "things",
+    "everything",
+    "anything",
+    "came",
+    "come",
+    "coming",
+    "sitting",
+    "waiting",
+    "spent",
+    "spend",
+    "spending",
     // Forecast questions: "the remaining stories", "how many are left".
     "remaining",
     "left",

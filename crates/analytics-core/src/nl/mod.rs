@@ -6,7 +6,9 @@
 //! - [`text`]: words and stems; [`period`]: "last quarter", "since March", "last 6 sprints";
 //!   [`forecast`]: horizons and item counts; [`dwell`]: "time in QA" (statuses for `time_in_status`);
 //! - [`lexicon`]: the fixed vocabulary (dimension, ranking, aggregation, negation and filler words);
-//! - [`reader`]: finds the known phrases in a question; [`build`]: a reading to a spec;
+//! - [`reader`]: finds the known phrases in a question; [`build`]: a reading to a spec; [`list`]: list
+//!   questions ("list the stuck issues") to list specs;
+//! - [`spelling`]: typing slips ("veloctiy", "cycletime");
 //! - [`explain`]: one sentence describing any validated spec; [`eval`]: scoring against expected specs.
 
 pub mod build;
@@ -15,8 +17,11 @@ pub mod eval;
 pub mod explain;
 pub mod forecast;
 pub mod lexicon;
+pub mod list;
 pub mod period;
 pub mod reader;
+pub mod refine;
+pub mod spelling;
 pub mod text;
 
 #[cfg(test)]
@@ -122,6 +127,35 @@ pub fn translate(question: &str, ctx: &Context) -> Translation {
     }
 }
 
+/// What the translator recognises in a question, as data (for a model to build on, in hybrid mode): the
+/// metrics, dimensions, values and period it found, and the words it does not know.
+pub fn reading(question: &str, ctx: &Context) -> Value {
+    let text = reader::normalize(question);
+    let (period, rest) = match period::find(&text, ctx.today) {
+        Some((p, r)) => (Some(p), format!("{} , {}", &text[..r.start], &text[r.end..])),
+        None => (None, text.clone()),
+    };
+    let r = reader::read(&rest, &ctx.phrases, ctx.values);
+    let mut metrics = Vec::new();
+    let mut dimensions = Vec::new();
+    let mut values = Vec::new();
+    for f in &r.found {
+        match &f.item {
+            reader::Item::Metric(m) => metrics.push(json!(ctx.catalog[*m].name)),
+            reader::Item::Dim { dim, .. } => dimensions.push(json!(dim.trim_start_matches('@'))),
+            reader::Item::Value { dim, value, negated } => values.push(json!({"dimension": dim, "value": value, "negated": negated})),
+            _ => {}
+        }
+    }
+    let period = match period {
+        Some(period::Period::Range { range, .. }) => range,
+        Some(period::Period::Sprints(n)) => json!({"last_sprints": n}),
+        Some(period::Period::CurrentSprint) => json!("the active sprint"),
+        None => Value::Null,
+    };
+    json!({"metrics": metrics, "dimensions": dimensions, "values": values, "period": period, "unknown_words": r.unknown})
+}
+
 fn clarify(reason: &str, candidates: Vec<Candidate>) -> Translation {
     Translation::Clarify(Clarification { reason: reason.to_string(), candidates })
 }
@@ -132,6 +166,30 @@ type Failure = Box<(build::Unsure, reader::Reading, String)>;
 /// A hyphenated word the reading does not know ("in-progress", "high-priority") is read as its parts
 /// (a known hyphenated value such as the label "tech-debt" is known, so it stays whole).
 fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
+    let first = attempt_split(text, ctx);
+    let Err(failure) = &first else { return first };
+    // Typing slips: each unknown word with exactly one correction, all at once; kept only if the
+    // corrected question translates.
+    let vocabulary = vocabulary(ctx);
+    let mut corrected = text.to_string();
+    let mut any = false;
+    for w in &failure.1.unknown {
+        if let Some(c) = spelling::correction(w, &vocabulary) {
+            corrected = replace_word(&corrected, w, &c);
+            any = true;
+        }
+    }
+    if !any {
+        return first;
+    }
+    match attempt_split(&corrected, ctx) {
+        Ok(spec) => Ok(spec),
+        Err(_) => first,
+    }
+}
+
+/// [`attempt_once`], and again with unknown hyphenated words read as their parts.
+fn attempt_split(text: &str, ctx: &Context) -> Result<Value, Failure> {
     let first = attempt_once(text, ctx);
     let Err(failure) = &first else { return first };
     let hyphenated: Vec<&String> = failure.1.unknown.iter().filter(|w| w.contains('-')).collect();
@@ -150,7 +208,11 @@ fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
 }
 
 fn attempt_once(text: &str, ctx: &Context) -> Result<Value, Failure> {
-    let (ahead_text, ahead) = forecast::take(text);
+    // The shape is read off the question as asked (forecast counts such as "5 tickets" are taken out below).
+    let shape = list::intent(text);
+    let (hist_text, histogram) = refine::take_histogram(text);
+    let (days_text, days) = refine::take_days(&hist_text);
+    let (ahead_text, ahead) = forecast::take(&days_text);
     let statuses = ctx.values.get("status").map(Vec::as_slice).unwrap_or_default();
     let (dwell_text, dwell_in) = dwell::take(&ahead_text, statuses);
     let text = dwell_text.as_str();
@@ -159,11 +221,31 @@ fn attempt_once(text: &str, ctx: &Context) -> Result<Value, Failure> {
         None => (None, text.to_string()),
     };
     let reading = reader::read(&rest, &ctx.phrases, ctx.values);
-    let built = build::build(&reading, &period, ctx.catalog).and_then(|mut b| {
-        forecast::apply(&mut b.spec, &ahead).map_err(|reason| build::Unsure { reason, partial: None })?;
-        dwell::apply(&mut b.spec, &dwell_in).map_err(|reason| build::Unsure { reason, partial: None })?;
-        Ok(b)
-    });
+    let mut implied = false;
+    let built = build::build_for(&reading, &period, ctx.catalog, shape.rows)
+        .or_else(|u| {
+            // A list, or "how many issues ...", that names no metric: the issues its filters select.
+            let no_metric = !reading.found.iter().any(|f| matches!(f.item, reader::Item::Metric(_)));
+            match ((shape.rows || list::counts_rows(text)) && no_metric, list::implied_metric(&reading, ctx.catalog)) {
+                (true, Some(with)) if reading.unknown.is_empty() => {
+                    implied = true;
+                    build::build_for(&with, &period, ctx.catalog, shape.rows)
+                }
+                _ => Err(u),
+            }
+        })
+        .and_then(|mut b| {
+            let unsure = |reason| build::Unsure { reason, partial: None };
+            forecast::apply(&mut b.spec, &ahead).map_err(unsure)?;
+            dwell::apply(&mut b.spec, &dwell_in).map_err(unsure)?;
+            refine::histogram(&mut b.spec, histogram, ctx.catalog).map_err(unsure)?;
+            refine::days(&mut b.spec, days, ctx.catalog).map_err(unsure)?;
+            match list::to_list(&b.spec, shape, ctx.catalog) {
+                Some(l) => b.spec = l,
+                None => refine::statuses_as_parameter(&mut b.spec, implied),
+            }
+            Ok(b)
+        });
     match built {
         Ok(mut b) => match parse(&b.spec, ctx.catalog) {
             Ok(_) => {

@@ -106,7 +106,7 @@ fn patterns() -> &'static Patterns {
             last_n: re(r"\b(?:last|past|previous|recent|over the last|in the last|during the last|over the past|in the past)\s+(\d{1,4})\s+(day|week|month|quarter|year|sprint)s?\b"),
             rolling: re(r"\b(?:(?:over|in|during|within|for) the (?:last|past)|the past|past)\s+(day|week|month|quarter|year)\b"),
             last_unit: re(r"\b(?:last|previous|past|prior)\s+(day|week|month|quarter|year|sprint)\b"),
-            this_unit: re(r"\b(?:this|current|the current)\s+(week|month|quarter|year|sprint)\b|\b(year|quarter|month)[ -]to[ -]date\b|\b(ytd|qtd|mtd)\b"),
+            this_unit: re(r"\b(?:this|current|the current|active|the active|ongoing|running)\s+(week|month|quarter|year|sprint)\b|\b(year|quarter|month)[ -]to[ -]date\b|\b(ytd|qtd|mtd)\b"),
             year: re(r"\b(?:in|during|for|of|throughout)\s+(\d{4})\b"),
             month_in: re(&format!(r"\b(?:in|during|for|of)\s+({month}(?: \d{{4}})?)\b")),
             since: re(&format!(r"\b(?:since|after|from)\s+({point})(?:\s|$|[^a-z0-9-])")),

@@ -104,6 +104,8 @@ pub fn normalize(question: &str) -> String {
         }
     }
     let mut text = format!(" {} ", out.join(" "));
+    // The past participle is an event ("bugs opened last week"), never the state "open".
+    text = text.replace(" opened ", " created ");
     for (name, reading) in super::lexicon::REPORT_NAMES {
         text = text.replace(&format!(" {name} "), &format!(" {reading} "));
     }
@@ -289,7 +291,7 @@ fn candidates(raw: &[String], words: &[String], phrases: &Phrases) -> Vec<Found>
 /// Single words that, next to another metric, say which date a period applies to.
 fn date_word(w: &str) -> Option<&'static str> {
     match w {
-        "creat" | "open" | "report" | "file" | "rais" => Some("created_at"),
+        "creat" | "report" | "file" | "rais" => Some("created_at"),
         "resolv" | "close" | "finish" | "complet" | "fix" | "deliv" => Some("resolved_at"),
         _ => None,
     }
@@ -416,7 +418,9 @@ pub fn read(text: &str, phrases: &Phrases, values: &BTreeMap<String, Vec<String>
                 implied.push(Found { at: vec![i], item: Item::Rank(r), implied: true });
             }
             if let Some((_, d)) = DIMENSION_WORDS.iter().find(|(w, _)| stem(w) == words[i]) {
-                if (ranked || raw[i].ends_with('s')) && !d.starts_with('@') {
+                // A plural ("sprints"), not a singular that ends in s ("status", "progress").
+                let plural = raw[i].ends_with('s') && !raw[i].ends_with("ss") && !raw[i].ends_with("us");
+                if (ranked || plural) && !d.starts_with('@') {
                     implied.push(Found { at: vec![i], item: Item::Dim { dim: d, cued: true }, implied: true });
                 }
             }

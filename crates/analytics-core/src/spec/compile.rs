@@ -65,7 +65,7 @@ pub(super) fn find<'c>(catalog: &'c [MetricDef], name: &str) -> Result<&'c Metri
 }
 
 /// The time-window condition on `column` for the spec's date range (None: no window).
-fn window(range: &Option<DateRange>, column: &str, q: &mut Query) -> Option<String> {
+pub(super) fn window(range: &Option<DateRange>, column: &str, q: &mut Query) -> Option<String> {
     match range {
         Some(DateRange::Absolute { from, to, .. }) => {
             let mut c = Vec::new();
@@ -84,7 +84,7 @@ fn window(range: &Option<DateRange>, column: &str, q: &mut Query) -> Option<Stri
     }
 }
 
-fn range_field(range: &Option<DateRange>) -> Option<&str> {
+pub(super) fn range_field(range: &Option<DateRange>) -> Option<&str> {
     match range {
         Some(DateRange::Absolute { field: Some(f), .. }) | Some(DateRange::Relative { field: Some(f), .. }) => Some(f),
         _ => None,
@@ -306,6 +306,20 @@ pub(super) fn last_sprints(n: u32, tenant_param: &str, q: &mut Query) -> String 
     )
 }
 
+/// The conditions of a date range that names its field, or of the last N sprints.
+pub(super) fn range_conditions(spec: &Spec, tenant_param: &str, q: &mut Query, wheres: &mut Vec<String>) -> Result<(), String> {
+    if let Some(field) = range_field(&spec.date_range) {
+        let dim = dims::find(spec.entity, field).ok_or_else(|| format!("unknown date field {field}"))?;
+        if let Some(w) = window(&spec.date_range, dim.column, q) {
+            wheres.push(w);
+        }
+    }
+    if let Some(DateRange::LastSprints(n)) = spec.date_range {
+        wheres.push(last_sprints(n, tenant_param, q));
+    }
+    Ok(())
+}
+
 /// The table a query reads instead of its entity's view, when every part of it (`parts`) reads only
 /// the columns the view passes through unchanged: `analytics.issues` for `issue_facts` (the planner has
 /// no view to expand: ~0.1 ms less per query), the sprints for `sprint_facts` (which would compute every
@@ -326,6 +340,9 @@ pub fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> Result<Compi
 
 /// [`compile`], reading sprint statistics from `source`.
 pub fn compile_from(spec: &Spec, catalog: &[MetricDef], tenant: &str, source: SprintSource) -> Result<Compiled, String> {
+    if spec.is_list() {
+        return super::list::compile(spec, catalog, tenant, source);
+    }
     if let Some(series) = spec.series() {
         return super::series::compile(spec, series, catalog, tenant, source);
     }
@@ -408,15 +425,7 @@ pub fn compile_from(spec: &Spec, catalog: &[MetricDef], tenant: &str, source: Sp
             _ => wheres.push(format!("({})", windows.iter().map(|w| format!("({w})")).collect::<Vec<_>>().join(" OR "))),
         }
     }
-    if let Some(field) = range_field(&spec.date_range) {
-        let dim = dims::find(spec.entity, field).ok_or_else(|| format!("unknown date field {field}"))?;
-        if let Some(w) = window(&spec.date_range, dim.column, &mut q) {
-            wheres.push(w);
-        }
-    }
-    if let Some(DateRange::LastSprints(n)) = spec.date_range {
-        wheres.push(last_sprints(n, &tenant_param, &mut q));
-    }
+    range_conditions(spec, &tenant_param, &mut q, &mut wheres)?;
 
     let group = if spec.group_by.is_empty() { String::new() } else { format!(" GROUP BY {}", group_keys.join(", ")) };
     let order = order_by(spec);

@@ -61,6 +61,33 @@ pub const SPRINT_DIMENSIONS: &[Dimension] = &[
     d("complete_date", "complete_date", Kind::Timestamp, "when the sprint was completed"),
 ];
 
+/// Columns a list spec may show besides its entity's dimensions (which it may show too): what names an
+/// issue and the per-issue counts that are not dimensions.
+pub const ISSUE_LIST_COLUMNS: &[Dimension] = &[
+    d("key", "issue_key", Kind::Text, "the issue key, e.g. PAY-12"),
+    d("summary", "summary", Kind::Text, "the issue's title"),
+    d("reopen_count", "reopen_count", Kind::Number, "times the issue went from done back to not done"),
+    d("comment_count", "comment_count", Kind::Number, "comments on the issue"),
+];
+
+/// A list spec's column `name` of `entity`: a dimension or one of the list columns.
+pub fn list_column(entity: Entity, name: &str) -> Option<&'static Dimension> {
+    let extra: &[Dimension] = match entity {
+        Entity::Issue => ISSUE_LIST_COLUMNS,
+        Entity::Sprint => &[],
+    };
+    find(entity, name).or_else(|| extra.iter().find(|d| d.name == name))
+}
+
+/// Every list column name of `entity` (dimensions first).
+pub fn list_column_names(entity: Entity) -> Vec<&'static str> {
+    let extra: &[Dimension] = match entity {
+        Entity::Issue => ISSUE_LIST_COLUMNS,
+        Entity::Sprint => &[],
+    };
+    dimensions(entity).iter().chain(extra).map(|d| d.name).collect()
+}
+
 pub fn dimensions(entity: Entity) -> &'static [Dimension] {
     match entity {
         Entity::Issue => ISSUE_DIMENSIONS,
@@ -88,6 +115,10 @@ mod tests {
     fn every_dimension_is_a_column_of_its_base_relation() {
         for e in [Entity::Issue, Entity::Sprint] {
             for dim in dimensions(e) {
+                assert!(e.columns().contains(&dim.column), "{}.{}", e.as_str(), dim.column);
+            }
+            for name in list_column_names(e) {
+                let dim = list_column(e, name).expect("listed");
                 assert!(e.columns().contains(&dim.column), "{}.{}", e.as_str(), dim.column);
             }
         }

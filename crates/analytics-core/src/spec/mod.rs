@@ -3,10 +3,11 @@
 //! - [`model`]: the validated spec, its canonical form and SHA-256 hash;
 //! - [`dims`]: the dimension whitelist per entity;
 //! - [`compile`]: a validated spec -> one parameterized SQL query (`series`: the as_of series form;
-//!   `sprint_series`: its sprint form, burndown and burnup).
+//!   `sprint_series`: its sprint form, burndown and burnup; `list`: list specs, rows instead of aggregates).
 
 pub mod compile;
 pub mod dims;
+mod list;
 pub mod model;
 pub mod parse;
 mod series;
@@ -16,5 +17,7 @@ pub use compile::{compile, compile_from, Compiled, SprintSource};
 pub use model::Spec;
 pub use parse::{parse, parse_with_limit, SpecError, JOB_MAX_LIMIT};
 
+#[cfg(test)]
+mod list_tests;
 #[cfg(test)]
 mod tests;

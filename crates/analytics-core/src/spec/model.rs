@@ -140,10 +140,45 @@ pub struct Sort {
     pub descending: bool,
 }
 
+/// Where a list column's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldSource {
+    /// A column of the entity's base relation, from the list whitelist (`dims::list_column`).
+    Column,
+    /// A catalog metric's value for each row (NULL where the row is not one the metric measures), with
+    /// every parameter, defaults filled in.
+    Metric(BTreeMap<String, Value>),
+}
+
+/// A column of a list spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldSel {
+    pub name: String,
+    pub alias: String,
+    pub source: FieldSource,
+}
+
+/// A list spec's condition on a catalog metric: the rows the metric counts or measures (its own filter,
+/// and its time window when the date range names no field); with an operator, also a comparison of the
+/// metric's value for the row (`{"metric": "blocked_hours", "operator": "gt", "value": 24}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricFilter {
+    pub metric: String,
+    pub params: BTreeMap<String, Value>,
+    /// None, or a comparison (gt, gte, lt, lte, between) with its number(s) in `value`.
+    pub op: Option<Op>,
+    pub value: FilterValue,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
     pub entity: Entity,
+    /// Empty for a list spec (`fields` set).
     pub metrics: Vec<MetricSel>,
+    /// A list spec's columns: rows of the entity, not aggregates. Empty for an aggregate spec.
+    pub fields: Vec<FieldSel>,
+    /// A list spec's conditions on metrics (empty for aggregate specs).
+    pub metric_filters: Vec<MetricFilter>,
     pub group_by: Vec<GroupBy>,
     pub filters: Vec<Filter>,
     pub date_range: Option<DateRange>,
@@ -192,11 +227,19 @@ impl Spec {
                 (None, None) => json!({"field": g.field}),
             })
             .collect();
-        let filters: Vec<Value> = self
+        let mut filters: Vec<Value> = self
             .filters
             .iter()
             .map(|f| json!({"field": f.field, "operator": f.op.as_str(), "value": filter_value_json(&f.value)}))
             .collect();
+        for m in &self.metric_filters {
+            let mut o = json!({"metric": m.metric, "params": Value::Object(m.params.clone().into_iter().collect())});
+            if let Some(op) = m.op {
+                o["operator"] = json!(op.as_str());
+                o["value"] = filter_value_json(&m.value);
+            }
+            filters.push(o);
+        }
         let date_range = match &self.date_range {
             None => Value::Null,
             Some(DateRange::Absolute { field, from, to }) => json!({"field": field, "from": from, "to": to}),
@@ -205,7 +248,7 @@ impl Spec {
         };
         let sort_by: Vec<Value> =
             self.sort_by.iter().map(|s| json!({"field": s.field, "direction": if s.descending { "desc" } else { "asc" }})).collect();
-        json!({
+        let mut out = json!({
             "entity": self.entity.as_str(),
             "metrics": metrics,
             "group_by": group_by,
@@ -213,7 +256,31 @@ impl Spec {
             "date_range": date_range,
             "sort_by": sort_by,
             "limit": self.limit,
-        })
+        });
+        // A list has fields instead of metrics and groups (aggregate specs keep the form, and the
+        // hashes, they always had).
+        if self.is_list() {
+            let fields: Vec<Value> = self
+                .fields
+                .iter()
+                .map(|f| match &f.source {
+                    FieldSource::Column => json!({"name": f.name, "alias": f.alias}),
+                    FieldSource::Metric(p) => {
+                        json!({"name": f.name, "alias": f.alias, "params": Value::Object(p.clone().into_iter().collect())})
+                    }
+                })
+                .collect();
+            let o = out.as_object_mut().expect("an object");
+            o.remove("metrics");
+            o.remove("group_by");
+            o.insert("fields".into(), Value::Array(fields));
+        }
+        out
+    }
+
+    /// Whether the spec lists rows (`fields`) instead of aggregating them.
+    pub fn is_list(&self) -> bool {
+        !self.fields.is_empty()
     }
 
     /// SHA-256 (hex) of the compact canonical JSON.
@@ -226,8 +293,11 @@ impl Spec {
         self.group_by.iter().find(|g| g.is_series())
     }
 
-    /// Output column names, in order: group columns, then metric aliases.
+    /// Output column names, in order: group columns, then metric aliases (a list's: its fields).
     pub fn columns(&self) -> Vec<String> {
+        if self.is_list() {
+            return self.fields.iter().map(|f| f.alias.clone()).collect();
+        }
         self.group_by.iter().map(GroupBy::column).chain(self.metrics.iter().map(|m| m.alias.clone())).collect()
     }
 }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 mod groups;
+pub mod list;
 mod rows;
 use groups::{check_series, parse_group_by};
 use rows::{parse_date_range, parse_filters};
@@ -30,7 +31,7 @@ pub const MAX_RELATIVE: u64 = 3650;
 /// The largest bucket width of a number dimension.
 pub const MAX_BUCKET: f64 = 1_000_000.0;
 
-const TOP_KEYS: &[&str] = &["entity", "metrics", "group_by", "filters", "date_range", "sort_by", "limit"];
+const TOP_KEYS: &[&str] = &["entity", "metrics", "fields", "group_by", "filters", "date_range", "sort_by", "limit"];
 const METRIC_KEYS: &[&str] = &["name", "aggregation", "alias", "params"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -190,6 +191,10 @@ fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
         }
     };
 
+    let fields_value = top.get("fields").filter(|v| !v.is_null());
+    if let Some(fields) = fields_value {
+        return Some(parse_list(ctx, top, fields, declared.unwrap_or(Entity::Issue)));
+    }
     let metric_defs = parse_metric_names(ctx, top.get("metrics"));
     let entity = declared.or_else(|| metric_defs.iter().flatten().map(|(d, _)| d.entity).next()).unwrap_or(Entity::Issue);
     for (i, m) in metric_defs.iter().enumerate() {
@@ -207,14 +212,31 @@ fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
     }
 
     let group_by = parse_group_by(ctx, top.get("group_by"), entity);
-    let filters = parse_filters(ctx, top.get("filters"), entity);
     let date_range = parse_date_range(ctx, top.get("date_range"), entity);
+    let (filters, metric_filters) = parse_filters(ctx, top.get("filters"), entity, &date_range);
+    list::check_aggregate(ctx, &metric_filters);
     check_series(ctx, &group_by, &date_range, entity);
     let metrics = finish_metrics(ctx, &metric_defs, &group_by, &date_range);
-    let sort_by = parse_sort(ctx, top.get("sort_by"), &group_by, &metrics);
+    let columns: Vec<(String, bool)> =
+        group_by.iter().map(|g| (g.column(), false)).chain(metrics.iter().map(|m| (m.alias.clone(), true))).collect();
+    let names: Vec<(&str, &str)> = metrics.iter().map(|m| (m.name.as_str(), m.alias.as_str())).collect();
+    let sort_by = parse_sort(ctx, top.get("sort_by"), &columns, &names);
     let limit = parse_limit(ctx, top.get("limit"));
 
-    Some(Spec { entity, metrics, group_by, filters, date_range, sort_by, limit })
+    Some(Spec { entity, metrics, fields: vec![], group_by, filters, metric_filters, date_range, sort_by, limit })
+}
+
+/// A list spec (`fields` set): rows of the entity, see [`list`].
+fn parse_list(ctx: &mut Ctx, top: &Map<String, Value>, fields: &Value, entity: Entity) -> Spec {
+    let mut date_range = parse_date_range(ctx, top.get("date_range"), entity);
+    let (filters, metric_filters) = parse_filters(ctx, top.get("filters"), entity, &date_range);
+    list::check_list(ctx, top, entity, &metric_filters, &mut date_range);
+    let fields = list::parse_fields(ctx, fields, entity, &date_range);
+    let columns: Vec<(String, bool)> = fields.iter().map(|f| (f.alias.clone(), matches!(f.source, FieldSource::Metric(_)))).collect();
+    let names: Vec<(&str, &str)> = fields.iter().map(|f| (f.name.as_str(), f.alias.as_str())).collect();
+    let sort_by = parse_sort(ctx, top.get("sort_by"), &columns, &names);
+    let limit = parse_limit(ctx, top.get("limit"));
+    Spec { entity, metrics: vec![], fields, group_by: vec![], filters, metric_filters, date_range, sort_by, limit }
 }
 
 /// A `metrics` entry resolved to its catalog definition, with the entry's object form if it has one.
@@ -336,22 +358,7 @@ fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], dat
             }
         };
         // Alias.
-        let alias = match obj.and_then(|o| o.get("alias")).filter(|v| !v.is_null()) {
-            None => def.name.clone(),
-            Some(Value::String(a)) if is_identifier(a) => a.clone(),
-            Some(Value::String(a)) => {
-                ctx.err(
-                    &format!("{path}.alias"),
-                    "invalid_value",
-                    format!("alias \"{}\" must be snake_case: a lower-case letter, then letters, digits or _ (at most 63)", shown(a)),
-                );
-                def.name.clone()
-            }
-            Some(other) => {
-                ctx.err(&format!("{path}.alias"), "wrong_type", format!("alias must be a string, not {}", type_name(other)));
-                def.name.clone()
-            }
-        };
+        let alias = parse_alias(ctx, &path, *obj, &def.name);
         if out.iter().any(|m| m.alias == alias) || group_columns.contains(&alias) {
             ctx.err(
                 &format!("{path}{}", if obj.is_some_and(|o| o.contains_key("alias")) { ".alias" } else { "" }),
@@ -360,60 +367,7 @@ fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], dat
             )
             .hint("Give one of them an alias.");
         }
-        // Parameters: the metric's own, and for formulas its dependencies'.
-        let mut declared: BTreeMap<String, (crate::catalog::ParamType, Value)> =
-            def.parameters.iter().map(|(k, p)| (k.clone(), (p.param_type, p.default.clone()))).collect();
-        if def.kind == Kind::Formula {
-            for dep in &def.dependencies {
-                if let Some(dd) = ctx.catalog.iter().find(|m| &m.name == dep) {
-                    for (k, p) in &dd.parameters {
-                        declared.entry(k.clone()).or_insert((p.param_type, p.default.clone()));
-                    }
-                }
-            }
-        }
-        let mut params: BTreeMap<String, Value> = declared.iter().map(|(k, (_, d))| (k.clone(), d.clone())).collect();
-        // A snapshot is taken at the end of an absolute period.
-        // (In a series each bucket's end is the as_of: the parameter keeps its default, unused.)
-        if let (Some(DateRange::Absolute { to: Some(to), .. }), true, false) = (date_range, declared.contains_key("as_of"), series) {
-            params.insert("as_of".into(), Value::String(to.clone()));
-        }
-        match obj.and_then(|o| o.get("params")).filter(|v| !v.is_null()) {
-            None => {}
-            Some(Value::Object(given)) => {
-                for (k, v) in given {
-                    let ppath = format!("{path}.params.{}", shown(k));
-                    match declared.get(k) {
-                        None => {
-                            let names: Vec<&str> = declared.keys().map(String::as_str).collect();
-                            ctx.err(&ppath, "unknown_parameter", format!("metric \"{}\" has no parameter \"{}\"", def.name, shown(k)))
-                                .hint(if names.is_empty() {
-                                    "It takes no parameters.".to_string()
-                                } else {
-                                    format!("Its parameters: {}.", names.join(", "))
-                                })
-                                .suggest(did_you_mean(k, names.iter().copied(), 3));
-                        }
-                        Some((t, _)) if !json_type_fits(*t, v) => {
-                            ctx.err(
-                                &ppath,
-                                "wrong_type",
-                                format!(
-                                    "parameter \"{k}\" must be {} (strings at most {MAX_TEXT} bytes, lists at most {MAX_LIST} items)",
-                                    t.sql_type()
-                                ),
-                            );
-                        }
-                        Some(_) => {
-                            params.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-            }
-            Some(other) => {
-                ctx.err(&format!("{path}.params"), "wrong_type", format!("params must be an object, not {}", type_name(other)));
-            }
-        }
+        let params = metric_params(ctx, &path, def, *obj, date_range, series);
         if series && obj.and_then(|o| o.get("params")).and_then(Value::as_object).is_some_and(|p| p.contains_key("as_of")) {
             ctx.err(&format!("{path}.params.as_of"), "invalid_value", "in an as_of series each bucket's end is the as_of")
                 .hint("Leave out as_of; the date_range says which buckets there are.");
@@ -456,6 +410,94 @@ fn finish_metrics(ctx: &mut Ctx, defs: &[NamedMetric], group_by: &[GroupBy], dat
     out
 }
 
+/// The output column name of an entry at `path` (its `alias`, checked to be snake_case), else `default`.
+fn parse_alias(ctx: &mut Ctx, path: &str, obj: Option<&Map<String, Value>>, default: &str) -> String {
+    match obj.and_then(|o| o.get("alias")).filter(|v| !v.is_null()) {
+        None => default.to_string(),
+        Some(Value::String(a)) if is_identifier(a) => a.clone(),
+        Some(Value::String(a)) => {
+            ctx.err(
+                &format!("{path}.alias"),
+                "invalid_value",
+                format!("alias \"{}\" must be snake_case: a lower-case letter, then letters, digits or _ (at most 63)", shown(a)),
+            );
+            default.to_string()
+        }
+        Some(other) => {
+            ctx.err(&format!("{path}.alias"), "wrong_type", format!("alias must be a string, not {}", type_name(other)));
+            default.to_string()
+        }
+    }
+}
+
+/// A metric's parameters from its entry (`obj`, the object form if any) at `path`: its own, and for a
+/// formula its dependencies', defaults filled in; a snapshot outside a series is taken at the end of an
+/// absolute period.
+fn metric_params(
+    ctx: &mut Ctx,
+    path: &str,
+    def: &MetricDef,
+    obj: Option<&Map<String, Value>>,
+    date_range: &Option<DateRange>,
+    series: bool,
+) -> BTreeMap<String, Value> {
+    // Parameters: the metric's own, and for formulas its dependencies'.
+    let mut declared: BTreeMap<String, (crate::catalog::ParamType, Value)> =
+        def.parameters.iter().map(|(k, p)| (k.clone(), (p.param_type, p.default.clone()))).collect();
+    if def.kind == Kind::Formula {
+        for dep in &def.dependencies {
+            if let Some(dd) = ctx.catalog.iter().find(|m| &m.name == dep) {
+                for (k, p) in &dd.parameters {
+                    declared.entry(k.clone()).or_insert((p.param_type, p.default.clone()));
+                }
+            }
+        }
+    }
+    let mut params: BTreeMap<String, Value> = declared.iter().map(|(k, (_, d))| (k.clone(), d.clone())).collect();
+    // A snapshot is taken at the end of an absolute period.
+    // (In a series each bucket's end is the as_of: the parameter keeps its default, unused.)
+    if let (Some(DateRange::Absolute { to: Some(to), .. }), true, false) = (date_range, declared.contains_key("as_of"), series) {
+        params.insert("as_of".into(), Value::String(to.clone()));
+    }
+    match obj.and_then(|o| o.get("params")).filter(|v| !v.is_null()) {
+        None => {}
+        Some(Value::Object(given)) => {
+            for (k, v) in given {
+                let ppath = format!("{path}.params.{}", shown(k));
+                match declared.get(k) {
+                    None => {
+                        let names: Vec<&str> = declared.keys().map(String::as_str).collect();
+                        ctx.err(&ppath, "unknown_parameter", format!("metric \"{}\" has no parameter \"{}\"", def.name, shown(k)))
+                            .hint(if names.is_empty() {
+                                "It takes no parameters.".to_string()
+                            } else {
+                                format!("Its parameters: {}.", names.join(", "))
+                            })
+                            .suggest(did_you_mean(k, names.iter().copied(), 3));
+                    }
+                    Some((t, _)) if !json_type_fits(*t, v) => {
+                        ctx.err(
+                            &ppath,
+                            "wrong_type",
+                            format!(
+                                "parameter \"{k}\" must be {} (strings at most {MAX_TEXT} bytes, lists at most {MAX_LIST} items)",
+                                t.sql_type()
+                            ),
+                        );
+                    }
+                    Some(_) => {
+                        params.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            ctx.err(&format!("{path}.params"), "wrong_type", format!("params must be an object, not {}", type_name(other)));
+        }
+    }
+    params
+}
+
 fn unknown_dimension(ctx: &mut Ctx, path: &str, field: &str, entity: Entity) {
     let names: Vec<&str> = dims::dimensions(entity).iter().map(|d| d.name).collect();
     let forbidden = field.eq_ignore_ascii_case("tenant_id") || field.eq_ignore_ascii_case("tenant");
@@ -474,11 +516,14 @@ fn unknown_dimension(ctx: &mut Ctx, path: &str, field: &str, entity: Entity) {
     }
 }
 
-fn parse_sort(ctx: &mut Ctx, v: Option<&Value>, group_by: &[GroupBy], metrics: &[MetricSel]) -> Vec<Sort> {
+/// `sort_by` over the result's `columns` (name, whether a measure: measures sort descending unless told),
+/// where a metric's or field's `names` (name, alias) also sorts by its alias.
+fn parse_sort(ctx: &mut Ctx, v: Option<&Value>, columns: &[(String, bool)], names: &[(&str, &str)]) -> Vec<Sort> {
     let Some(v) = v.filter(|v| !v.is_null()) else { return vec![] };
     let Some(items) = array(ctx, "$.sort_by", v, MAX_SORT) else { return vec![] };
-    let columns: Vec<String> = group_by.iter().map(GroupBy::column).chain(metrics.iter().map(|m| m.alias.clone())).collect();
-    let metric_names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    let metric_names: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+    let measures: Vec<&str> = columns.iter().filter(|(_, m)| *m).map(|(c, _)| c.as_str()).collect();
+    let columns: Vec<String> = columns.iter().map(|(c, _)| c.clone()).collect();
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("$.sort_by[{i}]");
@@ -503,8 +548,8 @@ fn parse_sort(ctx: &mut Ctx, v: Option<&Value>, group_by: &[GroupBy], metrics: &
         // A metric's name sorts by it even when it has an alias.
         let column = if columns.iter().any(|c| c == field) {
             field.to_string()
-        } else if let Some(m) = metrics.iter().find(|m| m.name == field) {
-            m.alias.clone()
+        } else if let Some((_, alias)) = names.iter().find(|(n, _)| *n == field) {
+            alias.to_string()
         } else {
             let cands: Vec<&str> = columns.iter().map(String::as_str).chain(metric_names.iter().copied()).collect();
             ctx.err(
@@ -516,7 +561,7 @@ fn parse_sort(ctx: &mut Ctx, v: Option<&Value>, group_by: &[GroupBy], metrics: &
             .suggest(did_you_mean(field, cands, 3));
             continue;
         };
-        let is_metric = metrics.iter().any(|m| m.alias == column);
+        let is_metric = measures.contains(&column.as_str());
         let descending = match dir {
             None | Some(Value::Null) => is_metric,
             Some(Value::String(d)) if d.eq_ignore_ascii_case("desc") => true,

@@ -41,16 +41,27 @@ fn scalar_text(ctx: &mut Ctx, path: &str, v: Option<&Value>, kind: DimKind) -> O
     }
 }
 
-pub(super) fn parse_filters(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) -> Vec<Filter> {
-    let Some(v) = v.filter(|v| !v.is_null()) else { return vec![] };
-    let Some(items) = array(ctx, "$.filters", v, MAX_FILTERS) else { return vec![] };
+/// `filters`: conditions on dimensions, and (lists only, see [`super::list`]) on metrics.
+pub(super) fn parse_filters(
+    ctx: &mut Ctx,
+    v: Option<&Value>,
+    entity: Entity,
+    date_range: &Option<DateRange>,
+) -> (Vec<Filter>, Vec<MetricFilter>) {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return (vec![], vec![]) };
+    let Some(items) = array(ctx, "$.filters", v, MAX_FILTERS) else { return (vec![], vec![]) };
     let mut out = Vec::new();
+    let mut by_metric = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("$.filters[{i}]");
         let Value::Object(o) = item else {
             ctx.err(&path, "wrong_type", format!("a filter is an object {{\"field\", \"operator\", \"value\"}}, not {}", type_name(item)));
             continue;
         };
+        if o.contains_key("metric") {
+            by_metric.extend(super::list::parse_metric_filter(ctx, &path, o, entity, date_range));
+            continue;
+        }
         unknown_keys(ctx, &path, o, &["field", "operator", "value"]);
         let Some(field) = required_str(ctx, &path, o, "field", "a filter needs a field") else { continue };
         if !check_text(ctx, &format!("{path}.field"), field) {
@@ -156,7 +167,7 @@ pub(super) fn parse_filters(ctx: &mut Ctx, v: Option<&Value>, entity: Entity) ->
         };
         out.push(Filter { field: field.to_string(), op, value });
     }
-    out
+    (out, by_metric)
 }
 
 fn parse_relative(s: &str) -> Option<(u32, RelUnit)> {
