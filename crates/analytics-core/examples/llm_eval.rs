@@ -2,7 +2,9 @@
 //! spec (validated by `spec::parse`, at most 3 attempts), how many needed no retry, and how many match
 //! the expected spec. Used by `make test-llm` against a local llama.cpp server; never sends anything
 //! anywhere but the given base URL.
-//! `cargo run --release -p analytics-core --example llm_eval -- --base-url http://127.0.0.1:28819/v1 [--from N] [--limit N] [--min-valid 0.8]`
+//! `cargo run --release -p analytics-core --example llm_eval -- --base-url http://127.0.0.1:28819/v1 [--set fresh.json] [--hybrid] [--from N] [--limit N] [--min-valid 0.8]`
+//! `--set`: another set in tests/nl/; `--hybrid`: hybrid mode (the builtin translator first; the model,
+//! told its reading, only where it would ask back), which also prints how many the builtin path answered.
 
 use analytics_core::ask::Provider;
 use analytics_core::catalog::builtin;
@@ -20,7 +22,8 @@ fn main() {
     let limit: usize = arg("--limit").and_then(|l| l.parse().ok()).unwrap_or(usize::MAX);
     let from: usize = arg("--from").and_then(|l| l.parse().ok()).unwrap_or(1).max(1);
     let min_valid: f64 = arg("--min-valid").and_then(|l| l.parse().ok()).unwrap_or(0.8);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/nl/cases.json");
+    let hybrid = args.iter().any(|a| a == "--hybrid");
+    let path = format!("{}/../../tests/nl/{}", env!("CARGO_MANIFEST_DIR"), arg("--set").unwrap_or_else(|| "cases.json".into()));
     let set: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("cases")).expect("JSON");
     let values: BTreeMap<String, Vec<String>> = serde_json::from_value(set["values"].clone()).expect("values");
     let today = NaiveDate::parse_from_str(set["today"].as_str().unwrap_or("2026-11-27"), "%Y-%m-%d").expect("today");
@@ -29,11 +32,23 @@ fn main() {
     let ctx = Context::new(&catalog, &values, today);
     let cfg = Config::new(Provider::OpenAiCompatible, arg("--model"), Some(base.clone()), None, Duration::from_secs(120)).expect("config");
     let (mut n, mut valid, mut first_try, mut correct, mut clarified, mut invalid, mut unavailable) = (0, 0, 0, 0, 0, 0, 0);
+    let mut by_builtin = 0;
     let started = Instant::now();
     for (i, c) in cases.iter().enumerate().skip(from - 1).take(limit) {
         n += 1;
         let t = Instant::now();
-        let r = llm::translate(&c.question, &cfg, &ctx, &Ureq);
+        let r = match (hybrid, analytics_core::nl::translate(&c.question, &ctx)) {
+            (true, Translation::Spec(s)) => {
+                by_builtin += 1;
+                Ok(llm::Answer { translation: Translation::Spec(s), attempts: 1, model: "builtin".into() })
+            }
+            (true, Translation::Clarify(q)) => {
+                let cands: Vec<(String, Option<Value>)> = q.candidates.iter().map(|k| (k.description.clone(), k.spec.clone())).collect();
+                let hint = llm::prompt::builtin_hint(&analytics_core::nl::reading(&c.question, &ctx), &q.reason, &cands);
+                llm::translate_hinted(&c.question, Some(&hint), &cfg, &ctx, &Ureq)
+            }
+            (false, _) => llm::translate(&c.question, &cfg, &ctx, &Ureq),
+        };
         let ms = t.elapsed().as_millis();
         let line = match &r {
             Ok(a) => {
@@ -73,6 +88,9 @@ fn main() {
         share(first_try)
     );
     println!("matching the expected spec: {correct} ({:.3}); clarifications: {clarified}; never valid: {invalid}; provider unavailable: {unavailable}", share(correct));
+    if hybrid {
+        println!("hybrid: answered by the builtin translator {by_builtin}, passed to the model {}", n - by_builtin);
+    }
     println!("mean time per question: {:.1} s", started.elapsed().as_secs_f64() / n.max(1) as f64);
     if unavailable > 0 {
         eprintln!("FAILED: the server was unavailable for {unavailable} question(s)");
