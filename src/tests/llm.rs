@@ -170,7 +170,7 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(
-            user.starts_with("bugs by priority, frobnicated") && user.contains("rule-based reader") && user.contains("bug_count"),
+            user.contains("Question: bugs by priority, frobnicated") && user.contains("rule-based reader") && user.contains("bug_count"),
             "{user}"
         );
         // Per call, and a bad mode is refused with a hint.

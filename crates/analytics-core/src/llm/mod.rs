@@ -107,7 +107,7 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
 }
 
 /// [`translate`], with a note after the question (hybrid mode: what the builtin translator read, see
-/// [`prompt::builtin_hint`]). The few-shot examples are the ones closest to the question.
+/// [`prompt::builtin_hint`]). The question's turn carries the few-shot examples closest to it.
 pub fn translate_hinted(
     question: &str,
     hint: Option<&str>,
@@ -117,15 +117,11 @@ pub fn translate_hinted(
 ) -> Result<Answer, LlmError> {
     let started = Instant::now();
     let deadline = started + cfg.timeout * 3;
-    let system = prompt::system_for(ctx.catalog, ctx.values, ctx.today, question);
+    let system = prompt::system_plain(ctx.catalog, ctx.values, ctx.today);
     // What the provider is sent: its preferred schema; after a 400 that names the schema, the single
     // object schema (when the preferred one was a choice of shapes), then json_object.
     let mut schema = schema::for_provider(cfg.provider, ctx.catalog);
-    let asked = match hint {
-        Some(h) => format!("{question}\n\n({h})"),
-        None => question.to_string(),
-    };
-    let mut turns = vec![Turn::User(asked)];
+    let mut turns = vec![Turn::User(prompt::question_turn(question, hint, ctx.today))];
     let mut problems: Vec<String> = Vec::new();
     let mut json_object = false;
     let mut model = cfg.model.clone();

@@ -349,8 +349,10 @@ pub fn output(answer: &Value) -> Output {
     }
     let mut spec: Map<String, Value> = o.clone();
     spec.remove("clarification");
-    // A strict schema has every key: an aggregate answer's empty fields are no list.
-    if spec.get("fields").is_some_and(|f| f.as_array().is_some_and(|a| a.is_empty())) {
+    // A strict schema has every key: an aggregate answer's empty fields are no list, and fields next to
+    // metrics (a small model fills both) are dropped: the metrics are the answer.
+    let metrics_named = spec.get("metrics").and_then(Value::as_array).is_some_and(|m| !m.is_empty());
+    if spec.get("fields").is_some_and(|f| f.as_array().is_some_and(|a| a.is_empty())) || metrics_named {
         spec.remove("fields");
     }
     let mut spec = Value::Object(spec);

@@ -86,7 +86,13 @@ fn a_valid_answer_is_a_spec_after_one_attempt() {
     let items = req.body["response_format"]["json_schema"]["schema"]["properties"]["metrics"]["items"].to_string();
     assert!(items.contains("\"velocity\""), "{items}");
     assert_eq!(req.body["messages"][0]["role"], "system");
-    assert_eq!(req.body["messages"][1], json!({"role": "user", "content": "velocity by board over the last 6 sprints"}));
+    assert_eq!(req.body["messages"][1]["role"], "user");
+    let turn = req.body["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        turn.starts_with("Examples of similar questions:\nQ: ")
+            && turn.ends_with("\n\nQuestion: velocity by board over the last 6 sprints"),
+        "{turn}"
+    );
 }
 
 #[test]
@@ -507,6 +513,14 @@ fn few_shot_examples_are_the_closest_of_a_valid_pool() {
     assert!(picked.iter().any(|(q, _)| q.to_lowercase().starts_with("ignore")), "the injection example is always sent");
     let system = prompt::system_for(&catalog, &BTreeMap::new(), today, "velocity of the payments team");
     assert!(system.contains("Q: velocity of the web team over the last 4 sprints"), "the closest example is in the prompt");
+    let plain = prompt::system_plain(&catalog, &BTreeMap::new(), today);
+    assert!(!plain.contains("\nQ: ") && plain.len() < system.len(), "the system prompt calls send has no examples");
+    let turn = prompt::question_turn("velocity of the payments team", Some("a hint"), today);
+    assert!(
+        turn.contains("Q: velocity of the web team over the last 4 sprints")
+            && turn.contains("Question: velocity of the payments team\n\n(a hint)"),
+        "{turn}"
+    );
     // The hint carries the builtin reading, its reason and candidates.
     let h = prompt::builtin_hint(
         &json!({"metrics": ["cycle_time"]}),
