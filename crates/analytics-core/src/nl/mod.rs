@@ -53,12 +53,21 @@ pub struct Context<'a> {
     /// moment the query runs (for answers "as of" another day than the current one).
     pub pin_relative: bool,
     phrases: reader::Phrases,
+    /// The known words, for spelling fixes and suggestions: built at the first question that needs them.
+    vocabulary: std::cell::OnceCell<Vec<String>>,
 }
 
 impl<'a> Context<'a> {
     /// Prepares the phrases of the catalog and values (once for any number of questions).
     pub fn new(catalog: &'a [MetricDef], values: &'a BTreeMap<String, Vec<String>>, today: NaiveDate) -> Self {
-        Context { catalog, values, today, pin_relative: false, phrases: reader::Phrases::new(catalog, values) }
+        Context {
+            catalog,
+            values,
+            today,
+            pin_relative: false,
+            phrases: reader::Phrases::new(catalog, values),
+            vocabulary: std::cell::OnceCell::new(),
+        }
     }
 }
 
@@ -338,7 +347,12 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 }
 
 /// Every word the translator knows, as written, for spelling suggestions.
-fn vocabulary(ctx: &Context) -> Vec<String> {
+/// The known words of [`vocabulary_of`], built once per context.
+fn vocabulary<'c>(ctx: &'c Context) -> &'c [String] {
+    ctx.vocabulary.get_or_init(|| vocabulary_of(ctx))
+}
+
+fn vocabulary_of(ctx: &Context) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     for def in ctx.catalog {
         v.push(def.name.clone());
