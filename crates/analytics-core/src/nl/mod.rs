@@ -183,7 +183,7 @@ fn attempt(text: &str, ctx: &Context) -> Result<Value, Failure> {
     let mut corrected = text.to_string();
     let mut any = false;
     for w in &failure.1.unknown {
-        if let Some(c) = spelling::correction(w, &vocabulary) {
+        if let Some(c) = spelling::correction(w, vocabulary) {
             corrected = replace_word(&corrected, w, &c);
             any = true;
         }
