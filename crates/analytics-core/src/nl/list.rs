@@ -135,15 +135,8 @@ fn qualifying_fields(def: &MetricDef) -> Vec<&'static str> {
         // A list that named no metric (see [`implied_metric`]) of issues in a state: how long they have
         // been there.
         IMPLIED_STATE => vec!["issue_type", "days_in_status"],
-        _ => match def.time_field.as_deref() {
-            Some(t) if dims::find(def.entity, t).is_some() => vec![t_static(t)],
-            _ => vec![],
-        },
+        _ => def.time_field.as_deref().and_then(|t| dims::find(def.entity, t)).map(|d| d.name).into_iter().collect(),
     }
-}
-
-fn t_static(t: &str) -> &'static str {
-    dims::ISSUE_DIMENSIONS.iter().find(|d| d.name == t).map(|d| d.name).unwrap_or("created_at")
 }
 
 /// A measure's value per row as a field: its column when the metric is a column of the row

@@ -270,10 +270,11 @@ impl Spec {
                     }
                 })
                 .collect();
-            let o = out.as_object_mut().expect("an object");
-            o.remove("metrics");
-            o.remove("group_by");
-            o.insert("fields".into(), Value::Array(fields));
+            if let Some(o) = out.as_object_mut() {
+                o.remove("metrics");
+                o.remove("group_by");
+                o.insert("fields".into(), Value::Array(fields));
+            }
         }
         out
     }
