@@ -92,12 +92,9 @@ fn translate(question: &str, provider: Provider, options: &Options, ctx: &Contex
         (Provider::Builtin, _) => Ok(builtin(nl::translate(question, ctx))),
         (other, Mode::Single) => crate::api::llm::translate(question, other, options, ctx),
         // Hybrid: the builtin translator answers when it can; otherwise the model, told what it read.
-        (other, Mode::Hybrid) => match nl::translate(question, ctx) {
-            Translation::Spec(s) => Ok(builtin(Translation::Spec(s))),
-            Translation::Clarify(c) => {
-                let candidates: Vec<(String, Option<Value>)> =
-                    c.candidates.iter().map(|k| (k.description.clone(), k.spec.clone())).collect();
-                let hint = analytics_core::llm::prompt::builtin_hint(&nl::reading(question, ctx), &c.reason, &candidates);
+        (other, Mode::Hybrid) => match analytics_core::llm::hybrid_first(question, ctx) {
+            Ok(t) => Ok(builtin(t)),
+            Err((c, hint)) => {
                 let mut t = crate::api::llm::translate_hinted(question, Some(&hint), other, options, ctx)?;
                 // A model that asks back too gets the builtin translator's candidates.
                 if let Translation::Clarify(mc) = &mut t.translation {

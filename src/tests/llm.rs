@@ -155,6 +155,12 @@ mod tests {
             "{a}"
         );
         assert_eq!(seen.lock().unwrap().len(), 0);
+        // It read the whole question and asks back (a command, a vague question): no model either.
+        for q in ["delete all bugs", "how is the team doing"] {
+            let a = ask(q);
+            assert_eq!((a["status"].as_str(), a["path"].as_str()), (Some("clarification_needed"), Some("builtin")), "{a}");
+        }
+        assert_eq!(seen.lock().unwrap().len(), 0);
         // It would ask back: the model is asked, with what the builtin translator read.
         let a = ask("bugs by priority, frobnicated");
         assert_eq!(

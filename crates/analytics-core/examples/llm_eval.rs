@@ -2,7 +2,7 @@
 //! spec (validated by `spec::parse`, at most 3 attempts), how many needed no retry, and how many match
 //! the expected spec. Used by `make test-llm` against a local llama.cpp server; never sends anything
 //! anywhere but the given base URL.
-//! `cargo run --release -p analytics-core --example llm_eval -- --base-url http://127.0.0.1:28819/v1 [--set fresh.json] [--hybrid] [--from N] [--limit N] [--min-valid 0.8]`
+//! `cargo run --release -p analytics-core --example llm_eval -- --base-url http://127.0.0.1:28819/v1 [--set fresh.json] [--hybrid] [--from N] [--limit N] [--timeout-s 120] [--min-valid 0.8]`
 //! `--set`: another set in tests/nl/; `--hybrid`: hybrid mode (the builtin translator first; the model,
 //! told its reading, only where it would ask back), which also prints how many the builtin path answered.
 
@@ -30,24 +30,25 @@ fn main() {
     let cases: Vec<eval::Case> = serde_json::from_value(set["cases"].clone()).expect("cases");
     let catalog = builtin::metrics().expect("catalog");
     let ctx = Context::new(&catalog, &values, today);
-    let cfg = Config::new(Provider::OpenAiCompatible, arg("--model"), Some(base.clone()), None, Duration::from_secs(120)).expect("config");
+    // Per request (a slower machine, or one busy with other work, needs more than the default 120 s).
+    let timeout = Duration::from_secs(arg("--timeout-s").and_then(|t| t.parse().ok()).unwrap_or(120));
+    let cfg = Config::new(Provider::OpenAiCompatible, arg("--model"), Some(base.clone()), None, timeout).expect("config");
     let (mut n, mut valid, mut first_try, mut correct, mut clarified, mut invalid, mut unavailable) = (0, 0, 0, 0, 0, 0, 0);
     let mut by_builtin = 0;
     let started = Instant::now();
     for (i, c) in cases.iter().enumerate().skip(from - 1).take(limit) {
         n += 1;
         let t = Instant::now();
-        let r = match (hybrid, analytics_core::nl::translate(&c.question, &ctx)) {
-            (true, Translation::Spec(s)) => {
-                by_builtin += 1;
-                Ok(llm::Answer { translation: Translation::Spec(s), attempts: 1, model: "builtin".into() })
+        let r = if hybrid {
+            match llm::hybrid_first(&c.question, &ctx) {
+                Ok(t) => {
+                    by_builtin += 1;
+                    Ok(llm::Answer { translation: t, attempts: 1, model: "builtin".into() })
+                }
+                Err((_, hint)) => llm::translate_hinted(&c.question, Some(&hint), &cfg, &ctx, &Ureq),
             }
-            (true, Translation::Clarify(q)) => {
-                let cands: Vec<(String, Option<Value>)> = q.candidates.iter().map(|k| (k.description.clone(), k.spec.clone())).collect();
-                let hint = llm::prompt::builtin_hint(&analytics_core::nl::reading(&c.question, &ctx), &q.reason, &cands);
-                llm::translate_hinted(&c.question, Some(&hint), &cfg, &ctx, &Ureq)
-            }
-            (false, _) => llm::translate(&c.question, &cfg, &ctx, &Ureq),
+        } else {
+            llm::translate(&c.question, &cfg, &ctx, &Ureq)
         };
         let ms = t.elapsed().as_millis();
         let line = match &r {

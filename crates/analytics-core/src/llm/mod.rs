@@ -101,6 +101,21 @@ fn redact(text: &str, key: &Option<String>) -> String {
     }
 }
 
+/// Hybrid mode's first step: the builtin translator's answer when it has one (a spec, or a clarification
+/// of a question it read whole), else its clarification and the note for the model
+/// ([`prompt::builtin_hint`]): only a question with words it does not know goes to a model.
+pub fn hybrid_first(question: &str, ctx: &Context) -> Result<Translation, (Clarification, String)> {
+    match crate::nl::translate(question, ctx) {
+        Translation::Clarify(c) if c.doubt == crate::nl::Doubt::UnknownWords => {
+            let candidates: Vec<(String, Option<serde_json::Value>)> =
+                c.candidates.iter().map(|k| (k.description.clone(), k.spec.clone())).collect();
+            let hint = prompt::builtin_hint(&crate::nl::reading(question, ctx), &c.reason, &candidates);
+            Err((c, hint))
+        }
+        t => Ok(t),
+    }
+}
+
 /// Asks the model, validates, and retries with the problems.
 pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Transport) -> Result<Answer, LlmError> {
     translate_hinted(question, None, cfg, ctx, transport)
@@ -171,13 +186,20 @@ pub fn translate_hinted(
             Ok(v) => match schema::output(v) {
                 schema::Output::Clarify(reason) => {
                     return Ok(Answer {
-                        translation: Translation::Clarify(Clarification { reason, candidates: vec![] }),
+                        translation: Translation::Clarify(Clarification { reason, candidates: vec![], doubt: Default::default() }),
                         attempts: attempt,
                         model,
                     })
                 }
                 schema::Output::Spec(spec) => match parse(&spec, ctx.catalog) {
-                    Ok(_) => return Ok(Answer { translation: Translation::Spec(spec), attempts: attempt, model }),
+                    // A filter on a value the data does not have would answer with nothing.
+                    Ok(_) => match crate::nl::ground::problems(&spec, ctx.values) {
+                        p if p.is_empty() => return Ok(Answer { translation: Translation::Spec(spec), attempts: attempt, model }),
+                        p => format!(
+                            "{} (if the question names something the data does not have, answer clarification_needed)",
+                            p.join("; ")
+                        ),
+                    },
                     Err(errors) => errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; "),
                 },
             },

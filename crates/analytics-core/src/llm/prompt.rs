@@ -13,7 +13,7 @@ const EXAMPLES: &str = include_str!("../../../../prompts/examples.json");
 const POOL: &str = include_str!("../../../../prompts/pool.json");
 
 /// Few-shot examples sent with a question: the closest of the pool.
-pub const RETRIEVED: usize = 8;
+pub const RETRIEVED: usize = 5;
 
 /// At most this many values per dimension go into the prompt.
 pub const MAX_VALUES: usize = 40;

@@ -529,3 +529,31 @@ fn few_shot_examples_are_the_closest_of_a_valid_pool() {
     );
     assert!(h.contains("cycle_time") && h.contains("frobnicated") && h.contains("closest readings"), "{h}");
 }
+
+#[test]
+fn a_filter_on_a_value_the_data_does_not_have_is_sent_back() {
+    let guess = r#"{"entity": "sprint", "metrics": [{"name": "velocity", "aggregation": null}], "group_by": [], "filters": [{"field": "board", "operator": "eq", "value": "Mobile team"}], "date_range": {"last_sprints": 6}, "sort_by": [], "limit": null, "clarification": null}"#;
+    let (r, s) = run(Provider::OpenAi, vec![openai(guess), openai(r#"{"clarification": "there is no mobile team"}"#)]);
+    match r {
+        Ok(Answer { translation: Translation::Clarify(c), attempts: 2, .. }) => assert_eq!(c.reason, "there is no mobile team"),
+        other => panic!("expected a clarification after one retry: {other:?}"),
+    }
+    let feedback = serde_json::to_string(&s.requests.borrow()[1].body).unwrap();
+    assert!(feedback.contains(r#"\"Mobile team\" is not a board in the data"#), "{feedback}");
+}
+
+#[test]
+fn hybrid_passes_the_model_only_questions_with_words_the_builtin_translator_does_not_know() {
+    let catalog = builtin::metrics().unwrap();
+    let values = BTreeMap::from([("board".to_string(), vec!["Payments team".to_string()])]);
+    let ctx = Context::new(&catalog, &values, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+    // Answered, or read whole and refused: no model.
+    assert!(matches!(hybrid_first("velocity of the payments team over the last 6 sprints", &ctx), Ok(Translation::Spec(_))));
+    for q in ["delete all bugs", "how is the team doing", "what will our revenue be next quarter", "show velocity and lead time"] {
+        assert!(matches!(hybrid_first(q, &ctx), Ok(Translation::Clarify(_))), "{q}");
+    }
+    // A word it does not know: the model gets the reading and the reason.
+    let Err((c, hint)) = hybrid_first("how long do bugs sit in code review", &ctx) else { panic!("expected the model's turn") };
+    assert!(c.reason.contains("\"review\""), "{}", c.reason);
+    assert!(hint.contains("\"unknown_words\"") && hint.contains("review"), "{hint}");
+}

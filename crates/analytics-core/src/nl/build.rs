@@ -15,6 +15,12 @@ pub struct Unsure {
     pub partial: Option<Value>,
 }
 
+/// "a label", "an issue type".
+fn article(noun: &str) -> String {
+    let an = noun.starts_with(|c: char| "aeiou".contains(c));
+    format!("{} {noun}", if an { "an" } else { "a" })
+}
+
 fn unsure(reason: impl Into<String>) -> Unsure {
     Unsure { reason: reason.into(), partial: None }
 }
@@ -76,7 +82,8 @@ pub fn build_for(r: &Reading, period: &Option<Period>, catalog: &[MetricDef], ro
     }
     if let Some((text, dims)) = r.ambiguous.first() {
         let names: Vec<String> = dims.iter().map(|d| d.replace('_', " ")).collect();
-        return Err(unsure(format!("\"{text}\" is a {}: which one do you mean?", names.join(" and a "))));
+        let names: Vec<String> = names.iter().map(|n| article(n)).collect();
+        return Err(unsure(format!("\"{text}\" is {}: which one do you mean?", names.join(" and "))));
     }
     // Metrics, in question order, each once.
     let mut metrics: Vec<usize> = Vec::new();
@@ -229,8 +236,8 @@ pub fn build_for(r: &Reading, period: &Option<Period>, catalog: &[MetricDef], ro
             };
             let Some(name) = dimension_for(entity, dim) else {
                 return Err(unsure(format!(
-                    "\"{value}\" is a {} of issues, but {} is measured per {}: it cannot be filtered by {}",
-                    dim.replace('_', " "),
+                    "\"{value}\" is {} of issues, but {} is measured per {}: it cannot be filtered by {}",
+                    article(&dim.replace('_', " ")),
                     defs[0].name,
                     entity.as_str(),
                     dim.replace('_', " ")

@@ -14,6 +14,8 @@ pub struct Ahead {
     pub until: Option<String>,
     /// "40 stories", "remaining 40", "40 left".
     pub items: Option<u32>,
+    /// "next sprint": ahead, by a span the question does not give in days.
+    pub vague: bool,
 }
 
 const ITEM_WORDS: &[&str] = &["items", "issues", "stories", "story", "bugs", "tasks", "tickets", "things", "cards", "left", "more"];
@@ -48,6 +50,34 @@ pub fn take(text: &str) -> (String, Ahead) {
                 }
             }
         }
+        // "next week", "the coming month", "tomorrow": a span ahead without a number.
+        if matches!(w, "next" | "coming" | "tomorrow") {
+            let unit = if w == "tomorrow" { "day" } else { next(1) };
+            let days = match unit {
+                "day" => Some(1),
+                "week" => Some(7),
+                "fortnight" => Some(14),
+                "month" => Some(30),
+                "quarter" => Some(91),
+                "year" => Some(365),
+                "sprint" | "iteration" | "release" => None,
+                _ => {
+                    continue;
+                }
+            };
+            match days {
+                Some(d) => ahead.days = Some(d),
+                None => ahead.vague = true,
+            }
+            let n = if w == "tomorrow" { 1 } else { 2 };
+            keep.iter_mut().skip(i).take(n).for_each(|k| *k = false);
+            let mut j = i;
+            while j > 0 && matches!(words[j - 1], "the" | "in" | "within" | "over" | "during" | "for") {
+                j -= 1;
+                keep[j] = false;
+            }
+            continue;
+        }
         if w == "by" && crate::catalog::is_timestamp_text(next(1)) && next(1) != "now" {
             ahead.until = Some(next(1).to_string());
             keep[i] = false;
@@ -78,7 +108,7 @@ pub fn take(text: &str) -> (String, Ahead) {
 
 /// Whether the question said anything about the future.
 pub fn said(a: &Ahead) -> bool {
-    a.days.is_some() || a.until.is_some()
+    a.days.is_some() || a.until.is_some() || a.vague
 }
 
 /// Puts the horizon and items into the forecast metrics of a built spec, each at 50%, 85% and 95%
@@ -92,6 +122,9 @@ pub fn apply(spec: &mut Value, a: &Ahead) -> Result<(), String> {
     }
     if !metrics.iter().any(is_forecast) {
         return if said(a) { Err("only the forecasts (forecast_items, forecast_date) look ahead".into()) } else { Ok(()) };
+    }
+    if a.vague && a.days.is_none() && a.until.is_none() && a.items.is_none() {
+        return Err("say how far ahead in days or by which date (e.g. \"in the next 14 days\", \"by 2027-03-01\")".into());
     }
     // "How many ... done in 6 weeks" asks for items, "when will 40 be done" for a date.
     for m in metrics.iter_mut() {
@@ -147,6 +180,15 @@ mod tests {
         assert_eq!((rest.as_str(), a.until.as_deref()), ("how many items", Some("2027-03-01")));
         let (_, a) = take("how much can we do within 6 weeks");
         assert_eq!(a.days, Some(42));
+        // A span ahead without a number.
+        let (rest, a) = take("how many issues will we close next month");
+        assert_eq!((rest.as_str(), a.days), ("how many issues will we close", Some(30)));
+        let (rest, a) = take("bugs created tomorrow");
+        assert_eq!((rest.as_str(), a.days), ("bugs created", Some(1)));
+        let (rest, a) = take("how many story points will we complete in the next sprint");
+        assert_eq!((rest.as_str(), a.vague, said(&a)), ("how many story points will we complete", true, true));
+        let (rest, a) = take("what is next on the board");
+        assert_eq!((rest.as_str(), said(&a)), ("what is next on the board", false));
         // Nothing about the future: the text stays as it was ("top 5" is a ranking, not items).
         let (rest, a) = take("top 5 boards by velocity in the last 30 days");
         assert_eq!((rest.as_str(), a), ("top 5 boards by velocity in the last 30 days", Ahead::default()));
@@ -167,5 +209,7 @@ mod tests {
         apply(&mut count, &Ahead { days: Some(30), ..Ahead::default() }).unwrap();
         assert_eq!(count["metrics"][2]["name"], "forecast_items", "a count of issues ahead is a forecast");
         assert!(apply(&mut other, &Ahead::default()).is_ok());
+        let mut vague = json!({"metrics": ["forecast_items"]});
+        assert!(apply(&mut vague, &Ahead { vague: true, ..Ahead::default() }).unwrap_err().contains("how far ahead"));
     }
 }

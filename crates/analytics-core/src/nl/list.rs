@@ -9,6 +9,7 @@ use crate::catalog::{Kind, MetricDef};
 use crate::spec::dims;
 use crate::spec::parse::list::listable;
 use serde_json::{json, Value};
+use std::sync::OnceLock;
 
 /// Words that ask for a number, so never a list.
 const COUNT_CUES: &[&str] =
@@ -71,13 +72,31 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// `list`'s phrases between spaces (" how many "), made once.
+fn spaced(list: &'static [&'static str], cell: &'static OnceLock<Vec<String>>) -> &'static [String] {
+    cell.get_or_init(|| list.iter().map(|c| format!(" {c} ")).collect())
+}
+
+/// "what is stuck", "what's blocked", ...: the openings that ask for the issues in a state.
+fn state_questions() -> &'static [String] {
+    static S: OnceLock<Vec<String>> = OnceLock::new();
+    S.get_or_init(|| STATE_OPENINGS.iter().flat_map(|p| STATES.iter().map(move |s| format!(" {p}{s} "))).collect())
+}
+
+const STATE_OPENINGS: &[&str] =
+    &["what is ", "what's ", "whats ", "what are ", "what is still ", "what is currently ", "what's currently ", "what's still "];
+
+const PER_ROW: &[&str] = &["per issue", "each issue", "every issue", "per ticket", "each ticket", "with their", "and their", "along with"];
+
 /// The shape a (normalized) question asks for.
 pub fn intent(text: &str) -> Intent {
-    let spaced = format!(" {} ", words(text).join(" "));
-    if COUNT_CUES.iter().any(|c| spaced.contains(&format!(" {c} "))) {
+    static COUNTS: OnceLock<Vec<String>> = OnceLock::new();
+    static PER_ROWS: OnceLock<Vec<String>> = OnceLock::new();
+    let w = words(text);
+    let spaced_text = format!(" {} ", w.join(" "));
+    if spaced(COUNT_CUES, &COUNTS).iter().any(|c| spaced_text.contains(c.as_str())) {
         return Intent::default();
     }
-    let w = words(text);
     // Polite openings: "please", "can you", "could you", "i want to", "i'd like to", "let me".
     let mut i = 0;
     loop {
@@ -91,24 +110,19 @@ pub fn intent(text: &str) -> Intent {
         }
     }
     let has_noun = w.iter().any(|x| ROW_NOUNS.contains(&x.as_str()));
-    let per_row = ["per issue", "each issue", "every issue", "per ticket", "each ticket", "with their", "and their", "along with"]
-        .iter()
-        .any(|c| spaced.contains(&format!(" {c} ")));
+    let per_row = spaced(PER_ROW, &PER_ROWS).iter().any(|c| spaced_text.contains(c.as_str()));
     let verb = w.get(i).map(String::as_str);
     let shown = matches!(verb, Some("show" | "display" | "give" | "pull" | "see" | "view")) && !has_noun;
-    let rows =
-        match verb {
-            Some("list" | "enumerate") => true,
-            Some("show" | "display" | "find" | "give" | "get" | "pull" | "see" | "view" | "fetch") => has_noun,
-            _ => false,
-        } || w.iter().enumerate().any(|(k, x)| {
-            // "which (high priority) bugs ...", "what issues ...", "top 10 issues by ...".
-            matches!(x.as_str(), "which" | "what" | "top" | "oldest" | "newest")
-                && w[k + 1..].iter().take(4).take_while(|y| !STOPS.contains(&y.as_str())).any(|y| ROW_NOUNS.contains(&y.as_str()))
-                && w.get(k + 1).is_none_or(|n| n != "of" || w.get(k + 2).is_some_and(|t| t == "the" || t == "these" || t == "those"))
-        }) || ["what is ", "what's ", "whats ", "what are ", "what is still ", "what is currently ", "what's currently ", "what's still "]
-            .iter()
-            .any(|p| STATES.iter().any(|s| spaced.contains(&format!(" {p}{s} ")) || spaced.trim_start().starts_with(&format!("{p}{s}"))));
+    let rows = match verb {
+        Some("list" | "enumerate") => true,
+        Some("show" | "display" | "find" | "give" | "get" | "pull" | "see" | "view" | "fetch") => has_noun,
+        _ => false,
+    } || w.iter().enumerate().any(|(k, x)| {
+        // "which (high priority) bugs ...", "what issues ...", "top 10 issues by ...".
+        matches!(x.as_str(), "which" | "what" | "top" | "oldest" | "newest")
+            && w[k + 1..].iter().take(4).take_while(|y| !STOPS.contains(&y.as_str())).any(|y| ROW_NOUNS.contains(&y.as_str()))
+            && w.get(k + 1).is_none_or(|n| n != "of" || w.get(k + 2).is_some_and(|t| t == "the" || t == "these" || t == "those"))
+    }) || state_questions().iter().any(|q| spaced_text.contains(&q[..]));
     let limit =
         w.windows(2).find_map(|p| p[0].parse::<u32>().ok().filter(|n| (1..=1000).contains(n) && ROW_NOUNS.contains(&p[1].as_str())));
     Intent { rows, per_row, shown, limit }

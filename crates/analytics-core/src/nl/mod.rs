@@ -16,11 +16,13 @@ pub mod dwell;
 pub mod eval;
 pub mod explain;
 pub mod forecast;
+pub mod ground;
 pub mod lexicon;
 pub mod list;
 pub mod period;
 pub mod reader;
 pub mod refine;
+pub mod scope;
 pub mod spelling;
 pub mod text;
 
@@ -55,6 +57,8 @@ pub struct Context<'a> {
     phrases: reader::Phrases,
     /// The known words, for spelling fixes and suggestions: built at the first question that needs them.
     vocabulary: std::cell::OnceCell<Vec<String>>,
+    /// Each metric's words (phrases and description), for the closest metrics: built when first needed.
+    metric_words: std::cell::OnceCell<Vec<Vec<String>>>,
 }
 
 impl<'a> Context<'a> {
@@ -67,6 +71,7 @@ impl<'a> Context<'a> {
             pin_relative: false,
             phrases: reader::Phrases::new(catalog, values),
             vocabulary: std::cell::OnceCell::new(),
+            metric_words: std::cell::OnceCell::new(),
         }
     }
 }
@@ -108,6 +113,21 @@ pub struct Candidate {
 pub struct Clarification {
     pub reason: String,
     pub candidates: Vec<Candidate>,
+    /// Why the translator asks back (not in the answer: hybrid mode goes by it).
+    #[serde(skip)]
+    pub doubt: Doubt,
+}
+
+/// Why the builtin translator asks back. Only words it does not know are worth a model's reading: a
+/// question it read whole is vague, ambiguous, outside the data or not answerable as asked, and a model
+/// would only guess.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Doubt {
+    /// Words it does not know (a model may know them).
+    UnknownWords,
+    /// It read the whole question.
+    #[default]
+    Understood,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,12 +146,22 @@ pub fn translate(question: &str, ctx: &Context) -> Translation {
     if question.len() > MAX_QUESTION {
         return clarify(&format!("the question is {} bytes long; ask in at most {MAX_QUESTION}", question.len()), vec![]);
     }
-    match attempt(&reader::normalize(question), ctx) {
+    let normalized = reader::normalize(question);
+    if let Some(reason) = scope::refusal(&normalized) {
+        return clarify(reason, vec![]);
+    }
+    match attempt(&normalized, ctx) {
         Ok(spec) => Translation::Spec(spec),
         Err(failure) => {
-            let (unsure, reading, text) = *failure;
+            let (mut unsure, reading, text) = *failure;
             let candidates = candidates(&unsure, &reading, &text, ctx);
-            clarify(&unsure.reason, candidates)
+            let mut doubt = if reading.unknown.is_empty() { Doubt::Understood } else { Doubt::UnknownWords };
+            // A question about the future that is no forecast: other words would not make it one.
+            if forecast::said(&forecast::take(&normalized).1) && doubt == Doubt::UnknownWords {
+                unsure.reason = format!("{}; and only the forecasts (forecast_items, forecast_date) look ahead", unsure.reason);
+                doubt = Doubt::Understood;
+            }
+            Translation::Clarify(Clarification { reason: unsure.reason, candidates, doubt })
         }
     }
 }
@@ -166,7 +196,7 @@ pub fn reading(question: &str, ctx: &Context) -> Value {
 }
 
 fn clarify(reason: &str, candidates: Vec<Candidate>) -> Translation {
-    Translation::Clarify(Clarification { reason: reason.to_string(), candidates })
+    Translation::Clarify(Clarification { reason: reason.to_string(), candidates, doubt: Doubt::Understood })
 }
 
 type Failure = Box<(build::Unsure, reader::Reading, String)>;
@@ -301,7 +331,7 @@ fn candidates(unsure: &build::Unsure, reading: &reader::Reading, text: &str, ctx
             add(format!("ignoring {}", build::quoted(&words)), spec, &mut out);
         }
     } else if !reading.found.iter().any(|f| matches!(f.item, reader::Item::Metric(_))) {
-        for m in closest_metrics(reading, ctx.catalog) {
+        for m in closest_metrics(reading, ctx) {
             let def = &ctx.catalog[m];
             if let Some(spec) = retry(&format!("{text} , {}", def.name)) {
                 add(format!("{}: {}", def.display_name, def.description), spec, &mut out);
@@ -375,14 +405,24 @@ fn vocabulary_of(ctx: &Context) -> Vec<String> {
 }
 
 /// Up to 3 metrics whose words are closest to the question's words.
-fn closest_metrics(reading: &reader::Reading, catalog: &[MetricDef]) -> Vec<usize> {
+fn closest_metrics(reading: &reader::Reading, ctx: &Context) -> Vec<usize> {
     let content: Vec<&String> = reading.words.iter().filter(|w| !lexicon::is_filler(w) && w.len() > 2).collect();
-    let mut scored: Vec<(f64, usize)> = catalog
+    let metric_words = ctx.metric_words.get_or_init(|| {
+        ctx.catalog
+            .iter()
+            .map(|def| {
+                let mut words: Vec<String> = reader::metric_phrases(def).into_iter().flatten().collect();
+                words.extend(text::tokens(&def.description).into_iter().filter(|w| w.len() > 3));
+                words.sort();
+                words.dedup();
+                words
+            })
+            .collect()
+    });
+    let mut scored: Vec<(f64, usize)> = metric_words
         .iter()
         .enumerate()
-        .map(|(i, def)| {
-            let mut words: Vec<String> = reader::metric_phrases(def).into_iter().flatten().collect();
-            words.extend(text::tokens(&def.description).into_iter().filter(|w| w.len() > 3));
+        .map(|(i, words)| {
             let score: f64 =
                 content.iter().map(|q| words.iter().map(|w| strsim::jaro_winkler(q, w)).fold(0.0, f64::max)).filter(|s| *s >= 0.85).sum();
             (score, i)

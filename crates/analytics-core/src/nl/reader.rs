@@ -7,6 +7,7 @@ use super::lexicon::*;
 use super::text::{find, find_loose, stem};
 use crate::catalog::MetricDef;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// What a phrase of the question means.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +122,17 @@ pub fn words(text: &str) -> (Vec<String>, Vec<String>) {
         .collect();
     let stemmed = raw.iter().map(|w| stem(w)).collect();
     (raw, stemmed)
+}
+
+static RANKS: OnceLock<Vec<(String, &'static str)>> = OnceLock::new();
+static DIMS: OnceLock<Vec<(String, &'static str)>> = OnceLock::new();
+
+/// A word list with each word stemmed, made once.
+fn stemmed_pairs(
+    list: &'static [(&'static str, &'static str)],
+    cell: &'static OnceLock<Vec<(String, &'static str)>>,
+) -> &'static [(String, &'static str)] {
+    cell.get_or_init(|| list.iter().map(|(w, x)| (stem(w), *x)).collect())
 }
 
 pub fn phrase(text: &str) -> Vec<String> {
@@ -414,10 +426,10 @@ pub fn read(text: &str, phrases: &Phrases, values: &BTreeMap<String, Vec<String>
         }
         let ranked = n > 0 && matches!(found[n - 1].item, Item::Rank(_) | Item::Cue) && found[n - 1].end() == f.start();
         for &i in &f.at {
-            if let Some((_, r)) = RANK_WORDS.iter().find(|(w, _)| stem(w) == words[i]) {
+            if let Some((_, r)) = stemmed_pairs(RANK_WORDS, &RANKS).iter().find(|(w, _)| *w == words[i]) {
                 implied.push(Found { at: vec![i], item: Item::Rank(r), implied: true });
             }
-            if let Some((_, d)) = DIMENSION_WORDS.iter().find(|(w, _)| stem(w) == words[i]) {
+            if let Some((_, d)) = stemmed_pairs(DIMENSION_WORDS, &DIMS).iter().find(|(w, _)| *w == words[i]) {
                 // A plural ("sprints"), not a singular that ends in s ("status", "progress").
                 let plural = raw[i].ends_with('s') && !raw[i].ends_with("ss") && !raw[i].ends_with("us");
                 if (ranked || plural) && !d.starts_with('@') {

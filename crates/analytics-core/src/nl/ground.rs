@@ -1,0 +1,82 @@
+//! Whether a spec's filter values exist in the data the question was asked about. The builtin
+//! translator only ever picks known values; a model can write any string, and a filter on a value that
+//! does not exist (a team or a status the tracker does not have) silently answers with nothing.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The values a question may name are read with at most this many per dimension (most frequent
+/// first: `analytics._ask_values`); a shorter list is all of them, so a value outside it does not exist.
+pub const VALUES_PER_DIMENSION: usize = 500;
+
+/// One message per filter value that is not in `values` (only dimensions whose list is complete are
+/// checked). An empty list: every value exists.
+pub fn problems(spec: &Value, values: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(filters) = spec.get("filters").and_then(Value::as_array) else { return out };
+    for (i, f) in filters.iter().enumerate() {
+        let (Some(field), Some(op)) = (f.get("field").and_then(Value::as_str), f.get("operator").and_then(Value::as_str)) else {
+            continue;
+        };
+        if !matches!(op, "eq" | "ne" | "in" | "not_in") {
+            continue;
+        }
+        let Some(known) = values.get(field).filter(|k| !k.is_empty() && k.len() < VALUES_PER_DIMENSION) else { continue };
+        let given: Vec<&str> = match f.get("value") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => continue,
+        };
+        for v in given {
+            if known.iter().any(|k| k == v) {
+                continue;
+            }
+            let field_words = field.replace('_', " ");
+            match known.iter().find(|k| k.eq_ignore_ascii_case(v)) {
+                Some(k) => out.push(format!("filters[{i}]: the {field_words} is written \"{k}\", not \"{v}\"")),
+                None => out.push(format!("filters[{i}]: \"{v}\" is not a {field_words} in the data")),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::problems;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn values() -> BTreeMap<String, Vec<String>> {
+        BTreeMap::from([
+            ("status".to_string(), vec!["Done".to_string(), "In Progress".to_string(), "To Do".to_string()]),
+            ("board".to_string(), vec!["Payments team".to_string()]),
+        ])
+    }
+
+    #[test]
+    fn known_values_pass_and_unknown_ones_are_named() {
+        let ok = json!({"metrics": ["wip"], "filters": [{"field": "status", "operator": "in", "value": ["Done", "To Do"]}]});
+        assert!(problems(&ok, &values()).is_empty());
+        let bad = json!({"metrics": ["velocity"], "entity": "sprint", "filters": [
+            {"field": "board", "operator": "eq", "value": "Mobile team"},
+            {"field": "status", "operator": "ne", "value": "done"},
+            {"field": "priority", "operator": "eq", "value": "Urgent"},
+            {"field": "status", "operator": "contains", "value": "prog"}]});
+        assert_eq!(
+            problems(&bad, &values()),
+            vec![
+                "filters[0]: \"Mobile team\" is not a board in the data".to_string(),
+                "filters[1]: the status is written \"Done\", not \"done\"".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_list_cut_at_the_limit_is_not_checked() {
+        let many: Vec<String> = (0..super::VALUES_PER_DIMENSION).map(|i| format!("user{i}")).collect();
+        let values = BTreeMap::from([("assignee".to_string(), many)]);
+        let spec = json!({"metrics": ["closed"], "filters": [{"field": "assignee", "operator": "eq", "value": "someone else"}]});
+        assert!(problems(&spec, &values).is_empty());
+    }
+}
