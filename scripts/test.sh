@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: set up the machine, then run every test tier. Exits non-zero if anything fails.
 #   lint    cargo fmt --check and cargo clippy -D warnings (every crate, tests included)
-#   tier 1  pure Rust tests (cargo test) of crates/analytics-core and crates/datagen; the scripted Jira
+#   tier 1  pure Rust tests (cargo test) of crates/analytics-core, crates/datagen and crates/embed; the scripted Jira
 #           server's self-test (tests/jira_server, the peer of the sync and the cross-checks)
 #   tier 2  #[pg_test]s inside PostgreSQL (scripts/pg_test.sh)
 #   tier 3  golden SQL regression files (scripts/regress.sh)
@@ -33,7 +33,7 @@ cluster_stop "${DEMO_DIR:-/var/tmp/agile_analytics-demo}" 2>/dev/null || true
 run_tier "pins" pins_consistent
 run_tier "lint: cargo fmt --check" cargo fmt --all -- --check
 run_tier "lint: cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
-run_tier "tier 1: cargo test (pure core, data generator)" cargo test --locked -p analytics-core -p agile-datagen
+run_tier "tier 1: cargo test (pure core, data generator, embedder)" cargo test --locked -p analytics-core -p agile-datagen -p analytics-embed
 run_tier "tier 1: scripted Jira server (tests/jira_server)" timeout 120 python3 tests/jira_server/selftest.py
 run_tier "tier 2: pg_test" bash scripts/pg_test.sh
 run_tier "tier 3: golden SQL regression" bash scripts/regress.sh
