@@ -87,6 +87,7 @@ fn translate(question: &str, provider: Provider, options: &Options, ctx: &Contex
         attempts: 1,
         fallback: None,
         builtin_reason: None,
+        model_note: None,
     };
     match (provider, options.mode.unwrap_or_else(gucs::ask_mode)) {
         (Provider::Builtin, _) => Ok(builtin(nl::translate(question, ctx))),
@@ -94,16 +95,33 @@ fn translate(question: &str, provider: Provider, options: &Options, ctx: &Contex
         // Hybrid: the builtin translator answers when it can; otherwise the model, told what it read.
         (other, Mode::Hybrid) => match analytics_core::llm::hybrid_first(question, ctx) {
             Ok(t) => Ok(builtin(t)),
-            Err((c, hint)) => {
-                let mut t = crate::api::llm::translate_hinted(question, Some(&hint), other, options, ctx)?;
-                // A model that asks back too gets the builtin translator's candidates.
-                if let Translation::Clarify(mc) = &mut t.translation {
-                    if mc.candidates.is_empty() {
-                        mc.candidates = c.candidates.clone();
-                    }
+            Err(turn) => {
+                let (c, hint) = *turn;
+                // The model's spec answers; when the model asks back too, or gives no valid spec, the
+                // builtin translator's clarification (with its candidates) stands, and says why.
+                let asked_back = |model_note: String| Translated {
+                    translation: Translation::Clarify(c.clone()),
+                    provider: other,
+                    model: None,
+                    attempts: 1,
+                    fallback: None,
+                    builtin_reason: Some(c.reason.clone()),
+                    model_note: Some(model_note),
+                };
+                match crate::api::llm::translate_hinted(question, Some(&hint), other, options, ctx) {
+                    Ok(mut t) => match &t.translation {
+                        Translation::Spec(_) => {
+                            t.builtin_reason = Some(c.reason.clone());
+                            Ok(t)
+                        }
+                        Translation::Clarify(mc) => {
+                            let note = format!("the model asked back too: {}", mc.reason);
+                            Ok(Translated { model: t.model.clone(), attempts: t.attempts, ..asked_back(note) })
+                        }
+                    },
+                    Err(ApiError::ProviderOutput { message, .. }) => Ok(asked_back(message)),
+                    Err(e) => Err(e),
                 }
-                t.builtin_reason = Some(c.reason);
-                Ok(t)
             }
         },
     }
@@ -194,9 +212,12 @@ pub(crate) fn answer(question: Option<&str>, options: Option<&str>) -> Result<Va
         answer["fallback_reason"] = json!(why);
     }
     // Which path answered: the builtin translator or the model (hybrid mode says why it asked the model).
-    answer["path"] = json!(if t.provider == Provider::Builtin { "builtin" } else { "model" });
+    answer["path"] = json!(if t.provider == Provider::Builtin || t.model_note.is_some() { "builtin" } else { "model" });
     if let Some(why) = &t.builtin_reason {
         answer["builtin_reason"] = json!(why);
+    }
+    if let Some(note) = &t.model_note {
+        answer["model_note"] = json!(note);
     }
     match &t.translation {
         Translation::Spec(spec) => {

@@ -19,6 +19,9 @@ pub(crate) struct Translated {
     pub fallback: Option<String>,
     /// Hybrid mode: why the builtin translator passed the question to the model.
     pub builtin_reason: Option<String>,
+    /// Hybrid mode: the model gave no spec either (it asked back, or none of its specs was valid), so
+    /// the builtin translator's clarification answers; what the model did.
+    pub model_note: Option<String>,
 }
 
 fn config(provider: Provider, options: &Options) -> Result<Config, ApiError> {
@@ -45,7 +48,7 @@ pub(crate) fn translate(question: &str, provider: Provider, options: &Options, c
 /// [`translate`] with a note for the model after the question (hybrid mode).
 pub(crate) fn translate_hinted(
     question: &str,
-    hint: Option<&str>,
+    hint: Option<&llm::Hint>,
     provider: Provider,
     options: &Options,
     ctx: &Context,
@@ -59,6 +62,7 @@ pub(crate) fn translate_hinted(
             attempts: a.attempts,
             fallback: None,
             builtin_reason: None,
+            model_note: None,
         }),
         Err(LlmError::InvalidOutput(problems)) => Err(ApiError::ProviderOutput {
             message: format!("the {} model did not produce a valid spec in {} attempts", provider.as_str(), problems.len()),
@@ -72,6 +76,7 @@ pub(crate) fn translate_hinted(
                 attempts: 1,
                 fallback: Some(message),
                 builtin_reason: None,
+                model_note: None,
             }),
             _ => Err(ApiError::ProviderUnavailable {
                 message,

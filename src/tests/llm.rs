@@ -144,7 +144,11 @@ mod tests {
     #[pg_test]
     fn hybrid_asks_the_model_only_what_the_builtin_translator_cannot_answer() {
         seed();
-        let (base, seen) = serve(vec![Reply::new(200, openai_body(VALID))]).unwrap();
+        let asks_back = openai_body(r#"{"clarification": "I cannot tell what glorped means"}"#);
+        // A spec that reads the unknown word (by status, not the builtin translator's by priority).
+        let by_status = VALID.replace("\"priority\"", "\"status\"");
+        let replies = vec![Reply::new(200, openai_body(&by_status)), Reply::new(200, openai_body(VALID)), Reply::new(200, asks_back)];
+        let (base, seen) = serve(replies).unwrap();
         use_provider("openai_compatible", &base);
         exec("SELECT set_config('analytics.ask_mode', 'hybrid', true)");
         // The builtin translator answers: no request is made.
@@ -169,8 +173,19 @@ mod tests {
             "{a}"
         );
         assert!(a["builtin_reason"].as_str().is_some_and(|r| r.contains("frobnicated")), "{a}");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        // The model's first spec is the question without its unknown word, a reading the builtin
+        // translator declined: sent back. Then the model asks back too: the builtin translator's
+        // clarification, with its candidates, stands.
+        let a = ask("bugs by priority, glorped");
+        assert_eq!((a["status"].as_str(), a["path"].as_str()), (Some("clarification_needed"), Some("builtin")), "{a}");
+        assert!(a["clarification"]["reason"].as_str().is_some_and(|r| r.contains("glorped")), "{a}");
+        assert!(a["clarification"]["candidates"].as_array().is_some_and(|c| !c.is_empty()), "{a}");
+        assert!(a["model_note"].as_str().is_some_and(|n| n.contains("asked back")), "{a}");
         let seen = seen.lock().unwrap();
-        assert_eq!(seen.len(), 1);
+        assert_eq!(seen.len(), 3);
+        let feedback = seen[2].body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string();
+        assert!(feedback.contains("that spec ignores \"glorped\""), "{feedback}");
         let user = seen[0].body["messages"].as_array().unwrap().iter().find(|m| m["role"] == "user").unwrap()["content"]
             .as_str()
             .unwrap()

@@ -45,7 +45,15 @@ fn main() {
                     by_builtin += 1;
                     Ok(llm::Answer { translation: t, attempts: 1, model: "builtin".into() })
                 }
-                Err((_, hint)) => llm::translate_hinted(&c.question, Some(&hint), &cfg, &ctx, &Ureq),
+                // The model asks back or gives no valid spec: the builtin translator's clarification stands.
+                Err(turn) => match llm::translate_hinted(&c.question, Some(&turn.1), &cfg, &ctx, &Ureq) {
+                    Ok(a) if matches!(a.translation, Translation::Spec(_)) => Ok(a),
+                    Ok(a) => Ok(llm::Answer { translation: Translation::Clarify(turn.0), ..a }),
+                    Err(llm::LlmError::InvalidOutput(p)) => {
+                        Ok(llm::Answer { translation: Translation::Clarify(turn.0), attempts: p.len() as u32, model: "builtin".into() })
+                    }
+                    Err(e) => Err(e),
+                },
             }
         } else {
             llm::translate(&c.question, &cfg, &ctx, &Ureq)

@@ -37,7 +37,7 @@ fn main() {
         };
         match translate(&q, &ctx) {
             Translation::Spec(s) => println!("{q}{mark}\n  -> {s}"),
-            Translation::Clarify(c) => println!("{q}{mark}\n  ?? {}", c.reason),
+            Translation::Clarify(c) => println!("{q}{mark}\n  ?? {}\n  reading {}", c.reason, analytics_core::nl::reading(&q, &ctx)),
         }
     }
 }

@@ -101,16 +101,66 @@ fn redact(text: &str, key: &Option<String>) -> String {
     }
 }
 
+/// What the builtin translator tells the model about a question it could not answer (hybrid mode):
+/// the note after the question, and what a model's spec must keep of the builtin reading.
+#[derive(Debug, Clone)]
+pub struct Hint {
+    /// The note ([`prompt::builtin_hint`]).
+    pub text: String,
+    /// [`crate::nl::reading`] of the question.
+    pub reading: serde_json::Value,
+    /// The builtin translator's candidates that leave the unknown words out: readings it declined.
+    pub ignoring: Vec<serde_json::Value>,
+}
+
+impl Hint {
+    /// Why a (valid) spec does not keep what the builtin translator read: a period it read needs a
+    /// date_range, a value it read needs a filter on that dimension, and the question without its
+    /// unknown words is a reading the builtin translator already declined.
+    pub fn problems(&self, spec: &serde_json::Value, catalog: &[crate::catalog::MetricDef]) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.reading["period"].is_null() && spec.get("date_range").is_none_or(serde_json::Value::is_null) {
+            out.push(format!("the question gives a period: keep it as \"date_range\": {}", self.reading["period"]));
+        }
+        let filtered: Vec<&str> = spec
+            .get("filters")
+            .and_then(serde_json::Value::as_array)
+            .map(|f| f.iter().filter_map(|x| x.get("field").and_then(serde_json::Value::as_str)).collect())
+            .unwrap_or_default();
+        for v in self.reading["values"].as_array().into_iter().flatten() {
+            let (Some(dim), Some(value)) = (v["dimension"].as_str(), v["value"].as_str()) else { continue };
+            let dim = dim.trim_start_matches('@');
+            if !filtered.contains(&dim) {
+                out.push(format!(
+                    "the question names the {} \"{}\": keep a filter on {dim}",
+                    dim.replace('_', " "),
+                    value.trim_start_matches('!')
+                ));
+            }
+        }
+        let unknown: Vec<&str> = self.reading["unknown_words"].as_array().into_iter().flatten().filter_map(|w| w.as_str()).collect();
+        if self.ignoring.iter().any(|c| crate::nl::eval::differences(c, spec, catalog).is_ok_and(|d| d.is_empty())) {
+            out.push(format!(
+                "that spec ignores {}: answer with a spec that uses them, or clarification_needed",
+                unknown.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        out
+    }
+}
+
 /// Hybrid mode's first step: the builtin translator's answer when it has one (a spec, or a clarification
-/// of a question it read whole), else its clarification and the note for the model
-/// ([`prompt::builtin_hint`]): only a question with words it does not know goes to a model.
-pub fn hybrid_first(question: &str, ctx: &Context) -> Result<Translation, (Clarification, String)> {
+/// of a question it read whole), else its clarification and what to tell the model ([`Hint`]): only a
+/// question with words it does not know goes to a model.
+pub fn hybrid_first(question: &str, ctx: &Context) -> Result<Translation, Box<(Clarification, Hint)>> {
     match crate::nl::translate(question, ctx) {
         Translation::Clarify(c) if c.doubt == crate::nl::Doubt::UnknownWords => {
             let candidates: Vec<(String, Option<serde_json::Value>)> =
                 c.candidates.iter().map(|k| (k.description.clone(), k.spec.clone())).collect();
-            let hint = prompt::builtin_hint(&crate::nl::reading(question, ctx), &c.reason, &candidates);
-            Err((c, hint))
+            let reading = crate::nl::reading(question, ctx);
+            let text = prompt::builtin_hint(&reading, &c.reason, &candidates);
+            let ignoring = c.candidates.iter().filter(|k| k.description.starts_with("ignoring ")).filter_map(|k| k.spec.clone()).collect();
+            Err(Box::new((c, Hint { text, reading, ignoring })))
         }
         t => Ok(t),
     }
@@ -125,7 +175,7 @@ pub fn translate(question: &str, cfg: &Config, ctx: &Context, transport: &dyn Tr
 /// [`prompt::builtin_hint`]). The question's turn carries the few-shot examples closest to it.
 pub fn translate_hinted(
     question: &str,
-    hint: Option<&str>,
+    hint: Option<&Hint>,
     cfg: &Config,
     ctx: &Context,
     transport: &dyn Transport,
@@ -136,7 +186,7 @@ pub fn translate_hinted(
     // What the provider is sent: its preferred schema; after a 400 that names the schema, the single
     // object schema (when the preferred one was a choice of shapes), then json_object.
     let mut schema = schema::for_provider(cfg.provider, ctx.catalog);
-    let mut turns = vec![Turn::User(prompt::question_turn(question, hint, ctx.today))];
+    let mut turns = vec![Turn::User(prompt::question_turn(question, hint.map(|h| h.text.as_str()), ctx.today))];
     let mut problems: Vec<String> = Vec::new();
     let mut json_object = false;
     let mut model = cfg.model.clone();
@@ -193,7 +243,12 @@ pub fn translate_hinted(
                 }
                 schema::Output::Spec(spec) => match parse(&spec, ctx.catalog) {
                     // A filter on a value the data does not have would answer with nothing.
-                    Ok(_) => match crate::nl::ground::problems(&spec, ctx.values) {
+                    Ok(_) => match [
+                        crate::nl::ground::problems(&spec, ctx.values),
+                        hint.map(|h| h.problems(&spec, ctx.catalog)).unwrap_or_default(),
+                    ]
+                    .concat()
+                    {
                         p if p.is_empty() => return Ok(Answer { translation: Translation::Spec(spec), attempts: attempt, model }),
                         p => format!(
                             "{} (if the question names something the data does not have, answer clarification_needed)",

@@ -553,7 +553,26 @@ fn hybrid_passes_the_model_only_questions_with_words_the_builtin_translator_does
         assert!(matches!(hybrid_first(q, &ctx), Ok(Translation::Clarify(_))), "{q}");
     }
     // A word it does not know: the model gets the reading and the reason.
-    let Err((c, hint)) = hybrid_first("how long do bugs sit in code review", &ctx) else { panic!("expected the model's turn") };
+    let Err(turn) = hybrid_first("how long do bugs sit in code review", &ctx) else { panic!("expected the model's turn") };
+    let (c, hint) = *turn;
     assert!(c.reason.contains("\"review\""), "{}", c.reason);
-    assert!(hint.contains("\"unknown_words\"") && hint.contains("review"), "{hint}");
+    assert!(hint.text.contains("\"unknown_words\"") && hint.text.contains("review"), "{}", hint.text);
+    // The model's spec must keep what the builtin translator read: the period and the board here.
+    let Err(turn) = hybrid_first("lead time last month for the payments team, frobnicated", &ctx) else {
+        panic!("expected the model's turn")
+    };
+    let hint = turn.1;
+    let dropped = json!({"entity": "issue", "metrics": ["lead_time_p50"]});
+    let p = hint.problems(&dropped, &catalog);
+    assert!(p.len() == 2 && p[0].contains("date_range") && p[1].contains("keep a filter on board"), "{p:?}");
+    let kept = json!({"entity": "issue", "metrics": ["lead_time_p50"], "date_range": {"last": "1 month"},
+        "filters": [{"field": "board", "operator": "eq", "value": "Payments team"}]});
+    assert!(hint.problems(&kept, &catalog).is_empty(), "{:?}", hint.problems(&kept, &catalog));
+    // The question without its unknown words is a reading the builtin translator declined.
+    let ignored = hint.ignoring.first().cloned().expect("a candidate without the unknown word");
+    assert!(
+        hint.problems(&ignored, &catalog).iter().any(|p| p.contains("ignores \"frobnicated\"")),
+        "{:?}",
+        hint.problems(&ignored, &catalog)
+    );
 }
