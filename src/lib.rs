@@ -17,6 +17,7 @@
 //! - `sql/017_ask.sql`       the tenant's values that analytics_ask may match in questions
 //! - `sql/018_jobs.sql`      the queue of async jobs (kinds, jobs, results)
 //! - `sql/019_jira.sql`      Jira sources, their credentials and sync state; scheduling a sync
+//! - `sql/020_search.sql`    issue embeddings (pgvector, one HNSW index per model) and the full-text index
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `forecast`, `ask`,
@@ -70,6 +71,7 @@ extension_sql_file!("../sql/016_catalog_cache.sql", name = "catalog_cache", requ
 extension_sql_file!("../sql/017_ask.sql", name = "ask", requires = ["catalog_cache"]);
 extension_sql_file!("../sql/018_jobs.sql", name = "jobs", requires = ["ask"]);
 extension_sql_file!("../sql/019_jira.sql", name = "jira", requires = ["jobs"]);
+extension_sql_file!("../sql/020_search.sql", name = "search", requires = ["jira"]);
 extension_sql_file!("../sql/900_functions.sql", name = "functions", finalize);
 
 /// Called when the library is loaded (at server start when it is in `shared_preload_libraries`).

@@ -65,7 +65,10 @@ mod tests {
                AND (SELECT attname FROM pg_attribute WHERE attrelid = c.conrelid AND attnum = c.conkey[1]) <> 'tenant_id'");
         assert_eq!(bad, 0);
         let fks = int("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'analytics'::regnamespace");
-        assert_eq!(fks, 8, "transitions, changes, comments, sprint_issues (2), job_results, jira_source_secrets, jira_source_issues");
+        assert_eq!(
+            fks, 9,
+            "transitions, changes, comments, sprint_issues (2), job_results, jira_source_secrets, jira_source_issues, issue_embeddings"
+        );
     }
 
     #[pg_test]

@@ -17,5 +17,6 @@ mod list;
 mod llm;
 pub mod metrics;
 mod rls;
+mod search;
 mod series;
 pub mod support;

@@ -41,6 +41,51 @@ pub fn problems(spec: &Value, values: &BTreeMap<String, Vec<String>>) -> Vec<Str
     out
 }
 
+/// Nouns that name a thing by its name ("the mobile team", "project XYZ") and their dimension.
+const NAMED: &[(&str, &str)] = &[
+    ("team", "board"),
+    ("board", "board"),
+    ("squad", "board"),
+    ("project", "project"),
+    ("product", "project"),
+    ("epic", "epic"),
+    ("component", "component"),
+    ("module", "component"),
+    ("label", "label"),
+    ("tag", "label"),
+];
+
+/// A question that names a team, project, epic, component or label the data does not have ("lead time
+/// for the mobile team", "bugs in project XYZ"): why it cannot be answered as asked, naming some of the
+/// values there are. `raw`: the question's words as written (lower case); `unknown`: the ones the
+/// translator does not know. Only dimensions whose values are all known are judged.
+pub fn unknown_name(raw: &[String], unknown: &[String], values: &BTreeMap<String, Vec<String>>) -> Option<String> {
+    let named = |w: &str| NAMED.iter().find(|(n, _)| *n == w || format!("{n}s") == w).map(|(_, d)| *d);
+    for (i, w) in raw.iter().enumerate() {
+        if !unknown.contains(w) {
+            continue;
+        }
+        // "mobile team"; or "in project xyz" (after the noun only behind a preposition, so that
+        // "the PAY project cost" is not a project called "cost").
+        let before = raw.get(i + 1).and_then(|n| named(n));
+        let after = match (i.checked_sub(1).map(|j| &raw[j]), i.checked_sub(2).map(|j| raw[j].as_str())) {
+            (Some(n), Some("in" | "for" | "of" | "from" | "on")) => named(n),
+            _ => None,
+        };
+        let Some(dim) = before.or(after) else { continue };
+        let Some(known) = values.get(dim).filter(|k| !k.is_empty() && k.len() < VALUES_PER_DIMENSION) else { continue };
+        let some: Vec<String> = known.iter().take(5).map(|k| format!("\"{k}\"")).collect();
+        let more = if known.len() > 5 { ", ..." } else { "" };
+        return Some(format!(
+            "there is no {} \"{w}\" in the data (the {}s are {}{more})",
+            dim.replace('_', " "),
+            dim.replace('_', " "),
+            some.join(", ")
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::problems;
@@ -70,6 +115,24 @@ mod tests {
                 "filters[1]: the status is written \"Done\", not \"done\"".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn a_name_the_data_does_not_have_is_said_so() {
+        let words = |q: &str| q.split(' ').map(String::from).collect::<Vec<_>>();
+        let v = values();
+        let unknown = |w: &str| vec![w.to_string()];
+        assert_eq!(
+            super::unknown_name(&words("lead time for the mobile team"), &unknown("mobile"), &v).as_deref(),
+            Some("there is no board \"mobile\" in the data (the boards are \"Payments team\")")
+        );
+        let projects = BTreeMap::from([("project".to_string(), vec!["PAY".to_string(), "WEB".to_string()])]);
+        assert!(super::unknown_name(&words("bugs in project xyz"), &unknown("xyz"), &projects).is_some());
+        // Not a name: a word after the noun without a preposition, or a word next to no such noun.
+        assert_eq!(super::unknown_name(&words("how much did the pay project cost us"), &unknown("cost"), &projects), None);
+        assert_eq!(super::unknown_name(&words("whats our deployment frequency"), &unknown("deployment"), &projects), None);
+        // A dimension whose values are not all known is not judged.
+        assert_eq!(super::unknown_name(&words("bugs of the mobile team"), &unknown("mobile"), &BTreeMap::new()), None);
     }
 
     #[test]

@@ -156,6 +156,11 @@ pub fn translate(question: &str, ctx: &Context) -> Translation {
             let (mut unsure, reading, text) = *failure;
             let candidates = candidates(&unsure, &reading, &text, ctx);
             let mut doubt = if reading.unknown.is_empty() { Doubt::Understood } else { Doubt::UnknownWords };
+            // A team, project or epic the data does not have: no other reading would find it.
+            if let Some(reason) = ground::unknown_name(&reading.raw, &reading.unknown, ctx.values) {
+                unsure.reason = reason;
+                doubt = Doubt::Understood;
+            }
             // A question about the future that is no forecast: other words would not make it one.
             if forecast::said(&forecast::take(&normalized).1) && doubt == Doubt::UnknownWords {
                 unsure.reason = format!("{}; and only the forecasts (forecast_items, forecast_date) look ahead", unsure.reason);
