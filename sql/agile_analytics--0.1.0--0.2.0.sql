@@ -1498,6 +1498,18 @@ CREATE POLICY tenant_isolation ON analytics.issue_embeddings
 REVOKE ALL ON analytics.issue_embeddings FROM PUBLIC;
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges)
 VALUES ('reader', 'table', 'analytics.issue_embeddings', 'SELECT');
+-- Roles given reader access (or more) by analytics_grant() before the update read embeddings too.
+DO $$
+DECLARE
+    r regrole;
+BEGIN
+    FOR r IN SELECT a.grantee::regrole FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) AS a
+             WHERE c.oid = 'analytics.issues'::regclass AND a.privilege_type = 'SELECT'
+               AND a.grantee <> c.relowner AND a.grantee <> 0 LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON analytics.issue_embeddings TO %s', r);
+    END LOOP;
+END
+$$;
 
 -- Lexical search: PostgreSQL full-text search over summary and description, English configuration.
 -- A query uses this index when it repeats the expression.

@@ -82,14 +82,14 @@ mod tests {
     }
 
     #[pg_test]
-    fn embeddings_are_readable_by_the_tenant_only_and_writable_by_nobody() {
+    fn embeddings_are_readable_by_the_tenant_only_and_not_writable_by_a_writer() {
         install_sqlstate_helper();
         issues_with_embeddings("search_a", 3);
         issues_with_embeddings("search_b", 2);
-        exec("CREATE ROLE search_test_reader NOLOGIN NOSUPERUSER NOBYPASSRLS");
-        exec("SELECT analytics.analytics_grant('search_test_reader', 'writer')");
-        exec("GRANT USAGE ON SCHEMA test_support TO search_test_reader");
-        exec("SET ROLE search_test_reader");
+        exec("CREATE ROLE search_test_writer NOLOGIN NOSUPERUSER NOBYPASSRLS");
+        exec("SELECT analytics.analytics_grant('search_test_writer', 'writer')");
+        exec("GRANT USAGE ON SCHEMA test_support TO search_test_writer");
+        exec("SET ROLE search_test_writer");
         set_tenant(Some("search_a"));
         assert_eq!(int("SELECT count(*) FROM analytics.issue_embeddings"), 3);
         set_tenant(Some("search_b"));

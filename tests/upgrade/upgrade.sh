@@ -91,6 +91,9 @@ SQL
     -c "SELECT analytics.analytics_job_status(analytics.analytics_job_submit('run', '$spec')) ->> 'state'" 2>&1)" \
     || fail "after the update from $old a reader cannot submit a job: $job"
   [ "$job" = queued ] || fail "after the update from $old a reader's job is not queued: $job"
+  # The tables new in this version: a reader of the old one reads them.
+  emb="$(PGOPTIONS="-c analytics.tenant_id=fx" command psql -X -q -At -v ON_ERROR_STOP=1 -U upgrade_reader -d up_data \
+    -c "SELECT count(*) FROM analytics.issue_embeddings" 2>&1)" || fail "after the update from $old a reader cannot read issue_embeddings: $emb"
 
   # 1. The schema: updated (from a database without data or roles) vs fresh.
   pq up_plain -c "CREATE EXTENSION agile_analytics VERSION '$old' CASCADE" -c "ALTER EXTENSION agile_analytics UPDATE" >/dev/null

@@ -4,8 +4,9 @@
 //!
 //! - Pure Rust: candle for the encoder, Hugging Face's `tokenizers` with its pure-Rust regex (no onig,
 //!   no C++).
-//! - The weights are memory-mapped (`model.safetensors`), so backends that load the model share its
-//!   pages; a process loads it once ([`Embedder::load`] is the caller's to cache).
+//! - The weights are read from a memory-mapped `model.safetensors`; candle copies them into its CPU
+//!   tensors, so each process that loads the model holds its own copy (about 90 MB, measured by
+//!   `examples/embed_bench`). A process loads it once ([`Embedder::load`] is the caller's to cache).
 //! - Threads are bounded: [`Embedder::load`] sets candle's and rayon's thread counts before their pools
 //!   exist (the default, 1, runs the matrix products on the calling thread; one rayon worker serves the
 //!   softmax and layer norm). No thread is started before the first load.

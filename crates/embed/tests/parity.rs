@@ -65,7 +65,7 @@ fn missing_files_are_named_with_a_hint() {
         Err(other) => panic!("expected Missing, got {other}"),
         Ok(_) => panic!("expected Missing, got a model"),
     }
-    // A file that is there but broken is Invalid, not a panic.
+    // Files that are there but broken are Invalid, not a panic (config.json is read first).
     for f in analytics_embed::FILES {
         std::fs::write(dir.join(f), b"not a model").unwrap();
     }

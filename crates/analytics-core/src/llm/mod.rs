@@ -119,17 +119,37 @@ impl Hint {
     /// unknown words is a reading the builtin translator already declined.
     pub fn problems(&self, spec: &serde_json::Value, catalog: &[crate::catalog::MetricDef]) -> Vec<String> {
         let mut out = Vec::new();
-        if !self.reading["period"].is_null() && spec.get("date_range").is_none_or(serde_json::Value::is_null) {
-            out.push(format!("the question gives a period: keep it as \"date_range\": {}", self.reading["period"]));
+        let filters: Vec<&serde_json::Value> =
+            spec.get("filters").and_then(serde_json::Value::as_array).map(|f| f.iter().collect()).unwrap_or_default();
+        let filtered: Vec<&str> = filters.iter().filter_map(|x| x.get("field").and_then(serde_json::Value::as_str)).collect();
+        match &self.reading["period"] {
+            serde_json::Value::Null => {}
+            // "this sprint" selects the active sprint by a filter, not by a date range.
+            serde_json::Value::String(_) => {
+                let active = filters.iter().any(|f| f["field"] == "state" && f["value"] == "active");
+                if !active {
+                    out.push("the question asks about the active sprint: keep a filter {\"field\": \"state\", \"operator\": \"eq\", \"value\": \"active\"}".to_string());
+                }
+            }
+            period if spec.get("date_range").is_none_or(serde_json::Value::is_null) => {
+                out.push(format!("the question gives a period: keep it as \"date_range\": {period}"));
+            }
+            _ => {}
         }
-        let filtered: Vec<&str> = spec
-            .get("filters")
-            .and_then(serde_json::Value::as_array)
-            .map(|f| f.iter().filter_map(|x| x.get("field").and_then(serde_json::Value::as_str)).collect())
-            .unwrap_or_default();
+        // Statuses a metric takes as its parameter ("time in QA") are not filters on the current status.
+        let in_params = |value: &str| {
+            spec.get("metrics").and_then(serde_json::Value::as_array).into_iter().flatten().any(|m| {
+                m["params"]["statuses"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(value))))
+            })
+        };
         for v in self.reading["values"].as_array().into_iter().flatten() {
             let (Some(dim), Some(value)) = (v["dimension"].as_str(), v["value"].as_str()) else { continue };
             let dim = dim.trim_start_matches('@');
+            if dim == "status" && in_params(value.trim_start_matches('!')) {
+                continue;
+            }
             if !filtered.contains(&dim) {
                 out.push(format!(
                     "the question names the {} \"{}\": keep a filter on {dim}",

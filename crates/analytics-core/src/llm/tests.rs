@@ -568,6 +568,19 @@ fn hybrid_passes_the_model_only_questions_with_words_the_builtin_translator_does
     let kept = json!({"entity": "issue", "metrics": ["lead_time_p50"], "date_range": {"last": "1 month"},
         "filters": [{"field": "board", "operator": "eq", "value": "Payments team"}]});
     assert!(hint.problems(&kept, &catalog).is_empty(), "{:?}", hint.problems(&kept, &catalog));
+    // "this sprint" is a filter on the active sprint; statuses a metric takes are not filters.
+    let Err(turn) = hybrid_first("velocity this sprint, frobnicated", &ctx) else { panic!("expected the model's turn") };
+    let active = json!({"entity": "sprint", "metrics": ["velocity"], "group_by": ["board"], "filters": [{"field": "state", "operator": "eq", "value": "active"}]});
+    assert!(turn.1.problems(&active, &catalog).is_empty(), "{:?}", turn.1.problems(&active, &catalog));
+    let closed = json!({"entity": "sprint", "metrics": ["velocity"], "date_range": {"last_sprints": 1}});
+    assert!(turn.1.problems(&closed, &catalog)[0].contains("active sprint"), "{:?}", turn.1.problems(&closed, &catalog));
+    let in_qa = Hint {
+        text: String::new(),
+        reading: json!({"period": null, "values": [{"dimension": "status", "value": "QA", "negated": false}], "unknown_words": []}),
+        ignoring: vec![],
+    };
+    let time_in_qa = json!({"entity": "issue", "metrics": [{"name": "time_in_status", "params": {"statuses": ["QA"]}}]});
+    assert!(in_qa.problems(&time_in_qa, &catalog).is_empty());
     // The question without its unknown words is a reading the builtin translator declined.
     let ignored = hint.ignoring.first().cloned().expect("a candidate without the unknown word");
     assert!(

@@ -50,8 +50,11 @@ pub fn take(text: &str) -> (String, Ahead) {
                 }
             }
         }
-        // "next week", "the coming month", "tomorrow": a span ahead without a number.
-        if matches!(w, "next" | "coming" | "tomorrow") {
+        // "next week", "in the coming month", "tomorrow": a span ahead without a number. Not "the next
+        // day" after an event ("closed the next day") or "into the next sprint" (spill-over): "the"
+        // before it must follow "in", "within", "over", "during" or "for", or start the question.
+        let not_ahead = i >= 2 && words[i - 1] == "the" && !matches!(words[i - 2], "in" | "within" | "over" | "during" | "for");
+        if matches!(w, "next" | "coming") && !not_ahead || w == "tomorrow" {
             let unit = if w == "tomorrow" { "day" } else { next(1) };
             let days = match unit {
                 "day" => Some(1),
@@ -116,8 +119,9 @@ pub fn said(a: &Ahead) -> bool {
 pub fn apply(spec: &mut Value, a: &Ahead) -> Result<(), String> {
     let Some(metrics) = spec.get_mut("metrics").and_then(Value::as_array_mut) else { return Ok(()) };
     let is_forecast = |m: &Value| matches!(m.as_str(), Some("forecast_items" | "forecast_date"));
-    // "How many issues will we close in the next 30 days": a count of issues, ahead, is a forecast.
-    if said(a) && metrics.len() == 1 && matches!(metrics[0].as_str(), Some("created" | "closed")) {
+    // "How many issues will we close in the next 30 days": a count of closed issues, ahead, is a
+    // forecast (forecast_items forecasts resolutions, so a count of created issues ahead is not).
+    if said(a) && metrics.len() == 1 && metrics[0].as_str() == Some("closed") {
         metrics[0] = json!("forecast_items");
     }
     if !metrics.iter().any(is_forecast) {
@@ -183,8 +187,15 @@ mod tests {
         // A span ahead without a number.
         let (rest, a) = take("how many issues will we close next month");
         assert_eq!((rest.as_str(), a.days), ("how many issues will we close", Some(30)));
-        let (rest, a) = take("bugs created tomorrow");
-        assert_eq!((rest.as_str(), a.days), ("bugs created", Some(1)));
+        let (rest, a) = take("bugs closed tomorrow");
+        assert_eq!((rest.as_str(), a.days), ("bugs closed", Some(1)));
+        // After an event or into a sprint, "the next ..." is not ahead.
+        for q in ["how many bugs were closed the next day", "how much spilled over into the next sprint in the last 6 sprints"] {
+            let (rest, a) = take(q);
+            assert_eq!((rest.as_str(), said(&a)), (q, false), "{q}");
+        }
+        let (_, a) = take("how many issues will we close in the next month");
+        assert_eq!(a.days, Some(30));
         let (rest, a) = take("how many story points will we complete in the next sprint");
         assert_eq!((rest.as_str(), a.vague, said(&a)), ("how many story points will we complete", true, true));
         let (rest, a) = take("what is next on the board");
@@ -209,6 +220,8 @@ mod tests {
         apply(&mut count, &Ahead { days: Some(30), ..Ahead::default() }).unwrap();
         assert_eq!(count["metrics"][2]["name"], "forecast_items", "a count of issues ahead is a forecast");
         assert!(apply(&mut other, &Ahead::default()).is_ok());
+        let mut created = json!({"metrics": ["created"]});
+        assert!(apply(&mut created, &Ahead { days: Some(7), ..Ahead::default() }).is_err(), "no forecast of created issues");
         let mut vague = json!({"metrics": ["forecast_items"]});
         assert!(apply(&mut vague, &Ahead { vague: true, ..Ahead::default() }).unwrap_err().contains("how far ahead"));
     }
