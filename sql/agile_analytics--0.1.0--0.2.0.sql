@@ -1417,51 +1417,6 @@ BEGIN
 END
 $$;
 
--- (After every function of 0.2.0 exists.)
--- The user-facing functions under their own names in the extension's schema (public unless CREATE
--- EXTENSION ... SCHEMA names another), so that SELECT analytics_ask('...') works with the default
--- search_path, the way pgvector's and PostGIS's prefixed functions do; tables, views and internals stay
--- in schema analytics. Each is generated from analytics.<name> with the same arguments, defaults,
--- result, volatility and comment, and forwards to it: analytics.<name> keeps working (pg_cron jobs and
--- scripts written for 0.1.0), its access levels (analytics_grant) are checked there, and the SQL-standard
--- body is resolved here, once, and inlined where PostgreSQL can.
-DO $bare$
-DECLARE
-    f record;
-    args text;
-BEGIN
-    -- (An extension script runs with pg_catalog first in its search path.)
-    IF '@extschema@' = 'pg_catalog' THEN
-        RAISE EXCEPTION 'agile_analytics cannot put its functions into schema pg_catalog'
-            USING ERRCODE = 'invalid_schema_name',
-                  DETAIL = 'The extension''s schema is the first schema of the search_path, or the one CREATE EXTENSION ... SCHEMA names.',
-                  HINT = 'CREATE EXTENSION agile_analytics SCHEMA public CASCADE;';
-    END IF;
-    FOR f IN SELECT p.oid, p.proname, p.proretset, p.provolatile, p.proparallel, p.pronargs, p.proargnames, p.proargmodes
-             FROM pg_proc p
-             WHERE p.pronamespace = 'analytics'::regnamespace AND p.proname ~ '^analytics_'
-             ORDER BY p.proname, p.oid LOOP
-        -- The input arguments by name ($n where a name is missing).
-        SELECT string_agg(CASE WHEN coalesce(a.name, '') = '' THEN '$' || a.i ELSE quote_ident(a.name) END, ', ' ORDER BY a.i)
-        INTO args
-        FROM (SELECT u.i, f.proargnames[u.i] AS name, coalesce(f.proargmodes[u.i], 'i') AS mode
-              FROM generate_series(1, greatest(f.pronargs::int, coalesce(cardinality(f.proargmodes), 0))) AS u(i)) AS a
-        WHERE a.mode IN ('i', 'b', 'v');
-        EXECUTE format('CREATE FUNCTION @extschema@.%I(%s) RETURNS %s LANGUAGE sql %s PARALLEL %s %s',
-            f.proname, pg_get_function_arguments(f.oid), pg_get_function_result(f.oid),
-            CASE f.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' ELSE 'VOLATILE' END,
-            CASE f.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' ELSE 'UNSAFE' END,
-            CASE WHEN f.proretset THEN format('BEGIN ATOMIC SELECT * FROM analytics.%I(%s); END', f.proname, coalesce(args, ''))
-                 ELSE format('RETURN analytics.%I(%s)', f.proname, coalesce(args, '')) END);
-        EXECUTE format('COMMENT ON FUNCTION @extschema@.%I(%s) IS %L', f.proname,
-            pg_get_function_identity_arguments(f.oid), obj_description(f.oid, 'pg_proc'));
-    END LOOP;
-END
-$bare$;
-
--- The job workers of this database start when the update commits (not a minute later).
-SELECT analytics._jobs_wake();
-
 -- Semantic search (issue 16; sql/020_search.sql): semantic and lexical search over issues (docs/search.md). Embeddings are derived data, like the
 -- result cache: users read them (row-level security scopes them to the tenant) and never write them;
 -- the embedding functions write them as the extension's owner, for the session's tenant only.
@@ -1516,3 +1471,122 @@ $$;
 CREATE INDEX issues_fts_idx ON analytics.issues
     USING gin (pg_catalog.to_tsvector('pg_catalog.english'::pg_catalog.regconfig,
                                       coalesce(summary, '') || ' ' || coalesce(description, '')));
+
+-- Semantic search, the SQL API (issue 16; src/api/search.rs).
+CREATE  FUNCTION analytics."analytics_embed_issues"(
+	"batch" INT DEFAULT 1000
+) RETURNS bigint
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'analytics_embed_issues_wrapper';
+COMMENT ON FUNCTION analytics.analytics_embed_issues(integer) IS
+  'Embed the session tenant''s issues (summary and description) that have no embedding yet or changed since, at most batch of them, with the builtin model all-MiniLM-L6-v2; returns how many. Call it until it returns 0. Writer access.';
+REVOKE ALL ON FUNCTION analytics.analytics_embed_issues(integer) FROM PUBLIC;
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('writer', 'function', 'analytics.analytics_embed_issues(integer)', 'EXECUTE');
+
+CREATE  FUNCTION analytics."analytics_similar_issues"(
+	"query" TEXT,
+	"k" INT DEFAULT 10,
+	"filters" jsonb DEFAULT '{}',
+	"mode" TEXT DEFAULT 'hybrid',
+	"min_score" double precision DEFAULT NULL
+) RETURNS TABLE (
+	"issue_key" TEXT,
+	"summary" TEXT,
+	"status" TEXT,
+	"score" double precision
+)
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'analytics_similar_issues_wrapper';
+COMMENT ON FUNCTION analytics.analytics_similar_issues(text, integer, jsonb, text, double precision) IS
+  'The session tenant''s k issues most similar to a text: issue_key, summary, status, score. mode: hybrid (default: meaning and words fused by reciprocal rank fusion; score 1 = first in both), semantic (score: cosine similarity of the embeddings) or lexical (full-text search, words weighted by their rarity; score: the matched share, in [0, 1]). filters: a spec''s filters (e.g. [{"field": "issue_type", "operator": "eq", "value": "Bug"}]). min_score: rows less similar than this cosine are left out (NULL: 0.3; lexical: 0). Reader access.';
+REVOKE ALL ON FUNCTION analytics.analytics_similar_issues(text, integer, jsonb, text, double precision) FROM PUBLIC;
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_similar_issues(text,integer,jsonb,text,double precision)', 'EXECUTE');
+
+CREATE  FUNCTION analytics."analytics_similar_to_issue"(
+	"issue_key" TEXT,
+	"k" INT DEFAULT 10
+) RETURNS TABLE (
+	"issue_key" TEXT,
+	"summary" TEXT,
+	"status" TEXT,
+	"score" double precision
+)
+VOLATILE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'analytics_similar_to_issue_wrapper';
+COMMENT ON FUNCTION analytics.analytics_similar_to_issue(text, integer) IS
+  'The session tenant''s k issues most similar in meaning to the issue issue_key (left out itself): issue_key, summary, status, score (cosine similarity of the embeddings). Finds earlier reports of the same problem. Reader access.';
+REVOKE ALL ON FUNCTION analytics.analytics_similar_to_issue(text, integer) FROM PUBLIC;
+INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
+    ('reader', 'function', 'analytics.analytics_similar_to_issue(text,integer)', 'EXECUTE');
+
+-- Roles given access by analytics_grant() before the update: readers may search, writers embed.
+DO $$
+DECLARE
+    r regrole;
+BEGIN
+    FOR r IN SELECT a.grantee::regrole FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) AS a
+             WHERE c.oid = 'analytics.issues'::regclass AND a.privilege_type = 'SELECT'
+               AND a.grantee <> c.relowner AND a.grantee <> 0 LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION analytics.analytics_similar_issues(text,integer,jsonb,text,double precision) TO %s', r);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION analytics.analytics_similar_to_issue(text,integer) TO %s', r);
+    END LOOP;
+    FOR r IN SELECT a.grantee::regrole FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) AS a
+             WHERE c.oid = 'analytics.issues'::regclass AND a.privilege_type = 'INSERT'
+               AND a.grantee <> c.relowner AND a.grantee <> 0 LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION analytics.analytics_embed_issues(integer) TO %s', r);
+    END LOOP;
+END
+$$;
+
+-- (After every function of 0.2.0 exists.)
+-- The user-facing functions under their own names in the extension's schema (public unless CREATE
+-- EXTENSION ... SCHEMA names another), so that SELECT analytics_ask('...') works with the default
+-- search_path, the way pgvector's and PostGIS's prefixed functions do; tables, views and internals stay
+-- in schema analytics. Each is generated from analytics.<name> with the same arguments, defaults,
+-- result, volatility and comment, and forwards to it: analytics.<name> keeps working (pg_cron jobs and
+-- scripts written for 0.1.0), its access levels (analytics_grant) are checked there, and the SQL-standard
+-- body is resolved here, once, and inlined where PostgreSQL can.
+DO $bare$
+DECLARE
+    f record;
+    args text;
+BEGIN
+    -- (An extension script runs with pg_catalog first in its search path.)
+    IF '@extschema@' = 'pg_catalog' THEN
+        RAISE EXCEPTION 'agile_analytics cannot put its functions into schema pg_catalog'
+            USING ERRCODE = 'invalid_schema_name',
+                  DETAIL = 'The extension''s schema is the first schema of the search_path, or the one CREATE EXTENSION ... SCHEMA names.',
+                  HINT = 'CREATE EXTENSION agile_analytics SCHEMA public CASCADE;';
+    END IF;
+    FOR f IN SELECT p.oid, p.proname, p.proretset, p.provolatile, p.proparallel, p.pronargs, p.proargnames, p.proargmodes
+             FROM pg_proc p
+             WHERE p.pronamespace = 'analytics'::regnamespace AND p.proname ~ '^analytics_'
+             ORDER BY p.proname, p.oid LOOP
+        -- The input arguments by name ($n where a name is missing).
+        SELECT string_agg(CASE WHEN coalesce(a.name, '') = '' THEN '$' || a.i ELSE quote_ident(a.name) END, ', ' ORDER BY a.i)
+        INTO args
+        FROM (SELECT u.i, f.proargnames[u.i] AS name, coalesce(f.proargmodes[u.i], 'i') AS mode
+              FROM generate_series(1, greatest(f.pronargs::int, coalesce(cardinality(f.proargmodes), 0))) AS u(i)) AS a
+        WHERE a.mode IN ('i', 'b', 'v');
+        EXECUTE format('CREATE FUNCTION @extschema@.%I(%s) RETURNS %s LANGUAGE sql %s PARALLEL %s %s',
+            f.proname, pg_get_function_arguments(f.oid), pg_get_function_result(f.oid),
+            CASE f.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' ELSE 'VOLATILE' END,
+            CASE f.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' ELSE 'UNSAFE' END,
+            CASE WHEN f.proretset THEN format('BEGIN ATOMIC SELECT * FROM analytics.%I(%s); END', f.proname, coalesce(args, ''))
+                 ELSE format('RETURN analytics.%I(%s)', f.proname, coalesce(args, '')) END);
+        EXECUTE format('COMMENT ON FUNCTION @extschema@.%I(%s) IS %L', f.proname,
+            pg_get_function_identity_arguments(f.oid), obj_description(f.oid, 'pg_proc'));
+    END LOOP;
+END
+$bare$;
+
+-- The job workers of this database start when the update commits (not a minute later).
+SELECT analytics._jobs_wake();

@@ -42,6 +42,10 @@ pub enum ApiError {
     JobNotDone { id: String, state: String },
     /// The calling role may not do this: message, DETAIL, HINT (42501).
     NotAllowed { message: String, detail: String, hint: String },
+    /// The embedding model's files are missing (58P01) or cannot be loaded (`corrupt`: XX001).
+    ModelUnavailable { message: String, hint: Option<String>, corrupt: bool },
+    /// No issue with this key in the session's tenant (42704).
+    UnknownIssue(String),
     /// Something that should not happen: an SPI failure or a broken shipped catalog (XX000).
     Internal(String),
 }
@@ -162,6 +166,18 @@ impl ApiError {
             ApiError::NotAllowed { message, detail, hint } => {
                 (PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, message.clone(), Some(detail.clone()), Some(hint.clone()))
             }
+            ApiError::ModelUnavailable { message, hint, corrupt } => (
+                if *corrupt { PgSqlErrorCode::ERRCODE_DATA_CORRUPTED } else { PgSqlErrorCode::ERRCODE_UNDEFINED_FILE },
+                message.clone(),
+                Some("Semantic search embeds issues and queries with the builtin model all-MiniLM-L6-v2; its files are not part of the extension's package.".into()),
+                hint.clone(),
+            ),
+            ApiError::UnknownIssue(key) => (
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!("no issue \"{}\" in this tenant", key.chars().take(100).collect::<String>()),
+                None,
+                Some("Issue keys are case-sensitive, e.g. 'PROJ-123'; SELECT issue_key FROM analytics.issues lists the tenant's issues.".into()),
+            ),
             ApiError::Internal(message) => (PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message.clone(), None, None),
         }
     }

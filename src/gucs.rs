@@ -18,6 +18,9 @@
 //! | `analytics.llm_timeout_ms` | integer (ms) | 20000 | anyone | longest wait for one provider request |
 //! | `analytics.llm_fallback` | enum | builtin | anyone | when the provider cannot be reached: builtin (answer with the builtin translator) or none (error) |
 //! | `analytics.ask_mode` | enum | single | anyone | single (the provider translates every question) or hybrid (the builtin translator first, the provider only where it would ask back) |
+//! | `analytics.embedding_provider` | enum | builtin | anyone | who embeds issues and search queries: builtin (all-MiniLM-L6-v2 on the CPU, no network) |
+//! | `analytics.embedding_model_path` | text | empty | superuser | the builtin model's directory; empty: `$sharedir/extension/agile_analytics/models/all-MiniLM-L6-v2` |
+//! | `analytics.embedding_threads` | integer | 1 | superuser | threads a backend computes embeddings on (read when it first loads the model) |
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
 use std::ffi::CString;
@@ -100,6 +103,19 @@ pub enum AskMode {
 }
 pub static ASK_MODE: GucSetting<AskMode> = GucSetting::<AskMode>::new(AskMode::Single);
 
+/// Who embeds issues and search queries (a closed choice).
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EmbeddingProvider {
+    /// all-MiniLM-L6-v2 run in the backend on the CPU (crates/embed): no key, no network.
+    #[name = c"builtin"]
+    Builtin,
+}
+pub static EMBEDDING_PROVIDER: GucSetting<EmbeddingProvider> = GucSetting::<EmbeddingProvider>::new(EmbeddingProvider::Builtin);
+/// The builtin model's directory (empty: where scripts/models.sh installs it).
+pub static EMBEDDING_MODEL_PATH: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Threads one backend computes embeddings on.
+pub static EMBEDDING_THREADS: GucSetting<i32> = GucSetting::<i32>::new(1);
+
 pub fn init() {
     GucRegistry::define_enum_guc(
         c"analytics.llm_provider",
@@ -157,6 +173,32 @@ pub fn init() {
         c"In hybrid mode the model is told what the builtin translator read; the answer's path field says which answered. Per call: options => '{\"mode\": ...}'.",
         &ASK_MODE,
         GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"analytics.embedding_provider",
+        c"Who embeds issues and search queries for semantic search: builtin (all-MiniLM-L6-v2 on the CPU, no key, no network).",
+        c"Embeddings are stored per model in analytics.issue_embeddings; analytics_embed_issues() computes the missing and changed ones.",
+        &EMBEDDING_PROVIDER,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.embedding_model_path",
+        c"Directory of the builtin embedding model (empty: $sharedir/extension/agile_analytics/models/all-MiniLM-L6-v2).",
+        c"It must hold model.safetensors, tokenizer.json and config.json (scripts/models.sh installs them). Read when a backend first loads the model.",
+        &EMBEDDING_MODEL_PATH,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"analytics.embedding_threads",
+        c"Threads one backend computes embeddings on.",
+        c"Read when the backend first loads the model; later changes apply to new sessions.",
+        &EMBEDDING_THREADS,
+        1,
+        64,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_int_guc(
@@ -349,4 +391,12 @@ pub fn llm_fallback() -> String {
         LlmFallback::None => "none",
     }
     .into()
+}
+
+pub fn embedding_model_path() -> Option<String> {
+    text(&EMBEDDING_MODEL_PATH)
+}
+
+pub fn embedding_threads() -> usize {
+    EMBEDDING_THREADS.get().max(1) as usize
 }

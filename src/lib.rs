@@ -21,10 +21,12 @@
 //! - `sql/900_functions.sql` comments and grants for the Rust functions (runs last)
 //! - [`gucs`]                every `analytics.*` setting
 //! - [`api`]                 SQL functions written in Rust (`catalog`, `spec`, `compile` (its fast path), `forecast`, `ask`,
-//!   `llm`, `ingest`, `jira` (Jira sources and sync), `views`, `jobs`, `version`)
+//!   `llm`, `ingest`, `jira` (Jira sources and sync), `search` (embeddings and similar issues), `views`,
+//!   `jobs`, `version`)
 //! - [`jobs`]                the job workers: launcher, per-database supervisor and executors (also
 //!   the periodic refresh of the materialized views, `analytics.refresh_interval`, and the Jira sync
 //!   of `jira_sync` jobs)
+//! - [`embedder`]            the backend's embedding model, loaded on first use (semantic search)
 //! - [`catalog_cache`]       the catalog: loaded, parsed, kept per backend and dropped on catalog changes
 //! - [`cache`]               the result cache of analytics_run (as the extension owner, per tenant)
 //! - [`owner`]               running SQL as the extension's owner (cache and job tables)
@@ -42,6 +44,7 @@ use pgrx::prelude::*;
 pub mod api;
 pub mod cache;
 pub mod catalog_cache;
+pub mod embedder;
 pub mod error;
 pub mod gucs;
 pub mod jit;

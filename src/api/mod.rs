@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod jira;
 pub mod jobs;
 pub mod llm;
+pub mod search;
 pub mod spec;
 pub mod version;
 pub mod views;

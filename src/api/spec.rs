@@ -98,10 +98,11 @@ fn prepare_from(spec: Option<&str>, tenant: &str, parsed: Option<Spec>, source: 
     if let Some(p) = MEMO.with(|m| m.borrow().get(&cat.version).and_then(|e| e.get(&key)).cloned()) {
         return Ok(p);
     }
-    let parsed = match parsed {
+    let mut parsed = match parsed {
         Some(p) => p,
         None => parse_spec(spec, &cat.active)?,
     };
+    crate::api::search::resolve(&mut parsed)?;
     let compiled = compile_from(&parsed, &cat.active, tenant, source).map_err(ApiError::Internal)?;
     let canonical_text = parsed.canonical().to_string();
     let prepared = Rc::new(Prepared { spec_hash: parsed.hash(), canonical_text, compiled });
@@ -215,6 +216,9 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
     let wrapped = format!("SELECT coalesce(json_agg(q)::text, '[]'), count(*) FROM ({}) AS q", c.sql);
     let args = datums(&c.params);
     let limit_ms = gucs::statement_timeout();
+    // A spec with similar_to reads the shared HNSW index: iterative scans keep k rows per tenant.
+    let scoped =
+        c.sql.contains("analytics.issue_embeddings").then(|| crate::search_path::scoped_setting(c"hnsw.iterative_scan", c"strict_order"));
     let armed = timeout::arm(limit_ms);
     let started = Instant::now();
     let (rows, count) = jit::scoped(|| {
@@ -231,6 +235,9 @@ pub(crate) fn execute(c: &Compiled) -> Result<(String, i64, f64), ApiError> {
             .finally(|| timeout::disarm(armed))
             .execute()
     })?;
+    if let Some(level) = scoped {
+        crate::search_path::end_scope(level);
+    }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok((rows.unwrap_or_else(|| "[]".into()), count.unwrap_or(0), (ms * 1000.0).round() / 1000.0))
 }

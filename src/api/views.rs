@@ -90,7 +90,8 @@ fn publish(name: Option<&str>, spec: Option<&str>, replace: bool) -> Result<Valu
     }
     let catalog = active_catalog()?;
     let catalog = &catalog.active;
-    let spec = parse_spec(spec, catalog)?;
+    let mut spec = parse_spec(spec, catalog)?;
+    crate::api::search::resolve(&mut spec)?;
     let c = compile(&spec, catalog, "").map_err(ApiError::Internal)?;
     let exists = Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT FROM pg_class WHERE relnamespace = 'analytics_views'::regnamespace AND relname = $1)",

@@ -19,4 +19,5 @@ pub mod metrics;
 mod rls;
 mod search;
 mod series;
+mod similar;
 pub mod support;

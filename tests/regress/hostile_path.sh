@@ -112,6 +112,7 @@ calls="$work/calls.tsv"
   printf 'hostile_writer\t0\tSELECT analytics.analytics_ingest_jira(%s, %s)\n' "\$json\$${sprints//$'\n'/ }\$json\$" "'{\"instance_id\": \"hostile\", \"boards\": {\"7\": \"Hostile\"}}'"
   printf 'hostile_writer\t0\tSELECT analytics.analytics_ingest_jira(%s, %s)\n' "\$json\$${payload//$'\n'/ }\$json\$" "'{\"instance_id\": \"hostile\"}'"
   cat <<'CALLS'
+hostile_writer	0	SELECT analytics.analytics_embed_issues(3)
 hostile_admin	0	SELECT analytics.analytics_drop_view('hostile_view')
 hostile_admin	0	SELECT analytics.analytics_create_view('hostile_view', '{"metrics": ["closed", "lead_time_p50"], "group_by": ["priority"]}', true)
 hostile_admin	0	SELECT analytics.analytics_metric_upsert('{"name": "hostile_bugs", "display_name": "Hostile bugs", "description": "Bugs created in the period.", "category": "quality", "entity": "issue", "base_relation": "analytics.issue_facts", "sql_expression": "f.id", "filter": "f.issue_type = ''Bug'' AND f.created_at < now()", "time_field": "created_at", "default_aggregation": "count", "allowed_aggregations": ["count"], "unit": "count"}')
@@ -170,6 +171,10 @@ hostile_reader	1	SELECT analytics.analytics_job_result('00000000-0000-4000-8000-
 hostile_reader	1	SELECT analytics.analytics_job_rows('00000000-0000-4000-8000-00000000000f')
 hostile_reader	1	SELECT kind, state FROM analytics.analytics_jobs('completed')
 hostile_reader	1	SELECT kind, state FROM analytics_jobs('completed', 10)
+hostile_reader	1	SELECT issue_key FROM analytics.analytics_similar_issues('bug closed late', 3, '[{"field": "priority", "operator": "ne", "value": "Low"}]', 'lexical')
+hostile_reader	1	SELECT issue_key FROM analytics.analytics_similar_issues('bug closed late', 3)
+hostile_reader	1	SELECT issue_key FROM analytics.analytics_similar_to_issue('ALP-1', 3)
+hostile_reader	1	SELECT issue_key FROM analytics_similar_issues('bug', 2, mode => 'semantic')
 hostile_reader	1	SELECT issue_key, status FROM analytics.issues ORDER BY issue_key
 hostile_reader	1	SELECT issue_key, lead_time_days, cycle_time_days FROM analytics.issue_facts ORDER BY issue_key
 hostile_reader	1	SELECT name, planned_sp, completed_sp, spillover_ratio FROM analytics.sprint_facts ORDER BY name

@@ -66,6 +66,16 @@ fn main() {
             rate(&e, &full[..100], batch)
         );
     }
+    for batch in [8, 16, 32] {
+        let t = Instant::now();
+        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        std::hint::black_box(e.embed_many(&refs, batch, || ()).expect("embed"));
+        println!(
+            "1 thread, sorted by length (embed_many), batch {batch:>2}: title + description {:.1} texts/s (all {})",
+            full.len() as f64 / t.elapsed().as_secs_f64(),
+            full.len()
+        );
+    }
     let queries = [
         "login times out behind the proxy",
         "flaky integration tests",

@@ -116,15 +116,38 @@ impl Embedder {
     /// One unit-length embedding per text, in order. A batch is padded to its longest text; the
     /// padding is masked out of attention and pooling.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        if texts.is_empty() {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokens(t)).collect::<Result<_, _>>()?;
+        self.forward(&ids.iter().map(Vec::as_slice).collect::<Vec<_>>())
+    }
+
+    /// [`Embedder::embed`] for many texts: they are tokenized once, sorted by length and embedded
+    /// `batch` at a time, so a batch pads little (a short title is not padded to a long description's
+    /// length). The result is in the texts' order, and each embedding is the one `embed` gives alone.
+    /// `between` runs before each batch (to check for a cancel).
+    pub fn embed_many(&self, texts: &[&str], batch: usize, mut between: impl FnMut()) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokens(t)).collect::<Result<_, _>>()?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| ids[i].len());
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(batch.max(1)) {
+            between();
+            let vectors = self.forward(&chunk.iter().map(|&i| ids[i].as_slice()).collect::<Vec<_>>())?;
+            for (&i, v) in chunk.iter().zip(vectors) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn forward(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if ids.is_empty() {
             return Ok(vec![]);
         }
-        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokens(t)).collect::<Result<_, _>>()?;
-        let len = ids.iter().map(Vec::len).max().unwrap_or(0);
-        let n = texts.len();
+        let len = ids.iter().map(|r| r.len()).max().unwrap_or(0);
+        let n = ids.len();
         let mut flat = Vec::with_capacity(n * len);
         let mut mask = Vec::with_capacity(n * len);
-        for row in &ids {
+        for row in ids {
             flat.extend(row.iter().copied().chain(std::iter::repeat_n(0, len - row.len())));
             mask.extend(std::iter::repeat_n(1u32, row.len()).chain(std::iter::repeat_n(0, len - row.len())));
         }

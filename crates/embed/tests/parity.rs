@@ -22,6 +22,10 @@ fn embeddings_match_the_reference_alone_and_in_a_batch() {
     assert_eq!(sentences.len(), 20);
     let texts: Vec<&str> = sentences.iter().map(|s| s["text"].as_str().unwrap()).collect();
     let batch = e.embed(&texts).unwrap();
+    // Sorted by length, 3 at a time, and put back in order.
+    let mut calls = 0;
+    let many = e.embed_many(&texts, 3, || calls += 1).unwrap();
+    assert_eq!(calls, texts.len().div_ceil(3));
     let mut worst_alone = 1f64;
     let mut worst_batch = 1f64;
     for (i, s) in sentences.iter().enumerate() {
@@ -36,6 +40,7 @@ fn embeddings_match_the_reference_alone_and_in_a_batch() {
         worst_batch = worst_batch.min(cosine(&batch[i], &want));
         // Padding is masked: the same text gives the same vector in a batch of longer texts.
         assert!(cosine(&alone, &batch[i]) > 0.99999, "{:?}: batch differs from alone", texts[i]);
+        assert!(cosine(&alone, &many[i]) > 0.99999, "{:?}: embed_many differs from alone", texts[i]);
     }
     println!("cosine to the reference, worst of 20: alone 1 - {:.1e}, in a batch 1 - {:.1e}", 1.0 - worst_alone, 1.0 - worst_batch);
     assert!(worst_alone >= 0.999 && worst_batch >= 0.999, "alone {worst_alone}, batch {worst_batch}");

@@ -252,6 +252,25 @@ pub(super) fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<St
     Ok(sql)
 }
 
+/// The condition of a spec's `similar_to` on alias `f` (an issue): its id is among the `k` issues of the
+/// tenant whose embeddings are nearest the text's, and at least `min_score` similar. The query repeats
+/// the cast and the model filter of the model's HNSW index.
+pub(super) fn similar_sql(spec: &Spec, tenant_param: &str, q: &mut Query) -> Result<Option<String>, String> {
+    let Some(s) = &spec.similar_to else { return Ok(None) };
+    let r = s.resolved.as_ref().ok_or("similar_to needs the embedding of its text, which the caller resolves before compiling")?;
+    let schema = quote(&r.schema);
+    let typ = format!("{schema}.vector({})", r.dims);
+    let model: String = r.model.chars().filter(|c| c.is_ascii_alphanumeric() || "._:/-".contains(*c)).collect();
+    let v = q.bind(Bound::Text(r.vector.clone()), "text");
+    let k = q.bind(Bound::Integer(s.k as i32), "integer");
+    let min = q.bind(Bound::Text(s.min_score.to_string()), "float8");
+    let distance = format!("(e.embedding::{typ} OPERATOR({schema}.<=>) ({v})::{typ})");
+    Ok(Some(format!(
+        "f.id IN (SELECT n.issue_id FROM (SELECT e.issue_id, {distance} AS dist FROM analytics.issue_embeddings AS e \
+         WHERE e.tenant_id = {tenant_param} AND e.model = '{model}' ORDER BY {distance} LIMIT {k}) AS n WHERE 1 - n.dist >= {min})"
+    )))
+}
+
 pub(super) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
@@ -416,6 +435,7 @@ pub fn compile_from(spec: &Spec, catalog: &[MetricDef], tenant: &str, source: Sp
     for f in &spec.filters {
         wheres.push(filter_sql(f, spec.entity, &mut q)?);
     }
+    wheres.extend(similar_sql(spec, &tenant_param, &mut q)?);
     if windowed && !snapshot && !fields.is_empty() {
         // One window is a conjunction and joins the WHERE as it is; several are alternatives.
         let windows: Vec<String> = fields.iter().filter_map(|t| window(&spec.date_range, t, &mut q)).collect();

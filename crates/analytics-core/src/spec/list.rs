@@ -83,6 +83,7 @@ pub(super) fn compile(spec: &Spec, catalog: &[MetricDef], tenant: &str, source: 
     for f in &spec.filters {
         wheres.push(filter_sql(f, spec.entity, &mut q)?);
     }
+    wheres.extend(super::compile::similar_sql(spec, &tenant_param, &mut q)?);
     for m in &spec.metric_filters {
         let def = find(catalog, &m.metric)?;
         note_version(&mut used, def);

@@ -184,6 +184,33 @@ pub struct Spec {
     pub date_range: Option<DateRange>,
     pub sort_by: Vec<Sort>,
     pub limit: u32,
+    /// Only the issues nearest in meaning to a text (issue specs).
+    pub similar_to: Option<SimilarTo>,
+}
+
+/// `similar_to`: the `k` issues whose embeddings are nearest to the text's, of those at least
+/// `min_score` similar (cosine).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimilarTo {
+    pub text: String,
+    pub k: u32,
+    pub min_score: f64,
+    /// The text's embedding and where the embeddings are, set by the caller (which embeds) before
+    /// compiling; not part of the canonical form.
+    pub resolved: Option<Resolved>,
+}
+
+/// What compiling a `similar_to` needs besides the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// pgvector's schema.
+    pub schema: String,
+    /// The model whose embeddings are compared (rows of analytics.issue_embeddings).
+    pub model: String,
+    /// Its dimensions (the cast of its HNSW index).
+    pub dims: usize,
+    /// The text's embedding in pgvector's text form.
+    pub vector: String,
 }
 
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -257,6 +284,10 @@ impl Spec {
             "sort_by": sort_by,
             "limit": self.limit,
         });
+        // Only a spec with similar_to has the key (the others keep the hashes they always had).
+        if let (Some(s), Some(o)) = (&self.similar_to, out.as_object_mut()) {
+            o.insert("similar_to".into(), json!({"text": s.text, "k": s.k, "min_score": s.min_score}));
+        }
         // A list has fields instead of metrics and groups (aggregate specs keep the form, and the
         // hashes, they always had).
         if self.is_list() {

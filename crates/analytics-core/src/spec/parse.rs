@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 mod groups;
 pub mod list;
 mod rows;
+pub mod similar;
 use groups::{check_series, parse_group_by};
 use rows::{parse_date_range, parse_filters};
 
@@ -31,7 +32,7 @@ pub const MAX_RELATIVE: u64 = 3650;
 /// The largest bucket width of a number dimension.
 pub const MAX_BUCKET: f64 = 1_000_000.0;
 
-const TOP_KEYS: &[&str] = &["entity", "metrics", "fields", "group_by", "filters", "date_range", "sort_by", "limit"];
+const TOP_KEYS: &[&str] = &["entity", "metrics", "fields", "group_by", "filters", "date_range", "sort_by", "limit", "similar_to"];
 const METRIC_KEYS: &[&str] = &["name", "aggregation", "alias", "params"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -222,8 +223,9 @@ fn parse_inner(ctx: &mut Ctx, input: &Value) -> Option<Spec> {
     let names: Vec<(&str, &str)> = metrics.iter().map(|m| (m.name.as_str(), m.alias.as_str())).collect();
     let sort_by = parse_sort(ctx, top.get("sort_by"), &columns, &names);
     let limit = parse_limit(ctx, top.get("limit"));
+    let similar_to = similar::parse_similar_to(ctx, top.get("similar_to"), entity, &group_by);
 
-    Some(Spec { entity, metrics, fields: vec![], group_by, filters, metric_filters, date_range, sort_by, limit })
+    Some(Spec { entity, metrics, fields: vec![], group_by, filters, metric_filters, date_range, sort_by, limit, similar_to })
 }
 
 /// A list spec (`fields` set): rows of the entity, see [`list`].
@@ -236,7 +238,8 @@ fn parse_list(ctx: &mut Ctx, top: &Map<String, Value>, fields: &Value, entity: E
     let names: Vec<(&str, &str)> = fields.iter().map(|f| (f.name.as_str(), f.alias.as_str())).collect();
     let sort_by = parse_sort(ctx, top.get("sort_by"), &columns, &names);
     let limit = parse_limit(ctx, top.get("limit"));
-    Spec { entity, metrics: vec![], fields, group_by: vec![], filters, metric_filters, date_range, sort_by, limit }
+    let similar_to = similar::parse_similar_to(ctx, top.get("similar_to"), entity, &[]);
+    Spec { entity, metrics: vec![], fields, group_by: vec![], filters, metric_filters, date_range, sort_by, limit, similar_to }
 }
 
 /// A `metrics` entry resolved to its catalog definition, with the entry's object form if it has one.

@@ -1,0 +1,286 @@
+//! Similar-issue search to SQL: the nearest issues of one tenant to a text, by meaning (the embeddings'
+//! cosine distance through pgvector), by words (PostgreSQL full-text search) or both fused by
+//! reciprocal rank fusion. The filters are a spec's filters (dimensions and metric conditions), checked
+//! by the spec parser; every value is a bound parameter; pgvector's type and operator are qualified
+//! with its schema, which the caller looks up (PostgreSQL 15 has no `@extschema:vector@`).
+
+use super::compile::{filter_sql, find, formula_params, plain_base, quote, Column, Compiled};
+use super::model::{FilterValue, Op, Spec};
+use super::parse::{parse, SpecError};
+use crate::catalog::params::{Bound, Query};
+use crate::catalog::sql::render;
+use crate::catalog::{Entity, MetricDef};
+use serde_json::{json, Value};
+
+/// How the neighbours are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The embeddings' cosine similarity only.
+    Semantic,
+    /// Full-text search over summary and description only.
+    Lexical,
+    /// Both, fused by reciprocal rank fusion.
+    Hybrid,
+}
+
+impl Mode {
+    pub const NAMES: [&'static str; 3] = ["semantic", "lexical", "hybrid"];
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "semantic" => Some(Mode::Semantic),
+            "lexical" => Some(Mode::Lexical),
+            "hybrid" => Some(Mode::Hybrid),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Semantic => "semantic",
+            Mode::Lexical => "lexical",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+    pub fn uses_vectors(self) -> bool {
+        self != Mode::Lexical
+    }
+}
+
+/// The largest `k`.
+pub const MAX_K: u32 = 1000;
+/// Reciprocal rank fusion's constant (Cormack et al. 2009): a row's fused score is the sum over the
+/// rankings that hold it of 1 / (RRF_K + rank).
+pub const RRF_K: u32 = 60;
+/// In hybrid mode each ranking contributes at least this many candidates to the fusion.
+pub const HYBRID_CANDIDATES: u32 = 50;
+
+/// Where the embeddings of one model are and how the shared index reads them.
+#[derive(Debug, Clone)]
+pub struct Vectors<'a> {
+    /// pgvector's schema (a name from pg_extension, quoted here).
+    pub schema: &'a str,
+    /// The model: rows of analytics.issue_embeddings with this `model`.
+    pub model: &'a str,
+    /// Its dimensions: the cast the model's HNSW index is built on (`embedding::vector(dims)`).
+    pub dims: usize,
+}
+
+/// One search.
+#[derive(Debug, Clone)]
+pub struct Search<'a> {
+    pub mode: Mode,
+    pub k: u32,
+    /// The query text (lexical and hybrid modes).
+    pub text: &'a str,
+    /// The query's embedding in pgvector's text form `[x,y,…]` (semantic and hybrid modes).
+    pub vector: Option<&'a str>,
+    /// Rows whose cosine similarity to the query is below this are left out (semantic and hybrid:
+    /// a lexical-only hit is judged by its own embedding's similarity, and passes when it has none yet);
+    /// lexical mode: its own score.
+    pub min_score: f64,
+    /// An issue left out of the answer (the issue whose neighbours are asked for).
+    pub exclude_issue_id: Option<i64>,
+}
+
+/// The text of an issue (alias `alias` of analytics.issues) that is embedded, as SQL: the summary, then
+/// the description on the next line, each trimmed, an empty one left out. Its SHA-256 ([`hash_sql`]) is
+/// the embedding's content hash, so one SQL expression decides both what is embedded and when it
+/// changed.
+pub fn document_sql(alias: &str) -> String {
+    format!(
+        "pg_catalog.concat_ws(E'\\n', NULLIF(pg_catalog.btrim({alias}.summary, E' \\t\\r\\n'), ''), NULLIF(pg_catalog.btrim({alias}.description, E' \\t\\r\\n'), ''))"
+    )
+}
+
+/// The content hash of a text expression: SHA-256 of its UTF-8 bytes, in hex.
+pub fn hash_sql(text: &str) -> String {
+    format!("pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to({text}, 'UTF8')), 'hex')")
+}
+
+/// A vector in pgvector's text form.
+pub fn vector_text(v: &[f32]) -> String {
+    let mut out = String::with_capacity(v.len() * 11 + 2);
+    out.push('[');
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{x}"));
+    }
+    out.push(']');
+    out
+}
+
+/// The filters of a search, in the spec's filter language, checked as a list spec's filters are.
+/// Error paths are those of the spec (`$.filters[0].field`).
+pub fn parse_filters(filters: &Value, catalog: &[MetricDef]) -> Result<Spec, Vec<SpecError>> {
+    let filters = match filters {
+        Value::Null => json!([]),
+        Value::Object(o) if o.is_empty() => json!([]),
+        other => other.clone(),
+    };
+    parse(&json!({"entity": "issue", "fields": ["key"], "filters": filters}), catalog)
+}
+
+/// The full-text expression of the GIN index `issues_fts_idx`, over the issues table aliased `alias`.
+fn tsvector(alias: &str) -> String {
+    format!(
+        "pg_catalog.to_tsvector('pg_catalog.english'::pg_catalog.regconfig, coalesce({alias}.summary, '') || ' ' || coalesce({alias}.description, ''))"
+    )
+}
+
+/// The query's words as full-text queries with their inverse document frequency in the tenant's
+/// issues, ln(1 + (N - df + 0.5) / (df + 0.5)) as in BM25: one row (q, idf) per distinct word that has a
+/// lexeme (stop words have none). Each count reads the full-text index. PostgreSQL's own ranks know no
+/// document frequencies, so a common word would weigh as much as a rare one.
+fn weighted_words(text_param: &str, tenant_param: &str) -> String {
+    let tsv = tsvector("x");
+    format!(
+        "SELECT w.q, pg_catalog.ln(1 + (c.n - c.df + 0.5) / (c.df + 0.5)) AS idf FROM \
+         (SELECT DISTINCT pg_catalog.plainto_tsquery('pg_catalog.english'::pg_catalog.regconfig, t.token) AS q \
+          FROM pg_catalog.ts_debug('pg_catalog.english'::pg_catalog.regconfig, {text_param}) AS t WHERE pg_catalog.cardinality(t.lexemes) > 0) AS w \
+         CROSS JOIN LATERAL (SELECT (SELECT count(*) FROM analytics.issues AS x WHERE x.tenant_id = {tenant_param})::float8 AS n, \
+         (SELECT count(*) FROM analytics.issues AS x WHERE x.tenant_id = {tenant_param} AND {tsv} @@ w.q)::float8 AS df) AS c \
+         WHERE pg_catalog.numnode(w.q) > 0"
+    )
+}
+
+/// The conditions of the filters on alias `f` (a row of analytics.issue_facts, or of analytics.issues
+/// when they read only its columns).
+fn conditions(filters: &Spec, catalog: &[MetricDef], q: &mut Query) -> Result<Vec<String>, String> {
+    let mut wheres = Vec::new();
+    for f in &filters.filters {
+        wheres.push(filter_sql(f, Entity::Issue, q)?);
+    }
+    for m in &filters.metric_filters {
+        let def = find(catalog, &m.metric)?;
+        let bound = formula_params(def, &m.params, q)?;
+        let value = render(&def.sql_expression, &bound)?;
+        if let Some(own) = def.filter.as_deref() {
+            wheres.push(format!("({})", render(own, &bound)?));
+        }
+        let mut num = |s: &str| q.bind(Bound::Text(s.to_string()), "numeric");
+        match (m.op, &m.value) {
+            (Some(Op::Gt), FilterValue::One(x)) => wheres.push(format!("({value}) > {}", num(x))),
+            (Some(Op::Gte), FilterValue::One(x)) => wheres.push(format!("({value}) >= {}", num(x))),
+            (Some(Op::Lt), FilterValue::One(x)) => wheres.push(format!("({value}) < {}", num(x))),
+            (Some(Op::Lte), FilterValue::One(x)) => wheres.push(format!("({value}) <= {}", num(x))),
+            (Some(Op::Between), FilterValue::Two(a, b)) => {
+                let (pa, pb) = (num(a), num(b));
+                wheres.push(format!("(({value}) >= {pa} AND ({value}) < {pb})"))
+            }
+            (Some(op), _) => return Err(format!("operator {} on a metric's value", op.as_str())),
+            (None, _) if crate::spec::parse::list::listable(def) => wheres.push(format!("({value}) IS NOT NULL")),
+            (None, _) => {}
+        }
+    }
+    if filters.date_range.is_some() {
+        return Err("a search takes no date_range".into());
+    }
+    Ok(wheres)
+}
+
+/// Compiles a search for `tenant`. Columns: issue_key, summary, status, score (semantic: cosine
+/// similarity; lexical: the matched words' share of the query's inverse document frequencies; hybrid: the fused score divided by its largest
+/// value, so 1 is first in both rankings). `vectors` is needed unless the mode is lexical.
+pub fn compile(filters: &Spec, catalog: &[MetricDef], tenant: &str, s: &Search, vectors: Option<&Vectors>) -> Result<Compiled, String> {
+    let mut q = Query::default();
+    let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
+    let wheres = conditions(filters, catalog, &mut q)?;
+    let mut cond = String::new();
+    for w in &wheres {
+        cond.push_str(" AND ");
+        cond.push_str(w);
+    }
+    // The row the filters read is alias f: analytics.issues itself when they read only its columns,
+    // else analytics.issue_facts joined to it. `d` is the issue (its text and id).
+    let (from, d) = if plain_base(Entity::Issue, &[&cond], &tenant_param).is_some() {
+        ("analytics.issues AS f".to_string(), "f")
+    } else {
+        ("analytics.issues AS d JOIN analytics.issue_facts AS f ON f.tenant_id = d.tenant_id AND f.id = d.id".to_string(), "d")
+    };
+    if let Some(id) = s.exclude_issue_id {
+        let p = q.bind(Bound::Text(id.to_string()), "bigint");
+        cond.push_str(&format!(" AND {d}.id <> {p}"));
+    }
+    let k = s.k.clamp(1, MAX_K);
+    let legs = if s.mode == Mode::Hybrid { k.max(HYBRID_CANDIDATES) } else { k };
+    let legs_param = q.bind(Bound::Integer(legs as i32), "integer");
+
+    let vec_parts = match (s.mode.uses_vectors(), vectors, s.vector) {
+        (false, _, _) => None,
+        (true, Some(v), Some(text)) => {
+            let schema = quote(v.schema);
+            let typ = format!("{schema}.vector({})", v.dims);
+            let p = q.bind(Bound::Text(text.to_string()), "text");
+            let query_vec = format!("({p})::{typ}");
+            let distance = format!("(e.embedding::{typ} OPERATOR({schema}.<=>) {query_vec})");
+            let model = q_literal(v.model);
+            Some((typ, query_vec, distance, model, schema))
+        }
+        (true, None, _) => return Err("a semantic search needs the model's vectors".into()),
+        (true, _, None) => return Err("a semantic search needs the query's embedding".into()),
+    };
+    let text_param = q.bind(Bound::Text(s.text.to_string()), "text");
+    let min_param = q.bind(Bound::Text(format!("{}", s.min_score)), "float8");
+    let k_param = q.bind(Bound::Integer(k as i32), "integer");
+
+    let semantic = vec_parts.as_ref().map(|(_, _, distance, model, _)| {
+        format!(
+            "SELECT n.id, n.dist, row_number() OVER (ORDER BY n.dist, n.id) AS r FROM (\
+             SELECT {d}.id, {distance} AS dist FROM analytics.issue_embeddings AS e JOIN {from} ON {d}.tenant_id = e.tenant_id AND {d}.id = e.issue_id \
+             WHERE e.model = {model} AND e.tenant_id = {tenant_param} AND {d}.tenant_id = {tenant_param}{cond} \
+             ORDER BY {distance} LIMIT {legs_param}) AS n"
+        )
+    });
+    // Words: the issues with any of the query's words, ranked by the sum of the matched words'
+    // inverse document frequencies over the sum of all of them (so in [0, 1]).
+    let lexical = (s.mode != Mode::Semantic).then(|| {
+        let tsv = tsvector(d);
+        format!(
+            "SELECT n.id, n.rank, row_number() OVER (ORDER BY n.rank DESC, n.id) AS r FROM (\
+             WITH words AS ({}) \
+             SELECT {d}.id, sum(words.idf) / (SELECT sum(idf) FROM words) AS rank FROM {from} JOIN words ON {tsv} @@ words.q \
+             WHERE {d}.tenant_id = {tenant_param}{cond} \
+             GROUP BY {d}.id ORDER BY 2 DESC, {d}.id LIMIT {legs_param}) AS n",
+            weighted_words(&text_param, &tenant_param)
+        )
+    });
+    let out = "i.issue_key, i.summary, i.status";
+    let join_issue = format!("JOIN analytics.issues AS i ON i.tenant_id = {tenant_param} AND i.id = h.id");
+    q.sql = match (s.mode, semantic, lexical, &vec_parts) {
+        (Mode::Semantic, Some(sem), _, _) => format!(
+            "SELECT {out}, (1 - h.dist)::float8 AS score FROM ({sem}) AS h {join_issue} \
+             WHERE (1 - h.dist) >= {min_param} ORDER BY h.r LIMIT {k_param}"
+        ),
+        (Mode::Lexical, _, Some(lex), _) => format!(
+            "SELECT {out}, h.rank::float8 AS score FROM ({lex}) AS h {join_issue} \
+             WHERE h.rank >= {min_param} ORDER BY h.r LIMIT {k_param}"
+        ),
+        (Mode::Hybrid, Some(sem), Some(lex), Some((typ, query_vec, _, model, schema))) => {
+            let top = 2.0 / (RRF_K as f64 + 1.0);
+            format!(
+                "SELECT {out}, (h.rrf / {top})::float8 AS score FROM (\
+                 SELECT coalesce(s.id, l.id) AS id, coalesce(1.0 / ({RRF_K} + s.r), 0) + coalesce(1.0 / ({RRF_K} + l.r), 0) AS rrf, s.dist \
+                 FROM ({sem}) AS s FULL JOIN ({lex}) AS l ON s.id = l.id) AS h {join_issue} \
+                 LEFT JOIN analytics.issue_embeddings AS e ON e.tenant_id = {tenant_param} AND e.issue_id = h.id AND e.model = {model} \
+                 WHERE 1 - coalesce(h.dist, e.embedding::{typ} OPERATOR({schema}.<=>) {query_vec}, 0) >= {min_param} \
+                 ORDER BY h.rrf DESC, h.id LIMIT {k_param}"
+            )
+        }
+        _ => return Err("no ranking for this mode".into()),
+    };
+    let columns = ["issue_key", "summary", "status"]
+        .iter()
+        .map(|c| Column { name: c.to_string(), role: "field", unit: None })
+        .chain(std::iter::once(Column { name: "score".into(), role: "metric", unit: None }))
+        .collect();
+    Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: vec![], reads_sprint_stats: false })
+}
+
+/// A model name as an SQL literal: model names are checked identifiers (the table's CHECK), so this
+/// only ever quotes letters, digits and `._:/-`; the literal (not a parameter) lets the planner match
+/// the model's partial index.
+fn q_literal(model: &str) -> String {
+    let safe: String = model.chars().filter(|c| c.is_ascii_alphanumeric() || "._:/-".contains(*c)).collect();
+    format!("'{safe}'")
+}
