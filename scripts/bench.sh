@@ -25,7 +25,7 @@ echo "[bench] building and installing the extension (release)"
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 cluster_start "$base" "$port" "$db" "shared_buffers = '4GB'" "work_mem = '64MB'" "maintenance_work_mem = '1GB'" \
   "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" "max_parallel_workers_per_gather = 2" "track_commit_timestamp = on" \
-  "max_worker_processes = 16"
+  "max_worker_processes = 16" "analytics.embed_interval = 0"
 psql_su() { cluster_psql "$base" "$port" "$@"; }
 
 # Reload when asked, when the scale differs, or when the installed extension script changed.
@@ -84,6 +84,9 @@ bash scripts/bench_flow.sh "$base" "$port" "$db" "$tenant"
 
 echo
 bash scripts/bench_jobs.sh "$base" "$port" "$db" "$tenant"
+
+echo
+bash scripts/bench_search.sh "$base" "$port" "$db"
 
 echo
 echo "[bench] Jira ingest"

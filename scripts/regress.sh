@@ -32,7 +32,8 @@ port="${REGRESS_PORT:-28817}"
 cluster_stop "$base" || true
 rm -rf "$base"
 cluster_start "$base" "$port" regress_cron \
-  "analytics.worker_database = 'regress_06_worker'" "analytics.refresh_interval = 1" "max_worker_processes = 64"
+  "analytics.worker_database = 'regress_06_worker'" "analytics.refresh_interval = 1" "max_worker_processes = 64" \
+  "analytics.embed_interval = 0"
 trap 'cluster_stop "$base"' EXIT
 
 mkdir -p tests/regress/results
@@ -98,6 +99,8 @@ if [ "$accept" = 0 ] && [ "$full" = 1 ]; then
   # The job workers: results, access, cancel, progress, 1,000 jobs once, kill -9 of a worker and of the
   # postmaster (the cluster is restarted).
   run_check jobs_workers tests/regress/jobs_workers.sh
+  # Embedding by the job workers: new and changed issues without a call, a writer's backfill job.
+  run_check embed_workers tests/regress/embed_workers.sh
   # The Jira sync against the scripted Jira: both flavours equal analytics_ingest_jira of the same data,
   # incremental, faults, kill -9 and resume, full resync and prune, the credential never shown.
   run_check jira_sync tests/regress/jira_sync.sh

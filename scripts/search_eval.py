@@ -205,9 +205,55 @@ def reference(queries, model_dir):
     return out
 
 
+def fusion_study(queries):
+    """MRR@10 of ways to fuse the semantic and lexical top-50 lists, computed from the same lists:
+    reciprocal rank fusion (k = 60, the lexical list weighted 1, 0.5, 0.25) and a convex combination
+    of the cosine and the lexical score (alpha = weight of the cosine; a row missing from a list
+    scores 0 there)."""
+    configs = {"semantic50": ("semantic", "-1"), "lexical50": ("lexical", "0")}
+    lines = []
+    for q in queries:
+        for name, (mode, floor) in configs.items():
+            lines.append(
+                f"SELECT json_build_object('id', {q['id']}, 'config', '{name}', 'hits', coalesce((SELECT json_agg(json_build_array(issue_key, score)) "
+                f"FROM analytics.analytics_similar_issues({dollar(q['query'])}, 50, '{{}}', '{mode}', {floor})), '[]'));"
+            )
+    lists = {name: {} for name in configs}
+    for line in psql("\n".join(lines)).splitlines():
+        r = json.loads(line)
+        lists[r["config"]][r["id"]] = [(k, sc) for k, sc in r["hits"]]
+    variants = {}
+    for w in (1.0, 0.5, 0.25):
+        variants[f"rrf lexical weight {w}"] = ("rrf", w)
+    for a in (0.9, 0.8, 0.7, 0.6):
+        variants[f"convex alpha {a}"] = ("convex", a)
+    out = {}
+    for name, (kind, x) in variants.items():
+        ranking = {}
+        for q in queries:
+            sem = lists["semantic50"].get(q["id"], [])
+            lex = lists["lexical50"].get(q["id"], [])
+            score = {}
+            if kind == "rrf":
+                for r, (k, _) in enumerate(sem):
+                    score[k] = score.get(k, 0) + 1 / (60 + r + 1)
+                for r, (k, _) in enumerate(lex):
+                    score[k] = score.get(k, 0) + x / (60 + r + 1)
+            else:
+                for k, sc in sem:
+                    score[k] = score.get(k, 0) + x * sc
+                for k, sc in lex:
+                    score[k] = score.get(k, 0) + (1 - x) * sc
+            ranking[q["id"]] = [k for k, _ in sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))]
+        out[name] = quality(queries, ranking)
+    return out
+
+
 def main():
-    with open(os.path.join(ROOT, "tests", "search", "queries.json")) as f:
+    name = sys.argv[sys.argv.index("--set") + 1] if "--set" in sys.argv else "queries.json"
+    with open(os.path.join(ROOT, "tests", "search", name)) as f:
         queries = json.load(f)["queries"]
+    print(f"[search] query set tests/search/{name}")
     real = [q for q in queries if q["target"]]
     off = [q for q in queries if not q["target"]]
     print(f"[search] corpus: {load()} Deep-SE issues in tenant {TENANT}; {len(real)} paraphrase queries, {len(off)} off-topic")
@@ -234,6 +280,11 @@ def main():
         print(f"  {mode:<9} {r1:8.3f}  {r10:9.3f}  {mrr:6.3f}")
     best_other = max(table["semantic"][2], table["lexical"][2])
     print(f"  hybrid MRR@10 - best other: {table['hybrid'][2] - best_other:+.3f}")
+    if "--fusion" in sys.argv:
+        print()
+        print("[search] fusions of the semantic and lexical top-50 lists (no floor): recall@1, recall@10, MRR@10")
+        for variant, (r1, r10, mrr) in fusion_study(queries).items():
+            print(f"  {variant:<24} {r1:6.3f} {r10:6.3f} {mrr:6.3f}")
 
     print()
     print("[search] the default similarity floor (rows whose cosine similarity to the query is below it are left out)")

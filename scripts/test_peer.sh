@@ -78,7 +78,7 @@ tail -n +2 jam_forecast.tsv > jam_forecast_q.tsv
 # category: the option says it (as a user of a real site would; the sync will read /rest/api/2/status).
 cluster_stop "$base" 2>/dev/null || true
 rm -rf "$base"
-cluster_start "$base" "$port" peer
+cluster_start "$base" "$port" peer "analytics.embed_interval = 0"
 psql_peer() { cluster_psql "$base" "$port" peer "$@"; }
 cluster_psql "$base" "$port" postgres -c "CREATE DATABASE peer" >/dev/null
 psql_peer -c "SET client_min_messages = warning" -c "CREATE EXTENSION agile_analytics CASCADE" >/dev/null

@@ -40,3 +40,50 @@ VALUES ('reader', 'table', 'analytics.issue_embeddings', 'SELECT');
 CREATE INDEX issues_fts_idx ON analytics.issues
     USING gin (pg_catalog.to_tsvector('pg_catalog.english'::pg_catalog.regconfig,
                                       coalesce(summary, '') || ' ' || coalesce(description, '')));
+
+-- Embedding on change (docs/search.md): statement triggers on issues mark the tenants whose summaries
+-- or descriptions a write inserted or changed. Every analytics.embed_interval seconds the job workers
+-- queue an `embed` job for each marked tenant, when the builtin model is installed. A mark commits with
+-- the write that made it and is cleared only in the transaction that queues a job, which sees that
+-- write: no change waits for another one to be embedded.
+CREATE TABLE analytics.embedding_queue (
+    tenant_id text PRIMARY KEY CHECK (tenant_id <> ''),
+    marked_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE analytics.embedding_queue IS 'The tenants with issues to embed (new, or summary or description changed), marked by statement triggers on analytics.issues; the job workers queue an embed job for each.';
+REVOKE ALL ON analytics.embedding_queue FROM PUBLIC;
+
+CREATE FUNCTION analytics._embed_mark() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO analytics.embedding_queue (tenant_id)
+        SELECT DISTINCT n.tenant_id FROM new_rows n
+        ON CONFLICT (tenant_id) DO NOTHING;
+    ELSE
+        INSERT INTO analytics.embedding_queue (tenant_id)
+        SELECT DISTINCT n.tenant_id FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
+        WHERE n.summary IS DISTINCT FROM o.summary OR n.description IS DISTINCT FROM o.description
+        ON CONFLICT (tenant_id) DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION analytics._embed_mark() IS 'Internal: statement trigger on analytics.issues that marks the tenants whose issue texts a write inserted or changed, for embedding.';
+REVOKE ALL ON FUNCTION analytics._embed_mark() FROM PUBLIC;
+CREATE TRIGGER embed_mark_ins AFTER INSERT ON analytics.issues
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics._embed_mark();
+CREATE TRIGGER embed_mark_upd AFTER UPDATE ON analytics.issues
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics._embed_mark();
+
+-- New embeddings change what a similar_to spec finds: they bump the tenant's data version, so no cached
+-- result from before them is served.
+CREATE TRIGGER data_version_ins AFTER INSERT ON analytics.issue_embeddings
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics._bump_data_version();
+CREATE TRIGGER data_version_upd AFTER UPDATE ON analytics.issue_embeddings
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics._bump_data_version();
+
+INSERT INTO analytics.job_kinds (kind, function, reusable, description) VALUES
+    ('embed', 'analytics.analytics_embed_issues(integer)', false, 'Embed the tenant''s new and changed issues (payload: {"batch": 1..100000, default 200}) with the builtin model, batch by batch, each batch in its own transaction, until none is left; writer access. Queued by the job workers for tenants with changed issues (analytics.embed_interval).');

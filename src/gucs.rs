@@ -7,6 +7,7 @@
 //! | `analytics.jit` | boolean | off | anyone | whether spec queries may use PostgreSQL's JIT (off: `jit` is off for them only) |
 //! | `analytics.cache_ttl` | integer (s) | 300 | anyone | how long analytics_run results are cached; 0 = no cache |
 //! | `analytics.refresh_interval` | integer (s) | 0 | postgresql.conf (reload) | a refresh_views job is queued this often in `analytics.worker_database`; 0 = off |
+//! | `analytics.embed_interval` | integer (s) | 30 | postgresql.conf (reload) | this often the job workers queue an embed job for each tenant whose issues were added or whose texts changed, when the builtin model is installed; 0 = off |
 //! | `analytics.job_workers` | integer | 2 | postgresql.conf (reload) | job executors per database with the extension; 0 = jobs stay queued |
 //! | `analytics.job_statement_timeout` | integer (ms) | 600000 | postgresql.conf (reload) | longest one attempt of a job may run; 0 = no limit |
 //! | `analytics.job_retention` | integer (s) | 604800 | postgresql.conf (reload) | finished jobs and their results are deleted this long after they finished |
@@ -18,7 +19,11 @@
 //! | `analytics.llm_timeout_ms` | integer (ms) | 20000 | anyone | longest wait for one provider request |
 //! | `analytics.llm_fallback` | enum | builtin | anyone | when the provider cannot be reached: builtin (answer with the builtin translator) or none (error) |
 //! | `analytics.ask_mode` | enum | single | anyone | single (the provider translates every question) or hybrid (the builtin translator first, the provider only where it would ask back) |
-//! | `analytics.embedding_provider` | enum | builtin | anyone | who embeds issues and search queries: builtin (all-MiniLM-L6-v2 on the CPU, no network) |
+//! | `analytics.embedding_provider` | enum | builtin | anyone | who embeds issues and search queries: builtin (all-MiniLM-L6-v2 on the CPU, no network), openai, ollama, openai_compatible |
+//! | `analytics.embedding_model` | text | per provider | superuser | a remote provider's model; stored as provider:model |
+//! | `analytics.embedding_base_url` | text | per provider | superuser | a remote provider's base URL (required for openai_compatible) |
+//! | `analytics.embedding_api_key` | text | empty | superuser (not readable by others) | a remote provider's key; fallback for openai: OPENAI_API_KEY |
+//! | `analytics.embedding_timeout_ms` | integer (ms) | 20000 | anyone | longest wait for one embedding request |
 //! | `analytics.embedding_model_path` | text | empty | superuser | the builtin model's directory; empty: `$sharedir/extension/agile_analytics/models/all-MiniLM-L6-v2` |
 //! | `analytics.embedding_threads` | integer | 1 | superuser | threads a backend computes embeddings on (read when it first loads the model) |
 
@@ -43,6 +48,9 @@ pub static CACHE_TTL: GucSetting<i32> = GucSetting::<i32>::new(300);
 
 /// Seconds between refreshes of the materialized views by the background worker; 0 = off.
 pub static REFRESH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(0);
+
+/// Seconds between the job workers' looks for tenants with issues to embed; 0 = off.
+pub static EMBED_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(30);
 
 /// Job executors per database where the extension is installed (0: jobs stay queued).
 pub static JOB_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(2);
@@ -109,8 +117,25 @@ pub enum EmbeddingProvider {
     /// all-MiniLM-L6-v2 run in the backend on the CPU (crates/embed): no key, no network.
     #[name = c"builtin"]
     Builtin,
+    /// OpenAI's /v1/embeddings (a key: analytics.embedding_api_key or OPENAI_API_KEY).
+    #[name = c"openai"]
+    OpenAi,
+    /// Ollama's /api/embed.
+    #[name = c"ollama"]
+    Ollama,
+    /// Any server with OpenAI's embeddings API, at analytics.embedding_base_url.
+    #[name = c"openai_compatible"]
+    OpenAiCompatible,
 }
 pub static EMBEDDING_PROVIDER: GucSetting<EmbeddingProvider> = GucSetting::<EmbeddingProvider>::new(EmbeddingProvider::Builtin);
+/// A remote provider's model (empty: the provider's default).
+pub static EMBEDDING_MODEL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// A remote provider's base URL (empty: the provider's default).
+pub static EMBEDDING_BASE_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// A remote provider's API key: set and read by superusers only, never shown.
+pub static EMBEDDING_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Longest wait for one embedding request, in milliseconds.
+pub static EMBEDDING_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(20_000);
 /// The builtin model's directory (empty: where scripts/models.sh installs it).
 pub static EMBEDDING_MODEL_PATH: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 /// Threads one backend computes embeddings on.
@@ -177,11 +202,45 @@ pub fn init() {
     );
     GucRegistry::define_enum_guc(
         c"analytics.embedding_provider",
-        c"Who embeds issues and search queries for semantic search: builtin (all-MiniLM-L6-v2 on the CPU, no key, no network).",
-        c"Embeddings are stored per model in analytics.issue_embeddings; analytics_embed_issues() computes the missing and changed ones.",
+        c"Who embeds issues and search queries for semantic search: builtin (all-MiniLM-L6-v2 on the CPU, no key, no network), openai, ollama or openai_compatible.",
+        c"Embeddings are stored per model in analytics.issue_embeddings (a remote one as provider:model); analytics_embed_issues() computes the missing and changed ones.",
         &EMBEDDING_PROVIDER,
         GucContext::Userset,
         GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.embedding_model",
+        c"The model a remote embedding provider is asked for (empty: openai text-embedding-3-small, ollama all-minilm, openai_compatible default).",
+        c"Its embeddings are stored as provider:model; another model's embeddings are not compared with them.",
+        &EMBEDDING_MODEL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.embedding_base_url",
+        c"Base URL of the remote embedding provider (empty: https://api.openai.com/v1 for openai, http://127.0.0.1:11434 for ollama; required for openai_compatible).",
+        c"openai and openai_compatible post to BASE/embeddings, ollama to BASE/api/embed.",
+        &EMBEDDING_BASE_URL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"analytics.embedding_api_key",
+        c"API key of the remote embedding provider (superuser only; never shown).",
+        c"When empty, openai uses the server's OPENAI_API_KEY environment variable; ollama and openai_compatible get a key only when it is set here.",
+        &EMBEDDING_API_KEY,
+        GucContext::Suset,
+        GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL,
+    );
+    GucRegistry::define_int_guc(
+        c"analytics.embedding_timeout_ms",
+        c"Longest wait for one request to a remote embedding provider, in milliseconds.",
+        c"429 and 5xx answers are tried again; one call waits at most three times this.",
+        &EMBEDDING_TIMEOUT_MS,
+        100,
+        600_000,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_string_guc(
         c"analytics.embedding_model_path",
@@ -244,6 +303,16 @@ pub fn init() {
         &REFRESH_INTERVAL,
         0,
         7 * 24 * 3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"analytics.embed_interval",
+        c"Seconds between the agile_analytics job workers' looks for tenants with new or changed issues to embed (0: off).",
+        c"Each such tenant gets an embed job (at a low priority), in every database with the extension, when the builtin model's files are installed. Needs agile_analytics in shared_preload_libraries.",
+        &EMBED_INTERVAL,
+        0,
+        24 * 3600,
         GucContext::Sighup,
         GucFlags::UNIT_S,
     );
@@ -329,6 +398,10 @@ pub fn refresh_interval() -> i32 {
     REFRESH_INTERVAL.get()
 }
 
+pub fn embed_interval() -> i32 {
+    EMBED_INTERVAL.get()
+}
+
 pub fn worker_database() -> String {
     WORKER_DATABASE.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty()).unwrap_or_else(|| "postgres".into())
 }
@@ -395,6 +468,33 @@ pub fn llm_fallback() -> String {
 
 pub fn embedding_model_path() -> Option<String> {
     text(&EMBEDDING_MODEL_PATH)
+}
+
+pub fn embedding_provider() -> analytics_core::llm::embeddings::EmbeddingProvider {
+    use analytics_core::llm::embeddings::EmbeddingProvider as P;
+    match EMBEDDING_PROVIDER.get() {
+        EmbeddingProvider::Builtin => P::Builtin,
+        EmbeddingProvider::OpenAi => P::OpenAi,
+        EmbeddingProvider::Ollama => P::Ollama,
+        EmbeddingProvider::OpenAiCompatible => P::OpenAiCompatible,
+    }
+}
+
+pub fn embedding_model() -> Option<String> {
+    text(&EMBEDDING_MODEL)
+}
+
+pub fn embedding_base_url() -> Option<String> {
+    text(&EMBEDDING_BASE_URL)
+}
+
+/// The key: the setting, else (openai only) the server's OPENAI_API_KEY.
+pub fn embedding_api_key(openai: bool) -> Option<String> {
+    text(&EMBEDDING_API_KEY).or_else(|| openai.then(|| std::env::var("OPENAI_API_KEY").ok()).flatten().filter(|s| !s.trim().is_empty()))
+}
+
+pub fn embedding_timeout_ms() -> i32 {
+    EMBEDDING_TIMEOUT_MS.get()
 }
 
 pub fn embedding_threads() -> usize {

@@ -225,8 +225,16 @@ pub(crate) fn answer(question: Option<&str>, options: Option<&str>) -> Result<Va
             if let Some(l) = options.limit {
                 spec["limit"] = json!(l);
             }
-            let parsed = parse(&spec, &catalog.active).map_err(ApiError::InvalidSpec)?;
-            let explanation = nl::explain(&parsed, &catalog.active, &tenant);
+            let mut parsed = parse(&spec, &catalog.active).map_err(ApiError::InvalidSpec)?;
+            let mut explanation = nl::explain(&parsed, &catalog.active, &tenant);
+            crate::api::search::resolve(&mut parsed)?;
+            // "issues about login timeouts": how many issues were close enough in meaning.
+            if !options.dry_run {
+                if let (Some(n), Some(s)) = (crate::api::search::matched(&parsed, &tenant)?, &parsed.similar_to) {
+                    let issues = if n == 1 { "issue" } else { "issues" };
+                    explanation.push_str(&format!(" {n} {issues} matched \"{}\".", s.text));
+                }
+            }
             let ran = answer_spec(&spec, parsed, &tenant, options.dry_run)?;
             if let Value::Object(o) = ran {
                 for (k, v) in o {

@@ -65,7 +65,7 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
         return Err(ApiError::NotAllowed {
             message: format!("permission denied to submit a {kind} job"),
             detail: format!("A {kind} job does the work of {function}, which this role may not execute."),
-            hint: "An admin gives access with analytics_grant(role, level): run and ask jobs need 'reader', refresh_views and jira_sync 'admin'.".into(),
+            hint: "An admin gives access with analytics_grant(role, level): run and ask jobs need 'reader', embed 'writer', refresh_views and jira_sync 'admin'.".into(),
         });
     }
     match kind {
@@ -85,6 +85,10 @@ fn check_payload(kind: &str, payload: &Value, text: &str) -> Result<String, ApiE
         }
         "jira_sync" => {
             crate::api::jira::check_sync(payload)?;
+            Ok(jobs::payload_hash(payload))
+        }
+        "embed" => {
+            jobs::check_embed(payload).map_err(invalid)?;
             Ok(jobs::payload_hash(payload))
         }
         other => Err(ApiError::Internal(format!("job kind {other} has no payload check"))),
@@ -216,7 +220,8 @@ fn insert(tenant: &str, kind: &str, text: &str, hash: &str, options: &JobOptions
                              'analytics.llm_provider', pg_catalog.current_setting('analytics.llm_provider'),
                              'analytics.llm_model', pg_catalog.current_setting('analytics.llm_model'),
                              'analytics.llm_fallback', pg_catalog.current_setting('analytics.llm_fallback'),
-                             'analytics.llm_timeout_ms', pg_catalog.current_setting('analytics.llm_timeout_ms')),
+                             'analytics.llm_timeout_ms', pg_catalog.current_setting('analytics.llm_timeout_ms'),
+                             'analytics.embedding_provider', pg_catalog.current_setting('analytics.embedding_provider')),
                          $5, $6, $7, $8, coalesce(analytics._job_run_after($9), pg_catalog.now()))
                  ON CONFLICT DO NOTHING RETURNING id)
              SELECT (SELECT id FROM ins)",
@@ -246,7 +251,7 @@ fn job_submit(kind: Option<&str>, payload: Option<JsonbText>, options: default!(
 extension_sql!(
     r#"
 COMMENT ON FUNCTION analytics.analytics_job_submit(text, jsonb, jsonb) IS
-  'Submit an async job for the session''s tenant, run as the calling role: kind run (payload: a spec), ask ({"question", "options"}) or refresh_views ({"concurrently"}; admin). options: priority (-100..100), max_attempts (1..20, default 3), run_after (timestamptz), idempotency_key. The same payload (or key) while its job is queued or running, or completed within analytics.cache_ttl, returns that job''s id.';
+  'Submit an async job for the session''s tenant, run as the calling role: kind run (payload: a spec), ask ({"question", "options"}), embed ({"batch"}; writer), refresh_views ({"concurrently"}; admin) or jira_sync ({"source"}; admin). options: priority (-100..100), max_attempts (1..20, default 3), run_after (timestamptz), idempotency_key. The same payload (or key) while its job is queued or running, or completed within analytics.cache_ttl, returns that job''s id.';
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_job_submit(text,jsonb,jsonb)', 'EXECUTE');
 REVOKE ALL ON FUNCTION analytics.analytics_job_submit(text,jsonb,jsonb) FROM PUBLIC;

@@ -5,24 +5,22 @@
 //! the extension's owner, for the session's tenant only (users cannot write them).
 
 use crate::api::spec::{active_catalog, execute, tenant};
-use crate::embedder::{self, DIMENSIONS, MODEL};
+use crate::embedder::{self, DIMENSIONS};
 use crate::error::ApiError;
 use crate::jsonb_arg::JsonbText;
 use crate::owner::as_owner;
 use crate::search_path::{end_scope, scoped_setting, set_in_scope};
 use crate::spi_read;
 use analytics_core::json_arg as args;
+use analytics_core::spec::compile::quote;
 use analytics_core::spec::model::Resolved;
+use analytics_core::spec::parse::similar::DEFAULT_MIN_SCORE;
 use analytics_core::spec::search::{self, Mode, Search, Vectors, MAX_K};
 use analytics_core::spec::{Spec, SpecError};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use serde_json::Value;
 use std::ffi::CString;
-
-/// Cosine similarity below which a semantic or hybrid search leaves a row out, unless the call says
-/// otherwise (docs/search.md: measured on real Jira issues and off-topic queries).
-pub const DEFAULT_MIN_SCORE: f64 = 0.3;
 
 /// pgvector's schema: its type and operator are qualified with it (PostgreSQL 15 has no
 /// `@extschema:vector@`).
@@ -34,40 +32,85 @@ fn vector_schema() -> Result<String, ApiError> {
     .ok_or_else(|| ApiError::Internal("the vector extension is not installed".into()))
 }
 
-fn quoted(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
 /// Fills in what compiling a spec's `similar_to` needs: its text's embedding and where the embeddings
 /// are. Specs without one are left as they are.
 pub(crate) fn resolve(spec: &mut Spec) -> Result<(), ApiError> {
     let Some(s) = spec.similar_to.as_mut() else { return Ok(()) };
     if s.resolved.is_none() {
-        let vector = search::vector_text(&embedder::embed(&[s.text.as_str()])?.remove(0));
-        s.resolved = Some(Resolved { schema: vector_schema()?, model: MODEL.into(), dims: DIMENSIONS, vector });
+        let model = embedder::model_name()?;
+        let v = embedder::embed(&[s.text.as_str()])?.remove(0);
+        let schema = vector_schema()?;
+        check_dims(&schema, &model, v.len())?;
+        s.resolved = Some(Resolved { schema, model, dims: v.len(), vector: search::vector_text(&v) });
     }
     Ok(())
+}
+
+/// The model's stored embeddings have `dims` dimensions too (a provider whose model changed its
+/// length under the same name would make every comparison fail): else 22000.
+fn check_dims(schema: &str, model: &str, dims: usize) -> Result<(), ApiError> {
+    let stored = spi_read::one::<i32>(
+        &format!("SELECT {}.vector_dims(embedding) FROM analytics.issue_embeddings WHERE model = $1 LIMIT 1", quote(schema)),
+        &[model.into()],
+    )?;
+    match stored {
+        Some(n) if n as usize != dims => Err(ApiError::Postgres {
+            code: PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            message: format!("the embedding provider answered vectors of {dims} dimensions, but the stored embeddings of model \"{model}\" have {n}"),
+            detail: None,
+            hint: Some(format!(
+                "Set analytics.embedding_model to the model they were made with, or delete them as a superuser (DELETE FROM analytics.issue_embeddings WHERE model = '{model}') and embed again."
+            )),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// How many of the tenant's issues a resolved spec's `similar_to` keeps (None without one).
+pub(crate) fn matched(spec: &Spec, tenant: &str) -> Result<Option<i64>, ApiError> {
+    let Some(c) = search::similar_count(spec, tenant).map_err(ApiError::Internal)? else { return Ok(None) };
+    let (rows, _, _) = execute(&c)?;
+    let rows: Vec<Value> = serde_json::from_str(&rows).map_err(|e| ApiError::Internal(format!("similar count: {e}")))?;
+    Ok(rows.first().and_then(|r| r["matched"].as_i64()))
+}
+
+/// The tenant's issues to embed: (id, text, hash) of those with no embedding of the model, or whose
+/// summary or description changed since (by content hash), after issue id `after`, in id order.
+fn pending_sql() -> String {
+    let doc = search::document_sql("i");
+    let hash = search::hash_sql("c.doc");
+    format!(
+        "SELECT c.id, c.doc, {hash} FROM (SELECT i.id, {doc} AS doc FROM analytics.issues AS i WHERE i.tenant_id = $1 AND i.id > $4) AS c \
+         LEFT JOIN analytics.issue_embeddings AS e ON e.tenant_id = $1 AND e.issue_id = c.id AND e.model = $2 \
+         WHERE e.content_hash IS DISTINCT FROM {hash} ORDER BY c.id LIMIT $3"
+    )
+}
+
+/// How many of the tenant's issues are to embed (an embed job's progress is out of this).
+pub(crate) fn pending(tenant: &str) -> Result<i64, ApiError> {
+    let sql = format!("SELECT pg_catalog.count(*) FROM ({}) AS p", pending_sql());
+    let model = embedder::model_name()?;
+    Ok(spi_read::one::<i64>(&sql, &[tenant.into(), model.as_str().into(), None::<i32>.into(), i64::MIN.into()])?.unwrap_or(0))
 }
 
 /// Embeds the session tenant's issues that have no embedding of the model, or whose summary or
 /// description changed since (by content hash), at most `batch` of them. Returns how many.
 pub(crate) fn embed_issues(tenant: &str, batch: i32) -> Result<i64, ApiError> {
-    let doc = search::document_sql("i");
-    let hash = search::hash_sql("c.doc");
-    let pending = format!(
-        "SELECT c.id, c.doc, {hash} FROM (SELECT i.id, {doc} AS doc FROM analytics.issues AS i WHERE i.tenant_id = $1) AS c \
-         LEFT JOIN analytics.issue_embeddings AS e ON e.tenant_id = $1 AND e.issue_id = c.id AND e.model = $2 \
-         WHERE e.content_hash IS DISTINCT FROM {hash} ORDER BY c.id LIMIT $3"
-    );
+    Ok(embed_after(tenant, batch, i64::MIN)?.0)
+}
+
+/// [`embed_issues`] for the issues after id `after` (an embed job's cursor): how many, and the last id.
+pub(crate) fn embed_after(tenant: &str, batch: i32, after: i64) -> Result<(i64, i64), ApiError> {
+    let pending = pending_sql();
+    let model = embedder::model_name()?;
     let rows: Vec<(i64, String, String)> = Spi::connect(|c| {
-        c.select(&pending, None, &[tenant.into(), MODEL.into(), batch.into()])?
+        c.select(&pending, None, &[tenant.into(), model.as_str().into(), batch.into(), after.into()])?
             .map(|r| Ok((r.get::<i64>(1)?.unwrap_or(0), r.get::<String>(2)?.unwrap_or_default(), r.get::<String>(3)?.unwrap_or_default())))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let schema = quoted(&vector_schema()?);
+    let Some(last) = rows.last().map(|r| r.0) else { return Ok((0, after)) };
+    let raw_schema = vector_schema()?;
+    let schema = quote(&raw_schema);
     let upsert = format!(
         "INSERT INTO analytics.issue_embeddings (tenant_id, issue_id, model, content_hash, embedding) \
          SELECT $1, u.id::bigint, $2, u.h, u.v::{schema}.vector FROM ROWS FROM (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[])) AS u(id, h, v) \
@@ -76,18 +119,22 @@ pub(crate) fn embed_issues(tenant: &str, batch: i32) -> Result<i64, ApiError> {
     // All at once, so that texts of like length share a batch (embedder::embed sorts them).
     let texts: Vec<&str> = rows.iter().map(|(_, d, _)| d.as_str()).collect();
     let vectors = embedder::embed(&texts)?;
+    if let Some(v) = vectors.first() {
+        check_dims(&raw_schema, &model, v.len())?;
+    }
     for (chunk, vectors) in rows.chunks(256).zip(vectors.chunks(256)) {
         let ids: Vec<String> = chunk.iter().map(|(id, _, _)| id.to_string()).collect();
         let hashes: Vec<String> = chunk.iter().map(|(_, _, h)| h.clone()).collect();
         let vecs: Vec<String> = vectors.iter().map(|v| search::vector_text(v)).collect();
-        let (upsert, tenant) = (upsert.clone(), tenant.to_string());
+        let (upsert, tenant, model) = (upsert.clone(), tenant.to_string(), model.clone());
         as_owner(move || {
             Spi::connect_mut(|c| {
-                c.update(&upsert, None, &[tenant.as_str().into(), MODEL.into(), ids.into(), hashes.into(), vecs.into()]).map(|_| ())
+                c.update(&upsert, None, &[tenant.as_str().into(), model.as_str().into(), ids.into(), hashes.into(), vecs.into()])
+                    .map(|_| ())
             })
         })??;
     }
-    Ok(rows.len() as i64)
+    Ok((rows.len() as i64, last))
 }
 
 /// Embeds the session tenant's new and changed issues (at most `batch`); returns how many it embedded.
@@ -113,7 +160,7 @@ fn analytics_embed_issues(batch: default!(Option<i32>, 1000)) -> Result<i64, Err
 extension_sql!(
     r#"
 COMMENT ON FUNCTION analytics.analytics_embed_issues(integer) IS
-  'Embed the session tenant''s issues (summary and description) that have no embedding yet or changed since, at most batch of them, with the builtin model all-MiniLM-L6-v2; returns how many. Call it until it returns 0. Writer access.';
+  'Embed the session tenant''s issues (summary and description) that have no embedding yet or changed since, at most batch of them, with the model of analytics.embedding_provider (builtin: all-MiniLM-L6-v2); returns how many. Call it until it returns 0. Writer access.';
 REVOKE ALL ON FUNCTION analytics.analytics_embed_issues(integer) FROM PUBLIC;
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('writer', 'function', 'analytics.analytics_embed_issues(integer)', 'EXECUTE');
@@ -159,7 +206,7 @@ fn run(c: &analytics_core::spec::Compiled, k: u32) -> Result<Vec<Hit>, ApiError>
 fn notice_if_nothing_embedded(tenant: &str) -> Result<(), ApiError> {
     let any = spi_read::one::<bool>(
         "SELECT EXISTS (SELECT FROM analytics.issue_embeddings WHERE tenant_id = $1 AND model = $2)",
-        &[tenant.into(), MODEL.into()],
+        &[tenant.into(), embedder::model_name()?.as_str().into()],
     )?;
     if any != Some(true) {
         ereport!(
@@ -221,9 +268,16 @@ fn similar(
     };
     let catalog = active_catalog()?;
     let filters = search::parse_filters(&filters, &catalog.active).map_err(ApiError::InvalidSpec)?;
-    let vector = if mode.uses_vectors() { Some(search::vector_text(&embedder::embed(&[query])?.remove(0))) } else { None };
     let schema = vector_schema()?;
-    let vectors = Vectors { schema: &schema, model: MODEL, dims: DIMENSIONS };
+    let (model, dims, vector) = if mode.uses_vectors() {
+        let model = embedder::model_name()?;
+        let v = embedder::embed(&[query])?.remove(0);
+        check_dims(&schema, &model, v.len())?;
+        (model, v.len(), Some(search::vector_text(&v)))
+    } else {
+        (String::new(), DIMENSIONS, None)
+    };
+    let vectors = Vectors { schema: &schema, model: &model, dims };
     let s = Search { mode, k, text: query, vector: vector.as_deref(), min_score, exclude_issue_id: None };
     let compiled = search::compile(&filters, &catalog.active, &tenant, &s, Some(&vectors)).map_err(ApiError::Internal)?;
     let hits = run(&compiled, k)?;
@@ -268,21 +322,29 @@ fn similar_to(issue_key: Option<&str>, k: Option<i32>) -> Result<Vec<Hit>, ApiEr
     let k = check_k(k)?;
     let doc = search::document_sql("i");
     let hash = search::hash_sql(&doc);
+    let model = embedder::model_name()?;
     // The issue's stored embedding when its text has not changed since, else its text to embed now.
     let (id, stored, text) = spi_read::three::<i64, String, String>(
         &format!(
             "SELECT i.id, (SELECT e.embedding::text FROM analytics.issue_embeddings AS e WHERE e.tenant_id = $1 AND e.issue_id = i.id AND e.model = $3 AND e.content_hash = {hash}), {doc} \
              FROM analytics.issues AS i WHERE i.tenant_id = $1 AND i.issue_key = $2"
         ),
-        &[tenant.as_str().into(), key.into(), MODEL.into()],
+        &[tenant.as_str().into(), key.into(), model.as_str().into()],
     )?;
     let id = id.ok_or_else(|| ApiError::UnknownIssue(key.to_string()))?;
-    let vector = match stored {
-        Some(v) => v,
-        None => search::vector_text(&embedder::embed(&[text.as_deref().unwrap_or("")])?.remove(0)),
-    };
     let schema = vector_schema()?;
-    let vectors = Vectors { schema: &schema, model: MODEL, dims: DIMENSIONS };
+    let (vector, dims) = match stored {
+        Some(v) => {
+            let dims = v.matches(',').count() + 1;
+            (v, dims)
+        }
+        None => {
+            let v = embedder::embed(&[text.as_deref().unwrap_or("")])?.remove(0);
+            check_dims(&schema, &model, v.len())?;
+            (search::vector_text(&v), v.len())
+        }
+    };
+    let vectors = Vectors { schema: &schema, model: &model, dims };
     let s = Search { mode: Mode::Semantic, k, text: "", vector: Some(&vector), min_score: -1.0, exclude_issue_id: Some(id) };
     let catalog = active_catalog()?;
     let none = search::parse_filters(&Value::Null, &catalog.active).map_err(ApiError::InvalidSpec)?;

@@ -40,7 +40,7 @@ pub fn notify(id: &Uuid, state: &str, progress: f64, stage: &str) -> Result<(), 
 }
 
 /// The settings a job carries from its submitting session (`analytics_job_submit` records them).
-const SETTINGS: [&str; 10] = [
+const SETTINGS: [&str; 11] = [
     "TimeZone",
     "DateStyle",
     "IntervalStyle",
@@ -51,6 +51,7 @@ const SETTINGS: [&str; 10] = [
     "analytics.llm_model",
     "analytics.llm_fallback",
     "analytics.llm_timeout_ms",
+    "analytics.embedding_provider",
 ];
 
 fn set(name: &str, value: &str) -> Result<(), ApiError> {
@@ -91,6 +92,24 @@ pub(super) fn as_submitter<T>(job: &Claimed, f: impl FnOnce() -> Result<T, ApiEr
     })
     .execute();
     r
+}
+
+/// The attempt still owns the job and no cancel was asked for.
+pub(super) fn fence(job: &Claimed, what: &str) -> Result<(), ApiError> {
+    let live = Spi::get_one_with_args::<bool>(
+        "SELECT NOT cancel_requested FROM analytics.jobs WHERE tenant_id = $1 AND id = $2 AND attempt_token = $3 AND state = 'running'",
+        &[job.tenant.as_str().into(), job.id.into(), job.token.into()],
+    )?;
+    match live {
+        Some(true) => Ok(()),
+        Some(false) => Err(ApiError::Postgres {
+            code: PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+            message: format!("canceling {what} due to user request"),
+            detail: None,
+            hint: None,
+        }),
+        None => Err(ApiError::Internal("fenced: the attempt no longer owns the job".into())),
+    }
 }
 
 /// The submitter may still do what the job does: the role exists and may execute the kind's function.
@@ -161,8 +180,10 @@ fn body(job: &Claimed) -> Result<String, ApiError> {
 /// The attempt, in one transaction: Ok when the job completed (its result and state committed). A
 /// jira_sync job commits page by page instead (`super::jira`).
 pub fn run(job: &Claimed) -> Result<(), ApiError> {
-    if job.kind == "jira_sync" {
-        return super::jira::run(job);
+    match job.kind.as_str() {
+        "jira_sync" => return super::jira::run(job),
+        "embed" => return super::embed::run(job),
+        _ => {}
     }
     in_tx(|| {
         check_submitter(job)?;

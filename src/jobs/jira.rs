@@ -8,7 +8,7 @@
 //! them; the next attempt (or the next sync) goes on from there. One sync per source at a time: a
 //! session advisory lock, held across the transactions.
 
-use super::attempt::{as_submitter, check_submitter, complete, notify, Claimed};
+use super::attempt::{as_submitter, check_submitter, complete, fence, notify, Claimed};
 use super::registry;
 use super::tx::in_tx;
 use crate::error::ApiError;
@@ -44,24 +44,6 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
 }
 
-/// The attempt still owns the job and no cancel was asked for.
-fn fence(job: &Claimed) -> Result<(), ApiError> {
-    let live = Spi::get_one_with_args::<bool>(
-        "SELECT NOT cancel_requested FROM analytics.jobs WHERE tenant_id = $1 AND id = $2 AND attempt_token = $3 AND state = 'running'",
-        &[job.tenant.as_str().into(), job.id.into(), job.token.into()],
-    )?;
-    match live {
-        Some(true) => Ok(()),
-        Some(false) => Err(ApiError::Postgres {
-            code: PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
-            message: "canceling the Jira sync due to user request".into(),
-            detail: None,
-            hint: None,
-        }),
-        None => Err(internal("fenced: the attempt no longer owns the job")),
-    }
-}
-
 /// Locks the source for this process (released when the sync ends or the process exits).
 fn lock_key(job: &Claimed, source: &str) -> String {
     format!("agile_analytics.jira_sync:{}:{source}", job.tenant)
@@ -69,7 +51,7 @@ fn lock_key(job: &Claimed, source: &str) -> String {
 
 fn setup(job: &Claimed, p: &JiraSync) -> Result<Setup, ApiError> {
     check_submitter(job)?;
-    fence(job)?;
+    fence(job, "the Jira sync")?;
     let locked = Spi::get_one_with_args::<bool>(
         "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))",
         &[lock_key(job, &p.source).as_str().into()],
@@ -244,7 +226,7 @@ impl Sink for Writer<'_> {
         let (job, source, instance, full, sync_no) = (self.job, self.source, self.instance.clone(), self.full, self.sync_no);
         let keys: Vec<String> = batch.issues.iter().map(|i| i.issue_key.clone()).collect();
         in_tx(|| {
-            fence(job)?;
+            fence(job, "the Jira sync")?;
             let counts = as_submitter(job, || crate::api::ingest::ingest(batch, &job.tenant, &instance))?;
             Spi::run_with_args(
                 "INSERT INTO analytics.jira_source_issues (tenant_id, name, issue_key, last_seen)
@@ -314,7 +296,7 @@ fn sync_error(source: &str, e: SyncError<ApiError>) -> ApiError {
 /// The last transaction: a full resync's comparison (and prune), the source's record, the job's result.
 fn finish(job: &Claimed, p: &JiraSync, s: &Setup, report: &Report) -> Result<(), ApiError> {
     in_tx(|| {
-        fence(job)?;
+        fence(job, "the Jira sync")?;
         let mut result = report.to_json();
         if s.plan.full {
             registry::progress(0.97, "pruning");

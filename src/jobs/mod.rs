@@ -6,12 +6,14 @@
 //! - [`executor`]   per database, `analytics.job_workers` of them: claim a job, run an attempt, record it
 //! - [`attempt`]    one attempt in one transaction, as the submitter, fenced by the attempt's token
 //! - [`jira`]       a jira_sync job's attempt: the Jira sync, one transaction per page
+//! - [`embed`]      an embed job's attempt: the tenant's new and changed issues, one transaction per batch
 //! - [`registry`]   shared memory: the live workers and attempts; wake-up and cancel at commit
 //! - [`tx`]         signals, waiting, and transactions that roll back on any failure
 //!
 //! Design notes: `docs/design/job_workers.md`; user documentation: `docs/jobs.md`.
 
 pub mod attempt;
+pub mod embed;
 pub mod executor;
 pub mod jira;
 pub mod launcher;

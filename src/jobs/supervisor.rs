@@ -68,6 +68,7 @@ struct Supervisor {
     /// Whether this is analytics.worker_database, whose supervisor queues the periodic refreshes.
     refresher: bool,
     next_refresh: Instant,
+    next_embed: Instant,
 }
 
 impl Supervisor {
@@ -280,6 +281,50 @@ impl Supervisor {
         })
     }
 
+    /// Every analytics.embed_interval seconds (0: never), when embeddings can be made (a remote provider,
+    /// or the builtin model's files installed), an embed
+    /// job for each tenant marked in analytics.embedding_queue (its issues were added or their texts
+    /// changed), as the extension's owner, at a low priority. A mark is cleared only where a queued
+    /// job (new or already there) will see the changes that made it; a tenant whose embed job is
+    /// running keeps its mark for the next look.
+    fn schedule_embeds(&mut self) -> Result<(), ApiError> {
+        let interval = gucs::embed_interval();
+        if interval <= 0 || Instant::now() < self.next_embed {
+            return Ok(());
+        }
+        self.next_embed = Instant::now() + Duration::from_secs(interval as u64);
+        if !crate::embedder::ready() {
+            return Ok(());
+        }
+        in_tx(|| {
+            let ids = Spi::get_one::<Vec<Uuid>>(
+                "WITH marked AS MATERIALIZED (
+                     SELECT q.tenant_id FROM analytics.embedding_queue q ORDER BY q.marked_at LIMIT 1000 FOR UPDATE SKIP LOCKED),
+                 ins AS (
+                     INSERT INTO analytics.jobs (tenant_id, kind, payload, payload_hash, settings, submitted_by, max_attempts, priority)
+                     SELECT m.tenant_id, 'embed', '{}', 'analytics.embed_interval', '{}', e.extowner, 3, -10
+                     FROM marked m, pg_catalog.pg_extension e WHERE e.extname = 'agile_analytics'
+                       AND NOT EXISTS (SELECT FROM analytics.jobs j WHERE j.tenant_id = m.tenant_id AND j.kind = 'embed'
+                                       AND j.payload_hash = 'analytics.embed_interval' AND j.state IN ('queued', 'running'))
+                     ON CONFLICT DO NOTHING RETURNING tenant_id, id),
+                 cleared AS (
+                     DELETE FROM analytics.embedding_queue q USING marked m WHERE q.tenant_id = m.tenant_id
+                       AND (m.tenant_id IN (SELECT tenant_id FROM ins)
+                            OR EXISTS (SELECT FROM analytics.jobs j WHERE j.tenant_id = m.tenant_id AND j.kind = 'embed' AND j.state = 'queued'))
+                     RETURNING q.tenant_id)
+                 SELECT coalesce(pg_catalog.array_agg(id), '{}') FROM ins",
+            )?
+            .unwrap_or_default();
+            for id in &ids {
+                notify(id, "queued", 0.0, "queued")?;
+            }
+            if !ids.is_empty() {
+                registry::wake_at_commit();
+            }
+            Ok(())
+        })
+    }
+
     /// Deletes finished jobs (and their results) older than analytics.job_retention.
     fn prune(&self) -> Result<(), ApiError> {
         let secs = f64::from(gucs::job_retention());
@@ -316,6 +361,7 @@ pub extern "C-unwind" fn agile_analytics_supervisor_main(arg: pg_sys::Datum) {
         warned_budget: false,
         refresher: database.as_deref() == Some(gucs::worker_database().as_str()),
         next_refresh: Instant::now(),
+        next_embed: Instant::now(),
     };
     let (mut last_rescue, mut last_prune, mut last_check) = (None::<Instant>, None::<Instant>, Instant::now());
     let mut last_problem: Option<Instant> = None;
@@ -328,6 +374,7 @@ pub extern "C-unwind" fn agile_analytics_supervisor_main(arg: pg_sys::Datum) {
             problem = problem.or(s.rescue().err());
         }
         problem = problem.or(s.schedule_refresh().err());
+        problem = problem.or(s.schedule_embeds().err());
         if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
             last_prune = Some(Instant::now());
             problem = problem.or(s.prune().err());

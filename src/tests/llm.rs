@@ -34,18 +34,6 @@ mod tests {
         serde_json::from_str(&text(&format!("SELECT analytics.analytics_ask('{q}')::text")).unwrap()).unwrap()
     }
 
-    /// SQLSTATE, message, detail and hint of a failing statement.
-    fn error_of(sql: &str) -> String {
-        exec(
-            "CREATE OR REPLACE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-             DECLARE d text; h text;
-             BEGIN EXECUTE q; RETURN 'no error';
-             EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-               RETURN SQLSTATE || ' | ' || SQLERRM || ' | ' || coalesce(d, '') || ' | ' || coalesce(h, ''); END $$",
-        );
-        Spi::get_one_with_args::<String>("SELECT pg_temp.error_of($1)", &[sql.into()]).unwrap().unwrap()
-    }
-
     #[pg_test]
     fn a_model_answer_is_validated_and_run() {
         seed();

@@ -6,6 +6,7 @@ mod burndown;
 mod cache;
 mod compile;
 mod contract;
+mod embed_remote;
 mod forecast;
 mod hostile;
 mod ingest;

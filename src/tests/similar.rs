@@ -254,4 +254,61 @@ mod tests {
             0
         );
     }
+
+    #[pg_test]
+    fn questions_about_a_topic_count_the_issues_near_it() {
+        issues("sim_ask", SUPPORT);
+        exec("SELECT analytics.analytics_embed_issues()");
+        let topic = "sign-in hanging at the single sign-on gateway";
+        let answer = format!("SELECT analytics.analytics_ask('how many bugs about {topic}')");
+        assert_eq!(text_of(&format!("{answer} ->> 'status'")), "answered");
+        assert_eq!(text_of(&format!("{answer} -> 'spec' -> 'similar_to' ->> 'text'")), topic);
+        // The explanation names the text and says how many issues were close enough to it; the bugs
+        // counted are among them.
+        let explanation = text_of(&format!("{answer} ->> 'explanation'"));
+        assert!(explanation.contains(&format!("closest in meaning to \"{topic}\"")), "{explanation}");
+        assert!(explanation.contains(&format!(" matched \"{topic}\".")), "{explanation}");
+        let matched: i64 = explanation.rsplit(". ").next().and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(-1);
+        let bugs = int(&format!("SELECT ({answer} -> 'rows' -> 0 ->> 'bug_count')::int"));
+        assert!(matched >= bugs && bugs >= 1, "matched {matched}, bugs {bugs}: {explanation}");
+        // The number is the similar_to's own: the issues among the nearest 200 at a cosine of 0.3 or more.
+        let spec = format!("{{\"fields\": [\"key\"], \"similar_to\": {{\"text\": \"{topic}\"}}, \"limit\": 1000}}");
+        assert_eq!(int(&format!("SELECT count(*) FROM analytics.analytics_rows('{spec}')")), matched);
+        // A list: the issues themselves, S-1 among them.
+        let listed = keys(&format!(
+            "SELECT r ->> 'key' FROM jsonb_array_elements(analytics.analytics_ask('list the issues like ''{topic}''') -> 'rows') r"
+        ));
+        assert!(listed.contains(&"S-1".to_string()), "{listed:?}");
+        // A dry run runs nothing: the explanation has only the spec's sentence.
+        let dry = text_of("SELECT analytics.analytics_ask('how many bugs about login', '{\"dry_run\": true}') ->> 'explanation'");
+        assert!(dry.contains("closest in meaning to \"login\"") && !dry.contains("matched"), "{dry}");
+    }
+
+    #[pg_test]
+    fn writes_that_change_issue_texts_mark_their_tenant_for_embedding() {
+        install_sqlstate_helper();
+        let marked = || int("SELECT count(*) FROM analytics.embedding_queue WHERE tenant_id IN ('sim_mark_a', 'sim_mark_b')");
+        issues("sim_mark_a", &SUPPORT[..3]);
+        issues("sim_mark_b", &SUPPORT[3..]);
+        assert_eq!(marked(), 2, "inserts mark each tenant once");
+        exec("DELETE FROM analytics.embedding_queue");
+        set_tenant(Some("sim_mark_a"));
+        exec("UPDATE analytics.issues SET status = 'Done', priority = 'High' WHERE tenant_id = 'sim_mark_a'");
+        assert_eq!(marked(), 0, "a status change leaves the texts as they were");
+        exec("UPDATE analytics.issues SET summary = summary WHERE tenant_id = 'sim_mark_a'");
+        assert_eq!(marked(), 0, "the same text");
+        exec("UPDATE analytics.issues SET description = 'changed' WHERE tenant_id = 'sim_mark_a' AND issue_key = 'S-2'");
+        assert_eq!(int("SELECT count(*) FROM analytics.embedding_queue WHERE tenant_id = 'sim_mark_a'"), 1);
+        assert_eq!(int("SELECT count(*) FROM analytics.embedding_queue WHERE tenant_id = 'sim_mark_b'"), 0);
+        // New embeddings bump the tenant's data version: no cached answer from before them is served.
+        let version = || int("SELECT version FROM analytics.data_versions WHERE tenant_id = 'sim_mark_a'");
+        let before = version();
+        exec("SELECT analytics.analytics_embed_issues()");
+        assert!(version() > before);
+        // Users cannot read the queue.
+        exec("CREATE ROLE sim_mark_user");
+        exec("SET LOCAL ROLE sim_mark_user");
+        assert_eq!(sqlstate_of("SELECT count(*) FROM analytics.embedding_queue").as_deref(), Some("42501"));
+        exec("RESET ROLE");
+    }
 }

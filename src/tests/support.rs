@@ -33,6 +33,20 @@ pub fn sqlstate_of(sql: &str) -> Option<String> {
     Spi::get_one_with_args::<String>("SELECT test_support.sqlstate_of($1)", &[sql.into()]).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// "SQLSTATE | message | detail | hint" of a failing statement, or "no error" (run in a subtransaction).
+pub fn error_of(sql: &str) -> String {
+    exec(
+        "CREATE OR REPLACE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+         DECLARE d text; h text;
+         BEGIN EXECUTE q; RETURN 'no error';
+         EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+           RETURN SQLSTATE || ' | ' || SQLERRM || ' | ' || coalesce(d, '') || ' | ' || coalesce(h, ''); END $$",
+    );
+    Spi::get_one_with_args::<String>("SELECT pg_temp.error_of($1)", &[sql.into()])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_default()
+}
+
 /// Switches the session's tenant for the rest of the transaction (None: no tenant).
 pub fn set_tenant(tenant: Option<&str>) {
     Spi::run_with_args("SELECT set_config('analytics.tenant_id', $1, true)", &[tenant.unwrap_or("").into()]).expect("set tenant");

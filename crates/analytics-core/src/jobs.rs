@@ -111,6 +111,28 @@ pub fn check_refresh(payload: &Value) -> Result<Refresh, Problem> {
     Ok(r)
 }
 
+/// The batch of an `embed` job when its payload names none: about 25 s of one core per batch, so a
+/// cancel or a shutdown waits at most that long and progress moves.
+pub const EMBED_BATCH: i32 = 200;
+
+/// Checks the payload of an `embed` job: {} or {"batch": 1..100000}; the batch size.
+pub fn check_embed(payload: &Value) -> Result<i32, Problem> {
+    let hint = || {
+        r#"An embed job's payload is {} or {"batch": N}, N from 1 to 100000 (default 200): the issues embedded per transaction."#
+            .to_string()
+    };
+    let o = payload.as_object().ok_or_else(|| (format!("the payload of an embed job must be an object, not {payload}"), hint()))?;
+    let mut batch = EMBED_BATCH;
+    for (k, v) in o {
+        match (k.as_str(), v.as_i64()) {
+            ("batch", Some(n)) if (1..=100_000).contains(&n) => batch = n as i32,
+            ("batch", _) => return Err((format!("batch must be an integer from 1 to 100000, not {v}"), hint())),
+            _ => return Err((format!("unknown key \"{k}\" in the payload of an embed job"), hint())),
+        }
+    }
+    Ok(batch)
+}
+
 /// What a `jira_sync` job does: sync source `source`; `full` resyncs every issue of the JQL (and reports
 /// the issues Jira no longer returns), `prune` also deletes those.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,6 +324,13 @@ mod tests {
         assert!(check_refresh(&json!({"stale_only": 1})).is_err());
         assert!(check_refresh(&json!({"concurrently": "no"})).is_err());
         assert!(check_refresh(&json!({"views": []})).is_err());
+        assert_eq!(check_embed(&json!({})).unwrap(), EMBED_BATCH);
+        assert_eq!(check_embed(&json!({"batch": 50})).unwrap(), 50);
+        for bad in
+            [json!({"batch": 0}), json!({"batch": 100001}), json!({"batch": "10"}), json!({"batch": 1.5}), json!({"size": 5}), json!([])]
+        {
+            assert!(check_embed(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

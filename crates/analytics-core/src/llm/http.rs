@@ -24,8 +24,8 @@ pub enum TransportError {
     Timeout(Duration),
     /// The server could not be reached.
     Connect(String),
-    /// The answer was larger than [`MAX_RESPONSE`].
-    TooLarge,
+    /// The answer was larger than the limit (bytes).
+    TooLarge(u64),
     Other(String),
 }
 
@@ -34,7 +34,7 @@ impl std::fmt::Display for TransportError {
         match self {
             TransportError::Timeout(d) => write!(f, "no answer within {} ms", d.as_millis()),
             TransportError::Connect(m) => write!(f, "could not connect: {m}"),
-            TransportError::TooLarge => write!(f, "the answer is larger than {} bytes", MAX_RESPONSE),
+            TransportError::TooLarge(limit) => write!(f, "the answer is larger than {limit} bytes"),
             TransportError::Other(m) => write!(f, "{m}"),
         }
     }
@@ -42,6 +42,11 @@ impl std::fmt::Display for TransportError {
 
 pub trait Transport {
     fn post(&self, req: &Request, timeout: Duration) -> Result<HttpResponse, TransportError>;
+    /// [`Transport::post`] with another size limit on the answer than [`MAX_RESPONSE`] (embeddings are
+    /// larger than specs).
+    fn post_limited(&self, req: &Request, timeout: Duration, _limit: u64) -> Result<HttpResponse, TransportError> {
+        self.post(req, timeout)
+    }
     fn sleep(&self, d: Duration) {
         std::thread::sleep(d)
     }
@@ -52,6 +57,10 @@ pub struct Ureq;
 
 impl Transport for Ureq {
     fn post(&self, req: &Request, timeout: Duration) -> Result<HttpResponse, TransportError> {
+        self.post_limited(req, timeout, MAX_RESPONSE)
+    }
+
+    fn post_limited(&self, req: &Request, timeout: Duration, limit: u64) -> Result<HttpResponse, TransportError> {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
@@ -66,7 +75,7 @@ impl Transport for Ureq {
         let body = req.body.to_string();
         let map = |e: ureq::Error| match e {
             ureq::Error::Timeout(_) => TransportError::Timeout(timeout),
-            ureq::Error::BodyExceedsLimit(_) => TransportError::TooLarge,
+            ureq::Error::BodyExceedsLimit(_) => TransportError::TooLarge(limit),
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => TransportError::Timeout(timeout),
             ureq::Error::Io(io) => TransportError::Connect(io.to_string()),
             ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportError::Connect(e.to_string()),
@@ -75,7 +84,7 @@ impl Transport for Ureq {
         let mut resp = r.send(body.as_str()).map_err(map)?;
         let status = resp.status().as_u16();
         let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<f64>().ok());
-        let body = resp.body_mut().with_config().limit(MAX_RESPONSE).read_to_string().map_err(map)?;
+        let body = resp.body_mut().with_config().limit(limit).read_to_string().map_err(map)?;
         Ok(HttpResponse { status, retry_after, body })
     }
 }
@@ -92,6 +101,17 @@ pub fn post_with_retries(
     per_request: Duration,
     deadline: Instant,
 ) -> Result<HttpResponse, TransportError> {
+    post_with_retries_limited(t, req, per_request, deadline, MAX_RESPONSE)
+}
+
+/// [`post_with_retries`] with another size limit on each answer.
+pub fn post_with_retries_limited(
+    t: &dyn Transport,
+    req: &Request,
+    per_request: Duration,
+    deadline: Instant,
+    limit: u64,
+) -> Result<HttpResponse, TransportError> {
     let mut backoff = Duration::from_millis(250);
     let mut tries = 0;
     loop {
@@ -100,7 +120,7 @@ pub fn post_with_retries(
         if left.is_zero() {
             return Err(TransportError::Timeout(per_request));
         }
-        let resp = t.post(req, per_request.min(left))?;
+        let resp = t.post_limited(req, per_request.min(left), limit)?;
         if !retryable(resp.status) || tries >= TRIES {
             return Ok(resp);
         }

@@ -6,8 +6,10 @@
 //! - [`prompt`]: the system prompt from `prompts/`, filled with the live catalog and tenant values;
 //! - [`wire`]: each provider's request and response format;
 //! - [`http`]: the transport (ureq), time and size limits, retries of 429/5xx;
-//! - [`mock`]: a scripted provider on 127.0.0.1 for tests.
+//! - [`mock`]: a scripted provider on 127.0.0.1 for tests;
+//! - [`embeddings`]: the remote embedding providers of semantic search (same transport and rules).
 
+pub mod embeddings;
 pub mod http;
 pub mod mock;
 pub mod prompt;
@@ -94,7 +96,7 @@ pub enum LlmError {
 }
 
 /// The key must never appear in anything we return.
-fn redact(text: &str, key: &Option<String>) -> String {
+pub(crate) fn redact(text: &str, key: &Option<String>) -> String {
     match key {
         Some(k) if k.len() >= 4 => text.replace(k.as_str(), "[redacted]"),
         _ => text.to_string(),

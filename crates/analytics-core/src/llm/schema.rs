@@ -51,6 +51,13 @@ struct SortOut {
     direction: String,
 }
 
+/// "issues about login timeouts": only the issues nearest in meaning to the text.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct SimilarOut {
+    text: String,
+}
+
 /// What a model answers: an AnalyticsSpec, or a reason it cannot.
 #[allow(dead_code)]
 #[derive(JsonSchema)]
@@ -66,6 +73,8 @@ struct SpecOut {
     date_range: Option<DateRangeOut>,
     sort_by: Vec<SortOut>,
     limit: Option<u32>,
+    /// Issue specs only: the issues nearest in meaning to a text.
+    similar_to: Option<SimilarOut>,
     /// Why the question cannot be answered with this catalog (then `metrics` is empty).
     clarification: Option<String>,
 }
@@ -201,6 +210,9 @@ pub fn split(catalog: &[MetricDef]) -> Value {
             v["properties"]["group_by"]["items"] = group_items(&plain, &by_date);
             v["properties"]["filters"]["items"] = filter_items(&all, &filter_metrics(&own));
             v["properties"]["fields"]["items"] = field_items(&list::field_names(&own, entity));
+            if entity == Entity::Sprint {
+                v["properties"]["similar_to"] = json!({"type": "null"});
+            }
             // The validator's list limits, so a looping model stops at a valid length.
             for (name, max) in [
                 ("metrics", MAX_METRICS),

@@ -106,6 +106,11 @@ fn filter_text(field: &str, op: Op, value: &FilterValue) -> String {
 }
 
 /// The sentence for a list spec: which rows, with which columns, selected how, in which order.
+/// "among the issues closest in meaning to "login timeouts" (at most 200, cosine similarity at least 0.3)".
+fn similar_text(s: &crate::spec::model::SimilarTo) -> String {
+    format!("among the issues closest in meaning to \"{}\" (at most {}, cosine similarity at least {})", s.text, s.k, s.min_score)
+}
+
 fn explain_list(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
     let def = |n: &str| catalog.iter().find(|m| m.name == n);
     let noun = match spec.entity {
@@ -164,6 +169,9 @@ fn explain_list(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
     let filters: Vec<String> = spec.filters.iter().map(|f| filter_text(&f.field, f.op, &f.value)).collect();
     if !filters.is_empty() {
         conditions.push(format!("where {}", filters.join(" and ")));
+    }
+    if let Some(s) = &spec.similar_to {
+        conditions.push(similar_text(s));
     }
     if !conditions.is_empty() {
         sentence.push_str(&format!(", {}", conditions.join(", ")));
@@ -282,6 +290,9 @@ pub fn explain(spec: &Spec, catalog: &[MetricDef], tenant: &str) -> String {
     let filters: Vec<String> = spec.filters.iter().map(|f| filter_text(&f.field, f.op, &f.value)).collect();
     if !filters.is_empty() {
         sentence.push_str(&format!(" where {}", filters.join(" and ")));
+    }
+    if let Some(s) = &spec.similar_to {
+        sentence.push_str(&format!(", {}", similar_text(s)));
     }
     if !spec.group_by.is_empty() {
         let groups: Vec<String> = spec

@@ -8,7 +8,8 @@
 //! - [`lexicon`]: the fixed vocabulary (dimension, ranking, aggregation, negation and filler words);
 //! - [`reader`]: finds the known phrases in a question; [`build`]: a reading to a spec; [`list`]: list
 //!   questions ("list the stuck issues") to list specs;
-//! - [`spelling`]: typing slips ("veloctiy", "cycletime");
+//! - [`spelling`]: typing slips ("veloctiy", "cycletime"); [`topic`]: "issues about login timeouts"
+//!   (a spec's `similar_to`);
 //! - [`explain`]: one sentence describing any validated spec; [`eval`]: scoring against expected specs.
 
 pub mod build;
@@ -25,6 +26,7 @@ pub mod refine;
 pub mod scope;
 pub mod spelling;
 pub mod text;
+pub mod topic;
 
 #[cfg(test)]
 mod tests;
@@ -150,11 +152,37 @@ pub fn translate(question: &str, ctx: &Context) -> Translation {
     if let Some(reason) = scope::refusal(&normalized) {
         return clarify(reason, vec![]);
     }
-    match attempt(&normalized, ctx) {
-        Ok(spec) => Translation::Spec(spec),
+    // "issues about login timeouts": the topic is a similar_to; the rest is read as any question.
+    let (rest, topic) = topic::take(&normalized, ctx.today);
+    // "bugs about security" with a label "security": the label is the exact reading, if it reads.
+    if topic.as_ref().is_some_and(|t| ctx.values.values().flatten().any(|v| v.eq_ignore_ascii_case(t))) {
+        if let Ok(spec) = attempt(&normalized, ctx) {
+            return Translation::Spec(spec);
+        }
+    }
+    if let Some(key) = topic.as_deref().filter(|t| topic::is_issue_key(t)) {
+        return clarify(
+            &format!(
+                "\"{key}\" is an issue key; the issues like it are SELECT * FROM analytics_similar_to_issue('{}')",
+                key.to_uppercase()
+            ),
+            vec![],
+        );
+    }
+    match attempt(&rest, ctx) {
+        Ok(spec) => match with_topic(spec, topic.as_deref(), ctx) {
+            Ok(spec) => Translation::Spec(spec),
+            Err(reason) => clarify(&reason, vec![]),
+        },
         Err(failure) => {
             let (mut unsure, reading, text) = *failure;
-            let candidates = candidates(&unsure, &reading, &text, ctx);
+            let candidates = candidates(&unsure, &reading, &text, ctx)
+                .into_iter()
+                .filter_map(|mut c| {
+                    c.spec = Some(with_topic(c.spec?, topic.as_deref(), ctx).ok()?);
+                    Some(c)
+                })
+                .collect();
             let mut doubt = if reading.unknown.is_empty() { Doubt::Understood } else { Doubt::UnknownWords };
             // A team, project or epic the data does not have: no other reading would find it.
             if let Some(reason) = ground::unknown_name(&reading.raw, &reading.unknown, ctx.values) {
@@ -171,10 +199,24 @@ pub fn translate(question: &str, ctx: &Context) -> Translation {
     }
 }
 
+/// The spec restricted to the issues nearest in meaning to the topic, if the question has one; the
+/// validation error when the spec cannot have one (sprint metrics, as_of series).
+fn with_topic(mut spec: Value, topic: Option<&str>, ctx: &Context) -> Result<Value, String> {
+    let Some(topic) = topic else { return Ok(spec) };
+    spec["similar_to"] = json!({"text": topic});
+    match parse(&spec, ctx.catalog) {
+        Ok(_) => Ok(spec),
+        Err(errors) => Err(format!(
+            "the question asks about issues like \"{topic}\", but {}",
+            errors.first().map(|e| e.message.clone()).unwrap_or_else(|| "the spec cannot say so".into())
+        )),
+    }
+}
+
 /// What the translator recognises in a question, as data (for a model to build on, in hybrid mode): the
 /// metrics, dimensions, values and period it found, and the words it does not know.
 pub fn reading(question: &str, ctx: &Context) -> Value {
-    let text = reader::normalize(question);
+    let (text, topic) = topic::take(&reader::normalize(question), ctx.today);
     let (period, rest) = match period::find(&text, ctx.today) {
         Some((p, r)) => (Some(p), format!("{} , {}", &text[..r.start], &text[r.end..])),
         None => (None, text.clone()),
@@ -197,7 +239,11 @@ pub fn reading(question: &str, ctx: &Context) -> Value {
         Some(period::Period::CurrentSprint) => json!("the active sprint"),
         None => Value::Null,
     };
-    json!({"metrics": metrics, "dimensions": dimensions, "values": values, "period": period, "unknown_words": r.unknown})
+    let mut out = json!({"metrics": metrics, "dimensions": dimensions, "values": values, "period": period, "unknown_words": r.unknown});
+    if let Some(t) = topic {
+        out["similar_to"] = json!(t);
+    }
+    out
 }
 
 fn clarify(reason: &str, candidates: Vec<Candidate>) -> Translation {

@@ -392,3 +392,45 @@ fn list_questions_get_lists_and_how_many_gets_counts() {
         assert!(explain(&spec, &catalog, "acme").starts_with("A list of issues with their key, summary, status, assignee"), "{q}");
     }
 }
+
+#[test]
+fn topics_restrict_issue_questions_to_the_nearest_issues() {
+    let similar = |q: &str| spec_of(q)["similar_to"].clone();
+    assert_eq!(
+        spec_of("what is the reopen rate of issues about login timeouts"),
+        json!({"entity": "issue", "metrics": ["reopen_rate"], "similar_to": {"text": "login timeouts"}})
+    );
+    assert_eq!(
+        spec_of("how many bugs about flaky ci were closed last month"),
+        json!({"entity": "issue", "metrics": ["closed"], "filters": [{"field": "issue_type", "operator": "eq", "value": "Bug"}],
+               "date_range": {"from": "2026-10-01", "to": "2026-11-01"}, "similar_to": {"text": "flaky ci"}})
+    );
+    assert_eq!(
+        spec_of("median cycle time of stories similar to \"export to csv\" by priority"),
+        json!({"entity": "issue", "metrics": ["cycle_time"], "group_by": ["priority"],
+               "filters": [{"field": "issue_type", "operator": "eq", "value": "Story"}], "similar_to": {"text": "export to csv"}})
+    );
+    // Lists: the issues themselves, nearest first in meaning among the rest of the question's conditions.
+    let list = spec_of("list bugs like 'session expires too early'");
+    assert!(list["fields"].as_array().is_some_and(|f| f.contains(&json!("key"))), "{list}");
+    assert_eq!(list["similar_to"], json!({"text": "session expires too early"}));
+    assert_eq!(similar("show me open tickets related to the payment retries"), json!({"text": "payment retries"}));
+    // A topic that is also a label or component, but does not read as one: still a topic.
+    assert_eq!(similar("how many issues related to frontend"), json!({"text": "frontend"}));
+    // Where a topic cannot apply, the answer says why instead of dropping it.
+    for (q, says) in [
+        ("velocity of issues about login", "about sprints"),
+        ("cfd of issues about search", "as_of series"),
+        ("issues like ALP-12", "analytics_similar_to_issue('ALP-12')"),
+    ] {
+        match ctx_translate(q) {
+            Translation::Clarify(c) => assert!(c.reason.contains(says), "{q}: {}", c.reason),
+            t => panic!("{q}: {t:?}"),
+        }
+    }
+    // Explained with the text it was matched on.
+    let catalog = builtin::metrics().unwrap();
+    let spec = parse(&spec_of("what is the reopen rate of issues about login timeouts"), &catalog).unwrap();
+    let e = explain(&spec, &catalog, "acme");
+    assert!(e.contains("closest in meaning to \"login timeouts\" (at most 200, cosine similarity at least 0.3)"), "{e}");
+}

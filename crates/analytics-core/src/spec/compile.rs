@@ -258,20 +258,20 @@ pub(super) fn filter_sql(f: &Filter, entity: Entity, q: &mut Query) -> Result<St
 pub(super) fn similar_sql(spec: &Spec, tenant_param: &str, q: &mut Query) -> Result<Option<String>, String> {
     let Some(s) = &spec.similar_to else { return Ok(None) };
     let r = s.resolved.as_ref().ok_or("similar_to needs the embedding of its text, which the caller resolves before compiling")?;
-    let schema = quote(&r.schema);
-    let typ = format!("{schema}.vector({})", r.dims);
-    let model: String = r.model.chars().filter(|c| c.is_ascii_alphanumeric() || "._:/-".contains(*c)).collect();
+    let vectors = super::search::Vectors { schema: &r.schema, model: &r.model, dims: r.dims };
     let v = q.bind(Bound::Text(r.vector.clone()), "text");
     let k = q.bind(Bound::Integer(s.k as i32), "integer");
     let min = q.bind(Bound::Text(s.min_score.to_string()), "float8");
-    let distance = format!("(e.embedding::{typ} OPERATOR({schema}.<=>) ({v})::{typ})");
+    let distance = vectors.distance("e", &v);
+    let model = vectors.model_literal();
     Ok(Some(format!(
         "f.id IN (SELECT n.issue_id FROM (SELECT e.issue_id, {distance} AS dist FROM analytics.issue_embeddings AS e \
-         WHERE e.tenant_id = {tenant_param} AND e.model = '{model}' ORDER BY {distance} LIMIT {k}) AS n WHERE 1 - n.dist >= {min})"
+         WHERE e.tenant_id = {tenant_param} AND e.model = {model} ORDER BY {distance} LIMIT {k}) AS n WHERE 1 - n.dist >= {min})"
     )))
 }
 
-pub(super) fn quote(ident: &str) -> String {
+/// An identifier, double-quoted (callers pass whitelisted names or names read from the catalogs).
+pub fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 

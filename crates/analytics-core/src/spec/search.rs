@@ -64,6 +64,29 @@ pub struct Vectors<'a> {
     pub dims: usize,
 }
 
+impl Vectors<'_> {
+    /// The cast the model's HNSW index is built on, qualified: `"schema".vector(dims)`.
+    pub fn typ(&self) -> String {
+        format!("{}.vector({})", quote(self.schema), self.dims)
+    }
+
+    /// pgvector's cosine distance between `alias.embedding` and the bound query vector `param`,
+    /// written so that the planner matches the model's index (the same cast on both sides, the
+    /// operator qualified with pgvector's schema).
+    pub fn distance(&self, alias: &str, param: &str) -> String {
+        let typ = self.typ();
+        format!("({alias}.embedding::{typ} OPERATOR({}.<=>) ({param})::{typ})", quote(self.schema))
+    }
+
+    /// The model name as an SQL literal. Model names are checked identifiers (the table's CHECK), so
+    /// this only ever quotes letters, digits and `._:/-`; a literal (not a parameter) lets the planner
+    /// match the model's partial index.
+    pub fn model_literal(&self) -> String {
+        let safe: String = self.model.chars().filter(|c| c.is_ascii_alphanumeric() || "._:/-".contains(*c)).collect();
+        format!("'{safe}'")
+    }
+}
+
 /// One search.
 #[derive(Debug, Clone)]
 pub struct Search<'a> {
@@ -209,13 +232,8 @@ pub fn compile(filters: &Spec, catalog: &[MetricDef], tenant: &str, s: &Search, 
     let vec_parts = match (s.mode.uses_vectors(), vectors, s.vector) {
         (false, _, _) => None,
         (true, Some(v), Some(text)) => {
-            let schema = quote(v.schema);
-            let typ = format!("{schema}.vector({})", v.dims);
             let p = q.bind(Bound::Text(text.to_string()), "text");
-            let query_vec = format!("({p})::{typ}");
-            let distance = format!("(e.embedding::{typ} OPERATOR({schema}.<=>) {query_vec})");
-            let model = q_literal(v.model);
-            Some((typ, query_vec, distance, model, schema))
+            Some((v.distance("e", &p), v.model_literal()))
         }
         (true, None, _) => return Err("a semantic search needs the model's vectors".into()),
         (true, _, None) => return Err("a semantic search needs the query's embedding".into()),
@@ -224,7 +242,7 @@ pub fn compile(filters: &Spec, catalog: &[MetricDef], tenant: &str, s: &Search, 
     let min_param = q.bind(Bound::Text(format!("{}", s.min_score)), "float8");
     let k_param = q.bind(Bound::Integer(k as i32), "integer");
 
-    let semantic = vec_parts.as_ref().map(|(_, _, distance, model, _)| {
+    let semantic = vec_parts.as_ref().map(|(distance, model)| {
         format!(
             "SELECT n.id, n.dist, row_number() OVER (ORDER BY n.dist, n.id) AS r FROM (\
              SELECT {d}.id, {distance} AS dist FROM analytics.issue_embeddings AS e JOIN {from} ON {d}.tenant_id = e.tenant_id AND {d}.id = e.issue_id \
@@ -256,14 +274,14 @@ pub fn compile(filters: &Spec, catalog: &[MetricDef], tenant: &str, s: &Search, 
             "SELECT {out}, h.rank::float8 AS score FROM ({lex}) AS h {join_issue} \
              WHERE h.rank >= {min_param} ORDER BY h.r LIMIT {k_param}"
         ),
-        (Mode::Hybrid, Some(sem), Some(lex), Some((typ, query_vec, _, model, schema))) => {
+        (Mode::Hybrid, Some(sem), Some(lex), Some((distance, model))) => {
             let top = 2.0 / (RRF_K as f64 + 1.0);
             format!(
                 "SELECT {out}, (h.rrf / {top})::float8 AS score FROM (\
                  SELECT coalesce(s.id, l.id) AS id, coalesce(1.0 / ({RRF_K} + s.r), 0) + coalesce(1.0 / ({RRF_K} + l.r), 0) AS rrf, s.dist \
                  FROM ({sem}) AS s FULL JOIN ({lex}) AS l ON s.id = l.id) AS h {join_issue} \
                  LEFT JOIN analytics.issue_embeddings AS e ON e.tenant_id = {tenant_param} AND e.issue_id = h.id AND e.model = {model} \
-                 WHERE 1 - coalesce(h.dist, e.embedding::{typ} OPERATOR({schema}.<=>) {query_vec}, 0) >= {min_param} \
+                 WHERE 1 - coalesce(h.dist, {distance}, 0) >= {min_param} \
                  ORDER BY h.rrf DESC, h.id LIMIT {k_param}"
             )
         }
@@ -277,10 +295,19 @@ pub fn compile(filters: &Spec, catalog: &[MetricDef], tenant: &str, s: &Search, 
     Ok(Compiled { sql: q.sql, params: q.params, columns, metrics: vec![], reads_sprint_stats: false })
 }
 
-/// A model name as an SQL literal: model names are checked identifiers (the table's CHECK), so this
-/// only ever quotes letters, digits and `._:/-`; the literal (not a parameter) lets the planner match
-/// the model's partial index.
-fn q_literal(model: &str) -> String {
-    let safe: String = model.chars().filter(|c| c.is_ascii_alphanumeric() || "._:/-".contains(*c)).collect();
-    format!("'{safe}'")
+/// How many of the tenant's issues a spec's `similar_to` keeps (an answer's explanation says it); None
+/// without one. The spec's `similar_to` must be resolved.
+pub fn similar_count(spec: &Spec, tenant: &str) -> Result<Option<Compiled>, String> {
+    let mut q = Query::default();
+    let tenant_param = q.bind(Bound::Text(tenant.to_string()), "text");
+    let Some(cond) = super::compile::similar_sql(spec, &tenant_param, &mut q)? else { return Ok(None) };
+    Ok(Some(Compiled {
+        sql: format!(
+            "SELECT pg_catalog.count(*)::bigint AS matched FROM analytics.issues AS f WHERE f.tenant_id = {tenant_param} AND {cond}"
+        ),
+        params: q.params,
+        columns: vec![Column { name: "matched".into(), role: "metric", unit: None }],
+        metrics: vec![],
+        reads_sprint_stats: false,
+    }))
 }
