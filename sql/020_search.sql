@@ -24,8 +24,11 @@ COMMENT ON COLUMN analytics.issue_embeddings.content_hash IS 'SHA-256 (hex) of t
 --   WHERE model = 'all-MiniLM-L6-v2' ORDER BY embedding::vector(384) <=> $1 LIMIT k
 -- The tenant filter applies after the index scan, so searches use pgvector's iterative scans to still
 -- return k rows for a small tenant beside a large one.
+-- ef_construction 128 (pgvector's default is 64): recall@10 against an exact scan at 100,000 vectors
+-- 0.956 instead of 0.888 at ef_search 40, for twice the build time (59 s; scripts/bench_search.sh).
 CREATE INDEX issue_embeddings_minilm_hnsw ON analytics.issue_embeddings
-    USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE model = 'all-MiniLM-L6-v2';
+    USING hnsw ((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 128)
+    WHERE model = 'all-MiniLM-L6-v2';
 
 ALTER TABLE analytics.issue_embeddings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE analytics.issue_embeddings FORCE ROW LEVEL SECURITY;

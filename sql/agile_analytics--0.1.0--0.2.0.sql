@@ -1443,8 +1443,11 @@ COMMENT ON COLUMN analytics.issue_embeddings.content_hash IS 'SHA-256 (hex) of t
 --   WHERE model = 'all-MiniLM-L6-v2' ORDER BY embedding::vector(384) <=> $1 LIMIT k
 -- The tenant filter applies after the index scan, so searches use pgvector's iterative scans to still
 -- return k rows for a small tenant beside a large one.
+-- ef_construction 128 (pgvector's default is 64): recall@10 against an exact scan at 100,000 vectors
+-- 0.956 instead of 0.888 at ef_search 40, for twice the build time (59 s; scripts/bench_search.sh).
 CREATE INDEX issue_embeddings_minilm_hnsw ON analytics.issue_embeddings
-    USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE model = 'all-MiniLM-L6-v2';
+    USING hnsw ((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 128)
+    WHERE model = 'all-MiniLM-L6-v2';
 
 ALTER TABLE analytics.issue_embeddings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE analytics.issue_embeddings FORCE ROW LEVEL SECURITY;
@@ -1550,7 +1553,7 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'analytics_similar_issues_wrapper';
 COMMENT ON FUNCTION analytics.analytics_similar_issues(text, integer, jsonb, text, double precision) IS
-  'The session tenant''s k issues most similar to a text: issue_key, summary, status, score. mode: hybrid (default: meaning and words fused by reciprocal rank fusion; score 1 = first in both), semantic (score: cosine similarity of the embeddings) or lexical (full-text search, words weighted by their rarity; score: the matched share, in [0, 1]). filters: a spec''s filters (e.g. [{"field": "issue_type", "operator": "eq", "value": "Bug"}]). min_score: rows less similar than this cosine are left out (NULL: 0.3; lexical: 0). Reader access.';
+  'The session tenant''s k issues most similar to a text: issue_key, summary, status, score. mode: hybrid (default: meaning and words, score = 0.8 x cosine + 0.2 x lexical score of the 50 best of each), semantic (score: cosine similarity of the embeddings) or lexical (full-text search, words weighted by their rarity; score: the matched share, in [0, 1]). filters: a spec''s filters (e.g. [{"field": "issue_type", "operator": "eq", "value": "Bug"}]). min_score: rows less similar than this cosine are left out (NULL: 0.3; lexical: 0). Reader access.';
 REVOKE ALL ON FUNCTION analytics.analytics_similar_issues(text, integer, jsonb, text, double precision) FROM PUBLIC;
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_similar_issues(text,integer,jsonb,text,double precision)', 'EXECUTE');

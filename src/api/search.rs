@@ -307,7 +307,7 @@ fn analytics_similar_issues(
 extension_sql!(
     r#"
 COMMENT ON FUNCTION analytics.analytics_similar_issues(text, integer, jsonb, text, double precision) IS
-  'The session tenant''s k issues most similar to a text: issue_key, summary, status, score. mode: hybrid (default: meaning and words fused by reciprocal rank fusion; score 1 = first in both), semantic (score: cosine similarity of the embeddings) or lexical (full-text search, words weighted by their rarity; score: the matched share, in [0, 1]). filters: a spec''s filters (e.g. [{"field": "issue_type", "operator": "eq", "value": "Bug"}]). min_score: rows less similar than this cosine are left out (NULL: 0.3; lexical: 0). Reader access.';
+  'The session tenant''s k issues most similar to a text: issue_key, summary, status, score. mode: hybrid (default: meaning and words, score = 0.8 x cosine + 0.2 x lexical score of the 50 best of each), semantic (score: cosine similarity of the embeddings) or lexical (full-text search, words weighted by their rarity; score: the matched share, in [0, 1]). filters: a spec''s filters (e.g. [{"field": "issue_type", "operator": "eq", "value": "Bug"}]). min_score: rows less similar than this cosine are left out (NULL: 0.3; lexical: 0). Reader access.';
 REVOKE ALL ON FUNCTION analytics.analytics_similar_issues(text, integer, jsonb, text, double precision) FROM PUBLIC;
 INSERT INTO analytics.access_privileges (access, object_type, object_name, privileges) VALUES
     ('reader', 'function', 'analytics.analytics_similar_issues(text,integer,jsonb,text,double precision)', 'EXECUTE');

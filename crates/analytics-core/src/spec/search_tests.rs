@@ -46,10 +46,10 @@ fn each_mode_reads_its_index_and_binds_every_value() {
 }
 
 #[test]
-fn hybrid_fuses_by_rank_and_gates_by_similarity() {
+fn hybrid_fuses_by_score_and_gates_by_similarity() {
     let c = sql(json!({}), &search(Mode::Hybrid, "flaky ci"));
     assert!(c.sql.contains("FULL JOIN"), "{}", c.sql);
-    assert!(c.sql.contains("1.0 / (60 + s.r)") && c.sql.contains("1.0 / (60 + l.r)"), "{}", c.sql);
+    assert!(c.sql.contains("0.8 * coalesce(1 - s.dist, 0) + 0.2 * coalesce(l.rank, 0) AS fused"), "{}", c.sql);
     // Each ranking brings 50 candidates for a top 10.
     assert!(c.params.contains(&Bound::Integer(50)) && c.params.contains(&Bound::Integer(10)));
     assert!(c.params.contains(&Bound::Text("0.3".into())));
